@@ -1,0 +1,44 @@
+#pragma once
+// Attention-output SAE on hook_z (heads flattened: d_in = n_heads * d_head).
+// Internal to core (torch). Maths: ../shared/docs/ATTRIBUTION.md, "Attention-output SAE".
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+namespace zs {
+
+struct SaeConfig {
+  int64_t d_in = 0;
+  int64_t d_sae = 0;
+  std::string hook_name;           // e.g. "blocks.0.attn.hook_z"
+  int64_t hook_layer = -1;         // parsed from hook_name when absent
+  bool apply_b_dec_to_input = true;
+  std::string activation_fn = "relu";
+  std::string normalize_activations = "none";
+  std::string model_name;
+  std::string dtype = "float32";
+  int64_t context_size = 0;
+  bool flatten_heads() const;      // hook_name ends with attn.hook_z
+};
+
+struct Sae {
+  SaeConfig cfg;
+  torch::Tensor W_enc;  // [d_in, d_sae]
+  torch::Tensor W_dec;  // [d_sae, d_in], rows unit norm
+  torch::Tensor b_enc;  // [d_sae]
+  torch::Tensor b_dec;  // [d_in]
+
+  // x [..., d_in] -> pre-activations / activations [..., d_sae]
+  torch::Tensor preActivations(const torch::Tensor& x) const;
+  torch::Tensor encode(const torch::Tensor& x) const;  // ReLU(pre)
+  torch::Tensor decode(const torch::Tensor& f) const;  // f W_dec + b_dec
+  int64_t layer() const { return cfg.hook_layer; }
+  void to(torch::Device d);
+
+  // SAELens folder: cfg.json + sae_weights.safetensors. Throws InputError.
+  static std::unique_ptr<Sae> loadDir(const std::string& dir, torch::Device device = torch::kCPU);
+  void saveDir(const std::string& dir) const;
+};
+
+}  // namespace zs
