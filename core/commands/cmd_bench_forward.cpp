@@ -1,0 +1,83 @@
+// zscope-cli bench forward: latency percentiles of a forward pass with full capture.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+
+#include "core/commands/command.h"
+#include "core/error.h"
+#include "core/gpt2.h"
+#include "core/paths.h"
+#include "core/runtime.h"
+
+namespace zs::cli {
+namespace {
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  double idx = p / 100.0 * (v.size() - 1);
+  size_t lo = static_cast<size_t>(idx), hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (idx - lo);
+}
+
+int runBenchForward(const Args& a) {
+  const std::string dir = paths::resolveModel(a.require("model"));
+  torch::Device device(runtime::resolveDevice(a.get("device", "auto")));
+  auto model = Gpt2::loadDir(dir, device);
+  const auto& cfg = model->config();
+  int64_t n = a.getInt("tokens", std::min<int64_t>(128, cfg.n_positions));
+  int64_t iters = a.getInt("iters", 50), warm = a.getInt("warmup", 5), batch = a.getInt("batch", 1);
+  if (n < 1 || n > cfg.n_positions)
+    throw UsageError("--tokens must be in 1.." + std::to_string(cfg.n_positions));
+  if (iters < 1 || batch < 1) throw UsageError("--iters and --batch must be positive");
+  std::string capName = a.get("capture", "all");
+  ForwardOptions opts;
+  opts.capture = capName == "none" ? Capture::none() : Capture::all();
+  torch::InferenceMode guard;
+  torch::manual_seed(0);
+  torch::Tensor ids = torch::randint(0, cfg.vocab_size, {batch, n}, torch::kLong);
+  std::vector<double> ms;
+  for (int64_t i = 0; i < warm + iters; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = model->forward(ids, opts);
+    if (device.is_cuda()) torch::cuda::synchronize();
+    double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (i >= warm) ms.push_back(dt);
+  }
+  double mean = 0;
+  for (double x : ms) mean += x;
+  mean /= ms.size();
+  nlohmann::json j;
+  j["benchmark"] = "forward";
+  j["model"] = dir;
+  j["tokens"] = n;
+  j["batch"] = batch;
+  j["iters"] = iters;
+  j["capture"] = capName;
+  j["device"] = device.str();
+  j["threads"] = runtime::threads();
+  j["blas"] = runtime::blasLibrary();
+  j["blas_is_reference"] = runtime::blasIsReference();
+  j["latency_ms"] = {{"p50", percentile(ms, 50)}, {"p90", percentile(ms, 90)}, {"p99", percentile(ms, 99)},
+                     {"min", *std::min_element(ms.begin(), ms.end())}, {"mean", mean}};
+  j["tokens_per_second"] = batch * n / (mean / 1000.0);
+  if (a.has("json")) {
+    printJson(j);
+  } else {
+    std::cout << "forward " << batch << "x" << n << " tokens on " << device.str() << ", " << runtime::threads()
+              << " threads: p50 " << percentile(ms, 50) << " ms, p90 " << percentile(ms, 90) << " ms, "
+              << j["tokens_per_second"].get<double>() << " tokens/s\n";
+  }
+  return 0;
+}
+
+Registrar reg({"bench forward",
+               "--model DIR [--tokens N] [--batch B] [--iters K] [--warmup W] [--capture all|none] "
+               "[--device auto|cpu|cuda] [--json]",
+               "Benchmark: latency percentiles of a forward pass with full capture",
+               {"json"},
+               &runBenchForward});
+
+}  // namespace
+}  // namespace zs::cli

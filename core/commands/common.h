@@ -1,0 +1,22 @@
+#pragma once
+// Helpers shared by CLI commands (no torch): turning --prompt/--tokens into ids.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/commands/command.h"
+#include "core/model_config.h"
+
+namespace zs::cli {
+
+// The BOS id of a model folder: config bos_token_id, else the tokenizer's
+// <|endoftext|>, else -1.
+int64_t bosId(const Gpt2Config& cfg, const std::string& modelDir);
+
+// Ids from --prompt TEXT (tokenized with the model folder's tokenizer, BOS
+// prepended unless --no-bos), --text-file, or --tokens 1,2,3 (used exactly).
+// Too many tokens for the context: InputError, or with --truncate keep the first
+// n_positions tokens and say so on stderr. Empty input: InputError.
+std::vector<int64_t> promptIds(const Args& a, const Gpt2Config& cfg, const std::string& modelDir);
+
+}  // namespace zs::cli
