@@ -20,7 +20,17 @@ struct SaeConfig {
   std::string dtype = "float32";
   int64_t context_size = 0;
   bool flatten_heads() const;      // hook_name ends with attn.hook_z
+  // cfg.json keys Zscope does not interpret, kept verbatim (a JSON object as
+  // text) so that load -> save preserves the file's other fields.
+  std::string extra_json = "{}";
+
+  // cfg.json (SAELens, old or new key names) -> config; throws InputError naming
+  // `nameForErrors` for anything Zscope would otherwise silently misread.
+  static SaeConfig fromJsonText(const std::string& text, const std::string& nameForErrors);
+  std::string toJsonText() const;  // new-style SAELens keys
 };
+
+struct Gpt2Config;
 
 struct Sae {
   SaeConfig cfg;
@@ -39,6 +49,12 @@ struct Sae {
   // SAELens folder: cfg.json + sae_weights.safetensors. Throws InputError.
   static std::unique_ptr<Sae> loadDir(const std::string& dir, torch::Device device = torch::kCPU);
   void saveDir(const std::string& dir) const;
+
+  // InputError unless this SAE reads hook_z of an existing layer of `model`
+  // with d_in == n_head * d_head.
+  void checkAgainst(const Gpt2Config& model, const std::string& nameForErrors) const;
+  // Fresh SAE: W_dec rows random unit vectors, W_enc = W_dec^T, biases zero.
+  static std::unique_ptr<Sae> init(const SaeConfig& cfg, uint64_t seed, torch::Device device = torch::kCPU);
 };
 
 }  // namespace zs
