@@ -22,7 +22,9 @@
 namespace zs::st {
 namespace {
 
-using ojson = nlohmann::ordered_json;  // keeps header order (file order of ties)
+// Plain json (std::map, O(log n) lookups): ordered_json searches linearly and
+// makes a 10k-tensor header quadratic. Header order is recorded separately.
+using ojson = nlohmann::json;
 
 // Same cap as the reference parser: a header larger than this is not a
 // plausible safetensors file and would only make us allocate a lot.
@@ -60,6 +62,45 @@ bool asU64(const ojson& v, uint64_t* out) {
   if (v.is_number_integer() && v.get<int64_t>() >= 0) { *out = static_cast<uint64_t>(v.get<int64_t>()); return true; }
   return false;
 }
+
+// A light SAX pass before building the DOM. nlohmann keeps only one of two
+// duplicate keys silently, so duplicates are caught here; it also records the
+// header order of the top-level keys (std::map sorts them) and refuses deep
+// nesting: a real header is 3 levels deep, and a hostile 100 MB "[[[[..." should
+// fail in microseconds, not cost seconds and hundreds of MB. (nlohmann's
+// parse-callback API would do the same but is quadratic in the entry count.)
+template <class Fail>
+struct HeaderScan {
+  const Fail& fail;
+  std::vector<std::set<std::string>> keys;  // one set per open object
+  std::vector<std::string> order;           // top-level keys in header order
+  size_t depth = 0;
+
+  bool open() {
+    if (++depth > 16) fail("header JSON is nested too deeply");
+    return true;
+  }
+  bool start_object(size_t) { keys.emplace_back(); return open(); }
+  bool end_object() { keys.pop_back(); --depth; return true; }
+  bool start_array(size_t) { return open(); }
+  bool end_array() { --depth; return true; }
+  bool key(std::string& k) {
+    if (!keys.back().insert(k).second) fail("header has a duplicate key '" + k + "'");
+    if (depth == 1) order.push_back(k);
+    return true;
+  }
+  bool null() { return true; }
+  bool boolean(bool) { return true; }
+  bool number_integer(int64_t) { return true; }
+  bool number_unsigned(uint64_t) { return true; }
+  bool number_float(double, const std::string&) { return true; }
+  bool string(std::string&) { return true; }
+  bool binary(ojson::binary_t&) { return true; }
+  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception& e) {
+    fail(std::string("header is not valid JSON: ") + e.what());
+    return false;
+  }
+};
 
 std::string shapeStr(const std::vector<int64_t>& s) {
   std::string r = "[";
@@ -187,36 +228,29 @@ std::unique_ptr<File> File::open(const std::string& path) {
   const uint8_t* hdr = bytes + 8;
   if (!validUtf8(hdr, n)) fail("header is not valid UTF-8");
 
-  // Duplicate keys: nlohmann keeps only one of them silently, so track the
-  // keys of every open object in the parser callback and refuse repeats.
-  std::vector<std::set<std::string>> keys;
-  auto cb = [&](int, ojson::parse_event_t ev, ojson& parsed) {
-    if (ev == ojson::parse_event_t::object_start) keys.emplace_back();
-    else if (ev == ojson::parse_event_t::object_end) keys.pop_back();
-    else if (ev == ojson::parse_event_t::key && !keys.empty() &&
-             !keys.back().insert(parsed.get<std::string>()).second)
-      fail("header has a duplicate key '" + parsed.get<std::string>() + "'");
-    return true;
-  };
+  const char* hb = reinterpret_cast<const char*>(hdr);
+  HeaderScan<decltype(fail)> scan{fail, {}, {}, 0};
   ojson h;
   try {
-    h = ojson::parse(reinterpret_cast<const char*>(hdr), reinterpret_cast<const char*>(hdr) + n, cb);
+    ojson::sax_parse(hb, hb + n, &scan);  // throws InputError, parse errors included
+    h = ojson::parse(hb, hb + n);
   } catch (const nlohmann::json::exception& e) {
     fail(std::string("header is not valid JSON: ") + e.what());
   }
   if (!h.is_object()) fail(std::string("header is not a JSON object (found ") + h.type_name() + ")");
 
-  for (auto it = h.begin(); it != h.end(); ++it) {
-    if (it.key() == "__metadata__") {
-      if (it->is_null()) continue;
-      if (!it->is_object()) fail("\"__metadata__\" is not an object of strings");
-      for (auto m2 = it->begin(); m2 != it->end(); ++m2) {
+  for (const std::string& key : scan.order) {
+    const ojson& v = h.at(key);
+    if (key == "__metadata__") {
+      if (v.is_null()) continue;
+      if (!v.is_object()) fail("\"__metadata__\" is not an object of strings");
+      for (auto m2 = v.begin(); m2 != v.end(); ++m2) {
         if (!m2->is_string()) fail("\"__metadata__\" value for '" + m2.key() + "' is not a string");
         f->metadata_[m2.key()] = m2->get<std::string>();
       }
       continue;
     }
-    f->tensors_.push_back(parseEntry(it.key(), *it, fail));
+    f->tensors_.push_back(parseEntry(key, v, fail));
   }
 
   // Sorted by begin, the byte ranges must tile the data section exactly:
@@ -313,24 +347,31 @@ void writeAll(int fd, const void* buf, size_t n, const std::string& tmp) {
 
 void write(const std::string& path, const std::vector<WriteTensor>& tensors,
            const std::map<std::string, std::string>& metadata) {
-  // Header first: validate names and shapes before touching the disk.
-  ojson h = ojson::object();
-  if (!metadata.empty()) h["__metadata__"] = metadata;
+  // Header first: validate names and shapes before touching the disk. Built
+  // piece by piece to keep the given order without ordered_json's linear lookups.
+  auto utf8 = [](const std::string& x) { return validUtf8(reinterpret_cast<const uint8_t*>(x.data()), x.size()); };
+  for (const auto& [k, v] : metadata)
+    if (!utf8(k) || !utf8(v)) throw InputError(path, "metadata entry '" + k + "' is not valid UTF-8");
+  std::string header = "{";
+  if (!metadata.empty()) header += "\"__metadata__\":" + ojson(metadata).dump();
   std::set<std::string> seen;
   std::vector<uint64_t> sizes;
   uint64_t pos = 0;
   for (const WriteTensor& t : tensors) {
     if (t.name == "__metadata__") throw InputError(path, "tensor name '__metadata__' is reserved");
+    if (!utf8(t.name)) throw InputError(path, "tensor name '" + t.name + "' is not valid UTF-8");
     if (!seen.insert(t.name).second) throw InputError(path, "duplicate tensor name '" + t.name + "'");
     uint64_t bytes;
     if (!byteSize(t.shape, dtypeSize(t.dtype), &bytes))
       throw InputError(path, "tensor '" + t.name + "': invalid shape " + shapeStr(t.shape));
     if (bytes > 0 && !t.data) throw InputError(path, "tensor '" + t.name + "': no data");
-    h[t.name] = {{"dtype", dtypeName(t.dtype)}, {"shape", t.shape}, {"data_offsets", {pos, pos + bytes}}};
+    const ojson e = {{"dtype", dtypeName(t.dtype)}, {"shape", t.shape}, {"data_offsets", {pos, pos + bytes}}};
+    if (header.size() > 1) header += ',';
+    header += ojson(t.name).dump() + ":" + e.dump();
     sizes.push_back(bytes);
     pos += bytes;
   }
-  std::string header = h.dump();
+  header += '}';
   header.append((8 - header.size() % 8) % 8, ' ');  // data section 8-byte aligned, as the reference does
   uint8_t len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(static_cast<uint64_t>(header.size()) >> (8 * i));

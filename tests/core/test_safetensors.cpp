@@ -167,6 +167,9 @@ class TestSafetensors : public QObject {
     QVERIFY_THROWS_EXCEPTION(zs::InputError, write(dir + "/dup.safetensors", {{"a", DType::F32, {1}, b},
                                                                                {"a", DType::F32, {1}, b}}));
     QVERIFY_THROWS_EXCEPTION(zs::InputError, write(dir + "/neg.safetensors", {{"a", DType::F32, {-1}, b}}));
+    QVERIFY_THROWS_EXCEPTION(zs::InputError, write(dir + "/utf.safetensors", {{"\xff", DType::F32, {1}, b}}));
+    QVERIFY_THROWS_EXCEPTION(zs::InputError, write(dir + "/meta.safetensors", {}, {{"k", "\xc3"}}));
+    QVERIFY_THROWS_EXCEPTION(zs::InputError, write(dir + "/null.safetensors", {{"a", DType::F32, {1}, nullptr}}));
     QCOMPARE(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1L);
     try {
       write(dir + "/missing/x.safetensors", {{"a", DType::F32, {1}, b}});
@@ -209,6 +212,8 @@ class TestSafetensors : public QObject {
     QTest::newRow("header not JSON") << stFile("{not json", 0) << "not valid JSON";
     QTest::newRow("header empty") << stFile("", 0) << "not valid JSON";
     QTest::newRow("header not UTF-8") << stFile("{\"\xff\xfe\":1}", 0) << "UTF-8";
+    QTest::newRow("deeply nested header") << stFile("{\"a\":" + QByteArray(100000, '[') + QByteArray(100000, ']') + "}", 0)
+                                          << "nested too deeply";
     QTest::newRow("header is an array") << stFile("[1,2]", 0) << "not a JSON object";
     QTest::newRow("entry not an object") << stFile("{\"a\":5}", 0) << "not an object";
     QTest::newRow("missing dtype") << stFile("{\"a\":{\"shape\":[1],\"data_offsets\":[0,4]}}", 4) << "dtype";
