@@ -1,0 +1,150 @@
+// Worker service: see worker.h. Every slot runs on the worker thread; errors
+// become failed(id, kind, message) signals, never exceptions across threads.
+#include "app/gui/worker.h"
+
+#include <QElapsedTimer>
+#include <QMetaType>
+#include <QThread>
+
+#include "core/error.h"
+#include "core/runtime.h"
+
+void registerWorkerTypes() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  qRegisterMetaType<zs::ModelInfo>();
+  qRegisterMetaType<zs::SaeInfo>();
+  qRegisterMetaType<zs::PromptAnalysis>();
+  qRegisterMetaType<zs::FeatureDetail>();
+  qRegisterMetaType<zs::DfaResult>();
+  qRegisterMetaType<zs::RdfaNodeRef>();
+  qRegisterMetaType<std::vector<zs::RdfaNode>>();
+  qRegisterMetaType<zs::Dashboard>();
+  qRegisterMetaType<std::vector<zs::HeadTopFeature>>();
+}
+
+Worker::Worker() : engine_(std::make_unique<zs::Engine>()) { registerWorkerTypes(); }
+
+Worker::~Worker() = default;
+
+void Worker::start() {
+  if (thread_ptr_) return;
+  thread_ptr_ = new QThread;
+  thread_ptr_->setObjectName("zscope-worker");
+  moveToThread(thread_ptr_);
+  thread_ptr_->start();
+}
+
+void Worker::stop() {
+  if (!thread_ptr_) return;
+  cancel_ = true;
+  thread_ptr_->requestInterruption();
+  thread_ptr_->quit();
+  thread_ptr_->wait();
+  delete thread_ptr_;
+  thread_ptr_ = nullptr;
+}
+
+quint64 Worker::nextId(RequestKind k) {
+  const quint64 id = ++counter_;
+  latest_[static_cast<int>(k)] = id;
+  return id;
+}
+
+bool Worker::isCurrent(RequestKind k, quint64 id) const { return latest_[static_cast<int>(k)] == id; }
+
+void Worker::post(std::function<void(zs::Engine&)> fn) {
+  QMetaObject::invokeMethod(this, [this, fn = std::move(fn)] {
+    try {
+      fn(*engine_);
+    } catch (const std::exception& e) {
+      Q_EMIT failed(0, static_cast<int>(RequestKind::Job), QString::fromStdString(e.what()));
+    }
+  }, Qt::QueuedConnection);
+}
+
+// Runs f unless a newer request of the same kind already arrived (the stale
+// one is dropped without work); exceptions become failed().
+template <class F>
+void Worker::guarded(quint64 id, RequestKind k, F&& f) {
+  if (!isCurrent(k, id)) return;
+  if (thread_ptr_ && thread_ptr_->isInterruptionRequested()) return;
+  try {
+    f();
+  } catch (const zs::Cancelled&) {
+    Q_EMIT failed(id, static_cast<int>(k), QString());
+  } catch (const std::exception& e) {
+    Q_EMIT failed(id, static_cast<int>(k), QString::fromStdString(e.what()));
+  }
+}
+
+void Worker::loadModel(quint64 id, const QString& dir, const QString& device, int threads) {
+  guarded(id, RequestKind::Load, [&] {
+    if (threads > 0) zs::runtime::setThreads(threads);
+    zs::ModelInfo info = engine_->loadModel(dir.toStdString(), device.isEmpty() ? "auto" : device.toStdString());
+    Q_EMIT modelLoaded(id, info);
+  });
+}
+
+void Worker::loadSae(quint64 id, const QString& dir) {
+  // Loads are not superseded by one another (several SAEs load in a row).
+  try {
+    Q_EMIT saeLoaded(id, engine_->loadSae(dir.toStdString()));
+  } catch (const std::exception& e) {
+    Q_EMIT failed(id, static_cast<int>(RequestKind::Load), QString::fromStdString(e.what()));
+  }
+}
+
+void Worker::unloadSaes(quint64 id) {
+  engine_->unloadSaes();
+  Q_EMIT saesUnloaded(id);
+}
+
+void Worker::openDatabase(quint64 id, const QString& file) {
+  try {
+    engine_->openDatabase(file.toStdString());
+    Q_EMIT databaseOpened(id, file);
+  } catch (const std::exception& e) {
+    Q_EMIT failed(id, static_cast<int>(RequestKind::Load), QString::fromStdString(e.what()));
+  }
+}
+
+void Worker::analyse(quint64 id, const QString& prompt, bool bos) {
+  guarded(id, RequestKind::Analyse, [&] {
+    cancel_ = false;
+    QElapsedTimer t;
+    t.start();
+    zs::Progress p;
+    p.cancel = &cancel_;
+    p.report = [this](double d, double n, const std::string& m) { Q_EMIT progress(d, n, QString::fromStdString(m)); };
+    zs::PromptAnalysis r = engine_->analyse(prompt.toStdString(), bos, p);
+    if (!isCurrent(RequestKind::Analyse, id)) return;  // superseded while running
+    Q_EMIT analysed(id, std::move(r), t.nsecsElapsed() / 1e6);
+  });
+}
+
+void Worker::selectFeature(quint64 id, int layer, qint64 feature, int position) {
+  guarded(id, RequestKind::Feature, [&] { Q_EMIT featureReady(id, engine_->feature(layer, feature, position)); });
+}
+
+void Worker::dfa(quint64 id, int layer, qint64 feature, int position) {
+  guarded(id, RequestKind::Dfa, [&] { Q_EMIT dfaReady(id, engine_->dfa(layer, feature, position)); });
+}
+
+void Worker::expand(quint64 id, quintptr nodeKey, zs::RdfaNodeRef node) {
+  // Expansions of different nodes do not supersede each other: no guarded().
+  try {
+    Q_EMIT expanded(id, nodeKey, engine_->expand(node));
+  } catch (const std::exception& e) {
+    Q_EMIT failed(id, static_cast<int>(RequestKind::Expand), QString::fromStdString(e.what()));
+  }
+}
+
+void Worker::dashboard(quint64 id, int layer, qint64 feature) {
+  guarded(id, RequestKind::Dashboard, [&] { Q_EMIT dashboardReady(id, engine_->dashboard(layer, feature)); });
+}
+
+void Worker::headTopFeatures(quint64 id, int layer, int head, int k) {
+  guarded(id, RequestKind::HeadTop, [&] { Q_EMIT headTopReady(id, layer, head, engine_->headTopFeatures(layer, head, k)); });
+}

@@ -1,0 +1,96 @@
+#pragma once
+// The worker service: one QObject living on its own QThread owns the model,
+// the SAEs and the feature database (through zs::Engine, which is torch-free
+// in its header). The UI talks to it only through queued signals/slots; every
+// request carries an id and the UI ignores results whose id is not the newest
+// of its kind, so a newer request supersedes a stale one.
+#include <QMetaType>
+#include <QObject>
+#include <QString>
+#include <QStringList>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include "core/engine.h"
+
+class QThread;
+
+// Request kinds: a newer request of one kind supersedes older ones of that kind.
+enum class RequestKind { Load = 0, Analyse, Feature, Dfa, Expand, Dashboard, HeadTop, Job, Count };
+
+class Worker : public QObject {
+  Q_OBJECT
+ public:
+  Worker();
+  ~Worker() override;
+
+  // Starts the owning thread (the worker object is moved there).
+  void start();
+  // requestInterruption(); quit(); wait(). Safe to call twice.
+  void stop();
+  QThread* thread_() const { return thread_ptr_; }
+
+  // Thread-safe: next request id of a kind; marks it as the newest.
+  quint64 nextId(RequestKind k);
+  bool isCurrent(RequestKind k, quint64 id) const;
+  // Cancel flag that long jobs poll (zs::Progress::cancel); the status-bar
+  // cancel button sets it.
+  std::atomic<bool>& cancelFlag() { return cancel_; }
+
+  // Runs fn on the worker thread with the engine (queued). For panels that
+  // need direct engine access (training, labeling): fn must not touch widgets;
+  // report back with QMetaObject::invokeMethod(receiver, ..., Qt::QueuedConnection).
+  void post(std::function<void(zs::Engine&)> fn);
+
+ public Q_SLOTS:
+  // All slots run on the worker thread (invoke via queued connection).
+  void loadModel(quint64 id, const QString& dir, const QString& device, int threads);
+  void loadSae(quint64 id, const QString& dir);
+  void unloadSaes(quint64 id);
+  void openDatabase(quint64 id, const QString& file);
+  void analyse(quint64 id, const QString& prompt, bool bos);
+  void selectFeature(quint64 id, int layer, qint64 feature, int position);
+  void dfa(quint64 id, int layer, qint64 feature, int position);
+  void expand(quint64 id, quintptr nodeKey, zs::RdfaNodeRef node);
+  void dashboard(quint64 id, int layer, qint64 feature);
+  void headTopFeatures(quint64 id, int layer, int head, int k);
+
+ Q_SIGNALS:
+  void modelLoaded(quint64 id, zs::ModelInfo info);
+  void saeLoaded(quint64 id, zs::SaeInfo info);
+  void saesUnloaded(quint64 id);
+  void databaseOpened(quint64 id, QString file);
+  void analysed(quint64 id, zs::PromptAnalysis result, double ms);
+  void featureReady(quint64 id, zs::FeatureDetail detail);
+  void dfaReady(quint64 id, zs::DfaResult result);
+  void expanded(quint64 id, quintptr nodeKey, std::vector<zs::RdfaNode> children);
+  void dashboardReady(quint64 id, zs::Dashboard dash);
+  void headTopReady(quint64 id, int layer, int head, std::vector<zs::HeadTopFeature> feats);
+  void failed(quint64 id, int kind, QString message);
+  void progress(double done, double total, QString message);
+
+ private:
+  template <class F>
+  void guarded(quint64 id, RequestKind k, F&& f);
+
+  std::unique_ptr<zs::Engine> engine_;
+  QThread* thread_ptr_ = nullptr;
+  std::atomic<quint64> counter_{0};
+  std::atomic<quint64> latest_[static_cast<int>(RequestKind::Count)] = {};
+  std::atomic<bool> cancel_{false};
+};
+
+// Registers the plain structs with Qt's meta-type system (queued signals copy them).
+void registerWorkerTypes();
+
+Q_DECLARE_METATYPE(zs::ModelInfo)
+Q_DECLARE_METATYPE(zs::SaeInfo)
+Q_DECLARE_METATYPE(zs::PromptAnalysis)
+Q_DECLARE_METATYPE(zs::FeatureDetail)
+Q_DECLARE_METATYPE(zs::DfaResult)
+Q_DECLARE_METATYPE(zs::RdfaNodeRef)
+Q_DECLARE_METATYPE(std::vector<zs::RdfaNode>)
+Q_DECLARE_METATYPE(zs::Dashboard)
+Q_DECLARE_METATYPE(std::vector<zs::HeadTopFeature>)

@@ -1,0 +1,171 @@
+#pragma once
+// A torch-free facade over core for the GUI worker: load a model folder and
+// SAE folders, open a feature database, analyse a prompt, attribute, expand
+// RDFA tree nodes. Everything it returns is a plain struct. Not thread-safe:
+// one thread (the worker) owns an Engine. Maths: ../shared/docs/ATTRIBUTION.md.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/progress.h"
+
+namespace zs {
+
+struct ModelInfo {
+  std::string dir, name, device;
+  int64_t nLayer = 0, nHead = 0, dHead = 0, dModel = 0, nCtx = 0, vocab = 0;
+  int64_t bosId = -1;
+  int threads = 0;
+};
+
+struct SaeInfo {
+  std::string dir, hookName;
+  int layer = -1;
+  int64_t dIn = 0, dSae = 0;
+};
+
+struct TokenInfo {
+  int64_t id = 0;
+  std::string text;     // raw decoded bytes
+  std::string display;  // whitespace made visible (Tokenizer::displayString)
+};
+
+struct ActiveFeature {
+  int layer = 0;
+  int64_t feature = 0;
+  float activation = 0;
+  std::vector<float> headAttr;  // decoder-norm fractions per head (sum 1)
+  std::string label, family;    // from the feature database when open
+};
+
+struct PromptAnalysis {
+  std::string prompt;
+  bool bos = true;
+  std::vector<TokenInfo> tokens;
+  // perPosition[pos]: active features over all loaded layers, by activation desc.
+  std::vector<std::vector<ActiveFeature>> perPosition;
+  std::vector<float> firing;  // per position: sum of activations over loaded layers
+  // Token-level head attribution: [layer][head], activation-weighted sum of the
+  // active features' head fractions, per position: tokenHeads[pos][l*H+h].
+  std::vector<std::vector<float>> tokenHeads;
+  int nLayer = 0, nHead = 0;
+};
+
+// A feature selected at a position: its activation on every token and its head attribution.
+struct FeatureDetail {
+  int layer = 0;
+  int64_t feature = 0;
+  int position = 0;
+  std::vector<float> acts;      // per position
+  std::vector<float> headAttr;  // per head of `layer` (sum 1)
+  std::string label, family;
+};
+
+// DFA of a feature at a destination: dfa[s*nHead+h] for s <= dest.
+struct DfaResult {
+  int layer = 0;
+  int64_t feature = 0;
+  int dest = 0, nSrc = 0, nHead = 0;
+  std::vector<float> dfa;        // [nSrc][nHead]
+  std::vector<float> bySource;   // [nSrc], sum over heads
+  std::vector<float> byHead;     // [nHead], sum over sources
+  float bias = 0;                // bias_j
+  float preActivation = 0;       // pre_j[dest]
+};
+
+// Node kinds of ATTRIBUTION.md, shared with the CLI JSON.
+enum class NodeKind { Feature, Source, Embed, PosEmbed, AttnFeature, AttnError, AttnHead, Mlp, Bias, Rest };
+const char* nodeKindName(NodeKind k);
+
+// Enough to ask the engine for a node's children (the engine recomputes from the cached prompt).
+struct RdfaNodeRef {
+  NodeKind kind = NodeKind::Feature;
+  int layer = -1;        // feature / component layer
+  int64_t feature = -1;  // feature id (Feature / AttnFeature)
+  int pos = -1;          // position of the feature, or source position
+  int head = -1;
+  int dest = -1;         // destination position of the DFA edge (Source)
+  double scale = 1;      // coefficient that maps the child's tree onto this node's value
+};
+
+struct RdfaNode {
+  RdfaNodeRef ref;
+  double value = 0;       // signed contribution to the parent
+  std::string label;      // short text: "L1 F123 @5 'tok'", "src 3 (' cat') h2", "MLP0 @3"
+  bool expandable = false;
+  int sourcePos = -1;     // token to highlight on hover (-1: none)
+};
+
+struct ExampleToken {
+  std::string display;
+  float act = 0;
+};
+struct Example {
+  std::vector<ExampleToken> tokens;
+  int maxIndex = 0;
+  float maxAct = 0;
+};
+struct Dashboard {
+  bool available = false;  // false: no feature database loaded (or feature absent)
+  std::string message;
+  int layer = 0;
+  int64_t feature = 0;
+  std::string label, family;
+  double density = 0;                  // fraction of tokens where it fires
+  std::vector<Example> top;            // top activating examples
+  std::vector<std::pair<std::string, std::vector<Example>>> quantiles;  // name -> examples
+  std::vector<double> histEdges;       // n+1 edges
+  std::vector<double> histCounts;      // n counts
+  std::vector<std::pair<std::string, float>> topLogits, bottomLogits;
+};
+
+struct HeadTopFeature {
+  int64_t feature = 0;
+  float fraction = 0;
+  std::string label;
+};
+
+class Engine {
+ public:
+  Engine();
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Model folder (HF GPT-2 + vocab.json/merges.txt). device: auto|cpu|cuda. Throws InputError/UsageError.
+  ModelInfo loadModel(const std::string& dir, const std::string& device = "auto");
+  bool hasModel() const;
+  const ModelInfo& model() const;
+
+  // SAELens folder; checks d_in and layer against the model (InputError). Replaces the layer's SAE.
+  SaeInfo loadSae(const std::string& dir);
+  // Every SAE folder under dir (sub-folders with cfg.json), sorted by layer.
+  std::vector<SaeInfo> loadSaeTree(const std::string& dir);
+  void unloadSaes();
+  std::vector<SaeInfo> saes() const;
+
+  // Feature database (SQLite, issue 6). Throws InputError.
+  void openDatabase(const std::string& file);
+  bool hasDatabase() const;
+  std::string databaseFile() const;
+
+  // Runs the model on the prompt and encodes every loaded SAE; caches what attribution needs.
+  PromptAnalysis analyse(const std::string& prompt, bool bos, const Progress& progress = {});
+  FeatureDetail feature(int layer, int64_t feature, int position) const;
+  DfaResult dfa(int layer, int64_t feature, int dest) const;
+  // Root node for a feature at a position, and the children of any expandable node.
+  RdfaNode rdfaRoot(int layer, int64_t feature, int position) const;
+  std::vector<RdfaNode> expand(const RdfaNodeRef& node, int topK = 12) const;
+  std::vector<HeadTopFeature> headTopFeatures(int layer, int head, int k) const;
+  Dashboard dashboard(int layer, int64_t feature) const;
+
+  // For other GUI panels (training, labeling): the loaded folders.
+  std::string modelDir() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> d_;
+};
+
+}  // namespace zs
