@@ -199,7 +199,8 @@ std::unique_ptr<File> File::open(const std::string& path) {
   f->path_ = path;
   auto fail = [&](const std::string& what) { throw InputError(path, what); };
 
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO by mistake must not hang (it is refused below).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail(sysError("cannot open safetensors file"));
   struct stat stt {};
   if (::fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode)) {

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <limits>
 
+#include <sys/stat.h>
+
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "testutil.h"
@@ -268,6 +270,9 @@ class TestSafetensors : public QObject {
   void unreadablePaths() {
     QVERIFY_THROWS_EXCEPTION(zs::InputError, File::open(zs::test::tempDir() + "/does-not-exist.safetensors"));
     QVERIFY_THROWS_EXCEPTION(zs::InputError, File::open(zs::test::tempDir()));  // a folder
+    const std::string fifo = zs::test::tempDir() + "/fifo.safetensors";
+    QVERIFY(::mkfifo(fifo.c_str(), 0600) == 0);
+    QVERIFY_THROWS_EXCEPTION(zs::InputError, File::open(fifo));  // refused, not blocked
   }
 };
 
