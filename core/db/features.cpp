@@ -1,0 +1,231 @@
+#include "core/db/features.h"
+
+#include <map>
+#include <set>
+
+#include "core/db/db.h"
+#include "core/error.h"
+
+namespace zs::db {
+namespace {
+
+using nlohmann::json;
+
+std::vector<LogitEffect> logitsFromJson(const std::string& text) {
+  std::vector<LogitEffect> out;
+  if (text.empty()) return out;
+  for (const auto& e : json::parse(text)) out.push_back({e.at(0).get<int64_t>(), e.at(1).get<std::string>(), e.at(2).get<float>()});
+  return out;
+}
+
+std::string logitsToJson(const std::vector<LogitEffect>& v) {
+  json a = json::array();
+  for (const auto& e : v) a.push_back({e.tokenId, e.token, e.value});
+  return a.dump();
+}
+
+FeatureStats readStatsRow(const Stmt& s) {
+  FeatureStats f;
+  f.layer = static_cast<int>(s.i64(0));
+  f.feature = s.i64(1);
+  f.fireCount = s.i64(2);
+  f.tokens = s.i64(3);
+  f.density = s.f64(4);
+  f.meanActivation = s.f64(5);
+  f.maxActivation = s.f64(6);
+  f.dead = s.i64(7) != 0;
+  f.headAttribution = s.blobAs<float>(8);
+  f.family = s.text(9);
+  const std::string nums = s.text(10);
+  f.familyNumbers = nums.empty() ? json(nullptr) : json::parse(nums);
+  f.logitsTop = logitsFromJson(s.text(11));
+  f.logitsBottom = logitsFromJson(s.text(12));
+  return f;
+}
+
+const char* kStatsCols =
+    "layer, feature, fire_count, tokens, density, mean_activation, max_activation, dead, head_attribution,"
+    " family, family_numbers, logits_top, logits_bottom";
+
+std::vector<double> doublesFromMeta(Db& db, const std::string& key) {
+  std::string t = metaGet(db, key, "");
+  return t.empty() ? std::vector<double>{} : json::parse(t).get<std::vector<double>>();
+}
+
+json exampleJson(const FeatureExample& e) {
+  json j = {{"activation", e.activation}, {"tokens", e.tokens},   {"token_ids", e.tokenIds},
+            {"activations", e.activations}, {"max_pos", e.maxPos}, {"window", e.window}};
+  if (e.dfaSource >= 0)
+    j["dfa"] = {{"source_pos", e.dfaSource}, {"head", e.dfaHead}, {"value", e.dfaValue},
+                {"source_token", e.dfaSource < static_cast<int>(e.tokens.size()) ? e.tokens[e.dfaSource] : ""}};
+  else
+    j["dfa"] = nullptr;
+  return j;
+}
+
+json logitsJson(const std::vector<LogitEffect>& v) {
+  json a = json::array();
+  for (const auto& e : v) a.push_back({{"token", e.token}, {"token_id", e.tokenId}, {"value", e.value}});
+  return a;
+}
+
+}  // namespace
+
+DbInfo dbInfo(Db& db) {
+  DbInfo i;
+  i.modelName = metaGet(db, "model_name");
+  i.modelDir = metaGet(db, "model_dir");
+  i.corpus = metaGet(db, "corpus");
+  std::string saes = metaGet(db, "saes");
+  if (!saes.empty()) i.saes = json::parse(saes).get<std::vector<std::string>>();
+  i.tokens = std::stoll(metaGet(db, "tokens_done", "0"));
+  i.context = std::stoll(metaGet(db, "context", "0"));
+  i.topK = std::stoll(metaGet(db, "top_k", "0"));
+  i.status = metaGet(db, "build_status");
+  i.histEdges = doublesFromMeta(db, "hist_edges");
+  i.quantileEdges = doublesFromMeta(db, "quantile_edges");
+  Stmt s(db, "SELECT layer, count(*) FROM features GROUP BY layer ORDER BY layer");
+  while (s.step()) {
+    i.layers.push_back(static_cast<int>(s.i64(0)));
+    i.featuresPerLayer.push_back(s.i64(1));
+  }
+  return i;
+}
+
+std::optional<FeatureStats> readStats(Db& db, int layer, int64_t feature) {
+  Stmt s(db, std::string("SELECT ") + kStatsCols + " FROM features WHERE layer=? AND feature=?");
+  s.bind(1, layer).bind(2, feature);
+  if (!s.step()) return std::nullopt;
+  return readStatsRow(s);
+}
+
+std::vector<FeatureStats> readLayerStats(Db& db, int layer) {
+  Stmt s(db, std::string("SELECT ") + kStatsCols + " FROM features WHERE layer=? ORDER BY feature");
+  s.bind(1, layer);
+  std::vector<FeatureStats> out;
+  while (s.step()) out.push_back(readStatsRow(s));
+  return out;
+}
+
+FeatureDashboard readDashboard(Db& db, int layer, int64_t feature) {
+  auto st = readStats(db, layer, feature);
+  if (!st)
+    throw InputError(db.path(), "no dashboard for layer " + std::to_string(layer) + " feature " +
+                                    std::to_string(feature) +
+                                    (metaGet(db, "build_status") == "building" ? " (the build is not finished)" : ""));
+  FeatureDashboard d;
+  d.stats = *st;
+  Stmt e(db,
+         "SELECT kind, bucket, rank, window, activation, max_pos, tokens, activations, dfa_source, dfa_head,"
+         " dfa_value FROM examples WHERE layer=? AND feature=? ORDER BY kind DESC, bucket, rank");
+  e.bind(1, layer).bind(2, feature);
+  Stmt tok(db, "SELECT display FROM token_strings WHERE id=?");
+  std::map<int32_t, std::string> cache;
+  auto display = [&](int32_t id) {
+    auto it = cache.find(id);
+    if (it != cache.end()) return it->second;
+    tok.reset();
+    tok.bind(1, static_cast<int64_t>(id));
+    std::string s = tok.step() ? tok.text(0) : "<" + std::to_string(id) + ">";
+    return cache[id] = s;
+  };
+  while (e.step()) {
+    FeatureExample x;
+    x.kind = e.text(0);
+    x.bucket = static_cast<int>(e.i64(1));
+    x.rank = static_cast<int>(e.i64(2));
+    x.window = e.i64(3);
+    x.activation = static_cast<float>(e.f64(4));
+    x.maxPos = static_cast<int>(e.i64(5));
+    x.tokenIds = e.blobAs<int32_t>(6);
+    x.activations = e.blobAs<float>(7);
+    if (!e.isNull(8)) {
+      x.dfaSource = static_cast<int>(e.i64(8));
+      x.dfaHead = static_cast<int>(e.i64(9));
+      x.dfaValue = static_cast<float>(e.f64(10));
+    }
+    for (int32_t id : x.tokenIds) x.tokens.push_back(display(id));
+    (x.kind == "top" ? d.top : d.quantiles).push_back(std::move(x));
+  }
+  d.histEdges = doublesFromMeta(db, "hist_edges");
+  Stmt h(db, "SELECT counts FROM histograms WHERE layer=? AND feature=?");
+  h.bind(1, layer).bind(2, feature);
+  if (h.step()) d.histCounts = h.blobAs<int64_t>(0);
+  d.label = getLabel(db, layer, feature);
+  return d;
+}
+
+json labelJson(const Label& l) {
+  return {{"text", l.text},
+          {"family", l.family},
+          {"confidence", l.confidence ? json(*l.confidence) : json(nullptr)},
+          {"notes", l.notes},
+          {"author", l.author},
+          {"session_id", l.sessionId ? json(*l.sessionId) : json(nullptr)},
+          {"created_at", l.createdAt},
+          {"updated_at", l.updatedAt},
+          {"history_id", l.historyId}};
+}
+
+json dashboardJson(const FeatureDashboard& d) {
+  const auto& s = d.stats;
+  json j;
+  j["layer"] = s.layer;
+  j["feature"] = s.feature;
+  j["max_activation"] = s.maxActivation;
+  j["mean_activation"] = s.meanActivation;
+  j["density"] = s.density;
+  j["fire_count"] = s.fireCount;
+  j["tokens"] = s.tokens;
+  j["dead"] = s.dead;
+  j["head_attribution"] = s.headAttribution;
+  j["family_suggestion"] = s.family.empty() ? json(nullptr) : json(s.family);
+  j["family_numbers"] = s.familyNumbers;
+  j["logits"] = {{"top", logitsJson(s.logitsTop)}, {"bottom", logitsJson(s.logitsBottom)}};
+  j["top_examples"] = json::array();
+  for (const auto& e : d.top) j["top_examples"].push_back(exampleJson(e));
+  j["quantile_examples"] = json::array();
+  for (const auto& e : d.quantiles) {
+    json x = exampleJson(e);
+    x["bucket"] = e.bucket;
+    j["quantile_examples"].push_back(x);
+  }
+  // counts[0]: tokens where the feature is 0; counts[1]: (0, edges[0]); then one
+  // count per [edges[i], edges[i+1]); the last: >= edges.back().
+  j["histogram"] = {{"edges", d.histEdges}, {"counts", d.histCounts}};
+  j["label"] = d.label ? labelJson(*d.label) : json(nullptr);
+  return j;
+}
+
+void writeStats(Db& db, const FeatureStats& f) {
+  Stmt s(db, std::string("INSERT OR REPLACE INTO features(") + kStatsCols + ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  s.bind(1, f.layer).bind(2, f.feature).bind(3, f.fireCount).bind(4, f.tokens).bind(5, f.density);
+  s.bind(6, f.meanActivation).bind(7, f.maxActivation).bind(8, f.dead ? 1 : 0);
+  s.bindBlob(9, f.headAttribution.data(), f.headAttribution.size() * sizeof(float));
+  s.bind(10, f.family).bind(11, f.familyNumbers.is_null() ? std::string() : f.familyNumbers.dump());
+  s.bind(12, logitsToJson(f.logitsTop)).bind(13, logitsToJson(f.logitsBottom));
+  s.run();
+}
+
+void writeHistogram(Db& db, int layer, int64_t feature, const std::vector<int64_t>& counts) {
+  Stmt s(db, "INSERT OR REPLACE INTO histograms(layer, feature, counts) VALUES(?,?,?)");
+  s.bind(1, layer).bind(2, feature).bindBlob(3, counts.data(), counts.size() * sizeof(int64_t)).run();
+}
+
+void writeExample(Db& db, int layer, int64_t feature, const FeatureExample& e) {
+  Stmt s(db,
+         "INSERT OR REPLACE INTO examples(layer, feature, kind, bucket, rank, window, activation, max_pos, tokens,"
+         " activations, dfa_source, dfa_head, dfa_value) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  s.bind(1, layer).bind(2, feature).bind(3, e.kind).bind(4, e.bucket).bind(5, e.rank).bind(6, e.window);
+  s.bind(7, static_cast<double>(e.activation)).bind(8, e.maxPos);
+  s.bindBlob(9, e.tokenIds.data(), e.tokenIds.size() * sizeof(int32_t));
+  s.bindBlob(10, e.activations.data(), e.activations.size() * sizeof(float));
+  if (e.dfaSource >= 0) {
+    s.bind(11, e.dfaSource).bind(12, e.dfaHead).bind(13, static_cast<double>(e.dfaValue));
+  } else {
+    s.bindNull(11).bindNull(12).bindNull(13);
+  }
+  s.run();
+}
+
+}  // namespace zs::db

@@ -1,0 +1,87 @@
+#pragma once
+// Feature dashboards stored in the database (written by the builder, read by
+// the CLI and the GUI). Plain structs, no torch, no Qt.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/db/labels.h"
+
+namespace zs::db {
+
+class Db;
+
+struct FeatureExample {
+  std::string kind = "top";     // top | quantile
+  int bucket = -1;              // quantile bucket (index into DbInfo::quantileEdges), -1 for top
+  int rank = 0;
+  int64_t window = 0;           // window index in the build's corpus pass
+  float activation = 0;         // max over the window, BOS excluded
+  int maxPos = 0;               // position of that max (0 = BOS)
+  std::vector<int32_t> tokenIds;     // BOS first
+  std::vector<std::string> tokens;   // display strings (whitespace made visible)
+  std::vector<float> activations;    // per token; BOS stored as 0
+  int dfaSource = -1, dfaHead = -1;  // source position and head with the largest DFA at maxPos
+  float dfaValue = 0;
+};
+
+struct LogitEffect {
+  int64_t tokenId = 0;
+  std::string token;
+  float value = 0;
+};
+
+struct FeatureStats {
+  int layer = 0;
+  int64_t feature = 0;
+  int64_t fireCount = 0, tokens = 0;  // BOS excluded
+  double density = 0;                 // fireCount / tokens
+  double meanActivation = 0;          // mean over the tokens where it fires
+  double maxActivation = 0;
+  bool dead = false;                  // never fired on the corpus
+  std::vector<float> headAttribution;  // per head, sums to 1
+  std::string family;                  // suggestion (empty: none); a person's label wins
+  nlohmann::json familyNumbers;        // the numbers behind the suggestion
+  std::vector<LogitEffect> logitsTop, logitsBottom;
+};
+
+struct FeatureDashboard {
+  FeatureStats stats;
+  std::vector<FeatureExample> top;        // largest first
+  std::vector<FeatureExample> quantiles;  // by bucket, then rank
+  std::vector<double> histEdges;          // n+1 edges of the positive bins
+  std::vector<int64_t> histCounts;        // [zero, below first edge, n bins..., at/above last edge]
+  std::optional<Label> label;
+};
+
+struct DbInfo {
+  std::string modelName, modelDir, corpus;
+  std::vector<std::string> saes;
+  std::vector<int> layers;                 // layers with built features
+  std::vector<int64_t> featuresPerLayer;   // d_sae per layer
+  int64_t tokens = 0, context = 0, topK = 0;
+  std::string status;                      // empty | building | done
+  std::vector<double> histEdges, quantileEdges;
+};
+
+DbInfo dbInfo(Db& db);
+// InputError when the feature is not in the database.
+FeatureDashboard readDashboard(Db& db, int layer, int64_t feature);
+std::optional<FeatureStats> readStats(Db& db, int layer, int64_t feature);
+// Stats of every feature of a layer (for lists, sampling, filters), by feature id.
+std::vector<FeatureStats> readLayerStats(Db& db, int layer);
+
+// The dashboard JSON of `zscope-cli feature --json`.
+nlohmann::json dashboardJson(const FeatureDashboard& d);
+nlohmann::json labelJson(const Label& l);
+
+// ---- Writing (the builder) ----------------------------------------------------
+// Inside the caller's transaction.
+void writeStats(Db& db, const FeatureStats& s);
+void writeHistogram(Db& db, int layer, int64_t feature, const std::vector<int64_t>& counts);
+void writeExample(Db& db, int layer, int64_t feature, const FeatureExample& e);
+
+}  // namespace zs::db
