@@ -31,7 +31,7 @@ struct TokenInfo {
   std::string display;  // whitespace made visible (Tokenizer::displayString)
 };
 
-struct ActiveFeature {
+struct FeatureRow {
   int layer = 0;
   int64_t feature = 0;
   float activation = 0;
@@ -40,16 +40,18 @@ struct ActiveFeature {
 };
 
 struct PromptAnalysis {
+  uint64_t generation = 0;  // increments with every analysis; tree nodes belong to one
   std::string prompt;
   bool bos = true;
   std::vector<TokenInfo> tokens;
   // perPosition[pos]: active features over all loaded layers, by activation desc.
-  std::vector<std::vector<ActiveFeature>> perPosition;
+  std::vector<std::vector<FeatureRow>> perPosition;
   std::vector<float> firing;  // per position: sum of activations over loaded layers
-  // Token-level head attribution: [layer][head], activation-weighted sum of the
-  // active features' head fractions, per position: tokenHeads[pos][l*H+h].
+  // tokenHeads[pos][l*nHead+h]: activation-weighted sum of the active features'
+  // head fractions (layers without an SAE are 0).
   std::vector<std::vector<float>> tokenHeads;
   int nLayer = 0, nHead = 0;
+  std::vector<int> saeLayers;
 };
 
 // A feature selected at a position: its activation on every token and its head attribution.
@@ -60,6 +62,7 @@ struct FeatureDetail {
   std::vector<float> acts;      // per position
   std::vector<float> headAttr;  // per head of `layer` (sum 1)
   std::string label, family;
+  std::string familySuggestion;  // with its numbers, from the attribution engine
 };
 
 // DFA of a feature at a destination: dfa[s*nHead+h] for s <= dest.
@@ -70,31 +73,21 @@ struct DfaResult {
   std::vector<float> dfa;        // [nSrc][nHead]
   std::vector<float> bySource;   // [nSrc], sum over heads
   std::vector<float> byHead;     // [nHead], sum over sources
-  float bias = 0;                // bias_j
-  float preActivation = 0;       // pre_j[dest]
+  double bias = 0;               // bias_j
+  double preActivation = 0;      // pre_j[dest] = sum(dfa) + bias
+  double activation = 0;
 };
 
-// Node kinds of ATTRIBUTION.md, shared with the CLI JSON.
-enum class NodeKind { Feature, Source, Embed, PosEmbed, AttnFeature, AttnError, AttnHead, Mlp, Bias, Rest };
-const char* nodeKindName(NodeKind k);
-
-// Enough to ask the engine for a node's children (the engine recomputes from the cached prompt).
-struct RdfaNodeRef {
-  NodeKind kind = NodeKind::Feature;
-  int layer = -1;        // feature / component layer
-  int64_t feature = -1;  // feature id (Feature / AttnFeature)
-  int pos = -1;          // position of the feature, or source position
-  int head = -1;
-  int dest = -1;         // destination position of the DFA edge (Source)
-  double scale = 1;      // coefficient that maps the child's tree onto this node's value
-};
-
+// One RDFA tree node (kinds of ATTRIBUTION.md: feature, source, embed,
+// pos_embed, attn_feature, attn_error, attn_head, mlp, bias, rest).
 struct RdfaNode {
-  RdfaNodeRef ref;
-  double value = 0;       // signed contribution to the parent
-  std::string label;      // short text: "L1 F123 @5 'tok'", "src 3 (' cat') h2", "MLP0 @3"
+  int id = -1;             // engine node id (expandable nodes), valid for `generation`
+  uint64_t generation = 0;
+  std::string kind, label;
+  double value = 0;        // signed contribution; children sum to the parent
+  int layer = -1, pos = -1, head = -1, feature = -1, dest = -1;
+  double activation = 0;
   bool expandable = false;
-  int sourcePos = -1;     // token to highlight on hover (-1: none)
 };
 
 struct ExampleToken {
@@ -105,18 +98,18 @@ struct Example {
   std::vector<ExampleToken> tokens;
   int maxIndex = 0;
   float maxAct = 0;
+  std::string title;  // "top 1", "quantile bucket 2 #1"
 };
 struct Dashboard {
   bool available = false;  // false: no feature database loaded (or feature absent)
   std::string message;
   int layer = 0;
   int64_t feature = 0;
-  std::string label, family;
-  double density = 0;                  // fraction of tokens where it fires
-  std::vector<Example> top;            // top activating examples
-  std::vector<std::pair<std::string, std::vector<Example>>> quantiles;  // name -> examples
-  std::vector<double> histEdges;       // n+1 edges
-  std::vector<double> histCounts;      // n counts
+  std::string label, family, familySuggestion;
+  double density = 0, maxActivation = 0, meanActivation = 0;
+  std::vector<Example> top, quantiles;
+  std::vector<double> histEdges;       // n+1 edges of the positive bins
+  std::vector<double> histCounts;      // n counts (positive bins)
   std::vector<std::pair<std::string, float>> topLogits, bottomLogits;
 };
 
@@ -156,7 +149,10 @@ class Engine {
   DfaResult dfa(int layer, int64_t feature, int dest) const;
   // Root node for a feature at a position, and the children of any expandable node.
   RdfaNode rdfaRoot(int layer, int64_t feature, int position) const;
-  std::vector<RdfaNode> expand(const RdfaNodeRef& node, int topK = 12) const;
+  // Children of an expandable node of the current analysis (InputError when
+  // `generation` is not the current one: the prompt changed meanwhile).
+  std::vector<RdfaNode> expand(uint64_t generation, int nodeId, int topK = 12) const;
+  uint64_t generation() const;
   std::vector<HeadTopFeature> headTopFeatures(int layer, int head, int k) const;
   Dashboard dashboard(int layer, int64_t feature) const;
 

@@ -18,7 +18,7 @@ void registerWorkerTypes() {
   qRegisterMetaType<zs::PromptAnalysis>();
   qRegisterMetaType<zs::FeatureDetail>();
   qRegisterMetaType<zs::DfaResult>();
-  qRegisterMetaType<zs::RdfaNodeRef>();
+  qRegisterMetaType<zs::RdfaNode>();
   qRegisterMetaType<std::vector<zs::RdfaNode>>();
   qRegisterMetaType<zs::Dashboard>();
   qRegisterMetaType<std::vector<zs::HeadTopFeature>>();
@@ -125,17 +125,25 @@ void Worker::analyse(quint64 id, const QString& prompt, bool bos) {
 }
 
 void Worker::selectFeature(quint64 id, int layer, qint64 feature, int position) {
-  guarded(id, RequestKind::Feature, [&] { Q_EMIT featureReady(id, engine_->feature(layer, feature, position)); });
+  guarded(id, RequestKind::Feature, [&] {
+    zs::FeatureDetail d = engine_->feature(layer, feature, position);
+    zs::DfaResult dfa = engine_->dfa(layer, feature, position);
+    zs::RdfaNode root = engine_->rdfaRoot(layer, feature, position);
+    if (!isCurrent(RequestKind::Feature, id)) return;
+    Q_EMIT featureReady(id, d);
+    Q_EMIT dfaReady(id, dfa);
+    Q_EMIT rootReady(id, root);
+  });
 }
 
 void Worker::dfa(quint64 id, int layer, qint64 feature, int position) {
   guarded(id, RequestKind::Dfa, [&] { Q_EMIT dfaReady(id, engine_->dfa(layer, feature, position)); });
 }
 
-void Worker::expand(quint64 id, quintptr nodeKey, zs::RdfaNodeRef node) {
+void Worker::expand(quint64 id, quint64 generation, int nodeId) {
   // Expansions of different nodes do not supersede each other: no guarded().
   try {
-    Q_EMIT expanded(id, nodeKey, engine_->expand(node));
+    Q_EMIT expanded(id, generation, nodeId, engine_->expand(generation, nodeId));
   } catch (const std::exception& e) {
     Q_EMIT failed(id, static_cast<int>(RequestKind::Expand), QString::fromStdString(e.what()));
   }

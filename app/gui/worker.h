@@ -51,9 +51,12 @@ class Worker : public QObject {
   void unloadSaes(quint64 id);
   void openDatabase(quint64 id, const QString& file);
   void analyse(quint64 id, const QString& prompt, bool bos);
+  // Feature selected at a position: emits featureReady, dfaReady and rootReady.
   void selectFeature(quint64 id, int layer, qint64 feature, int position);
   void dfa(quint64 id, int layer, qint64 feature, int position);
-  void expand(quint64 id, quintptr nodeKey, zs::RdfaNodeRef node);
+  // Expands node `nodeId` of analysis `generation`; the reply carries both so
+  // the tree model can drop replies for an older prompt.
+  void expand(quint64 id, quint64 generation, int nodeId);
   void dashboard(quint64 id, int layer, qint64 feature);
   void headTopFeatures(quint64 id, int layer, int head, int k);
 
@@ -65,7 +68,8 @@ class Worker : public QObject {
   void analysed(quint64 id, zs::PromptAnalysis result, double ms);
   void featureReady(quint64 id, zs::FeatureDetail detail);
   void dfaReady(quint64 id, zs::DfaResult result);
-  void expanded(quint64 id, quintptr nodeKey, std::vector<zs::RdfaNode> children);
+  void rootReady(quint64 id, zs::RdfaNode root);
+  void expanded(quint64 id, quint64 generation, int nodeId, std::vector<zs::RdfaNode> children);
   void dashboardReady(quint64 id, zs::Dashboard dash);
   void headTopReady(quint64 id, int layer, int head, std::vector<zs::HeadTopFeature> feats);
   void failed(quint64 id, int kind, QString message);
@@ -90,7 +94,7 @@ Q_DECLARE_METATYPE(zs::SaeInfo)
 Q_DECLARE_METATYPE(zs::PromptAnalysis)
 Q_DECLARE_METATYPE(zs::FeatureDetail)
 Q_DECLARE_METATYPE(zs::DfaResult)
-Q_DECLARE_METATYPE(zs::RdfaNodeRef)
+Q_DECLARE_METATYPE(zs::RdfaNode)
 Q_DECLARE_METATYPE(std::vector<zs::RdfaNode>)
 Q_DECLARE_METATYPE(zs::Dashboard)
 Q_DECLARE_METATYPE(std::vector<zs::HeadTopFeature>)

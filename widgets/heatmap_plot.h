@@ -1,0 +1,64 @@
+#pragma once
+// A labelled heatmap (QCustomPlot QCPColorMap + QCPColorScale): rows × columns
+// with text ticks on both axes. Used for the head-attribution map (layers ×
+// heads) and the DFA map (source tokens × heads). Signed data get a diverging
+// gradient symmetric around zero. Clicking a cell emits cellClicked.
+#include <QStringList>
+#include <QWidget>
+
+#include <vector>
+
+#include "widgets/figure_export.h"
+
+class QCustomPlot;
+class QCPColorMap;
+class QCPColorScale;
+class QCPTextElement;
+
+namespace zs::gui {
+
+class HeatmapPlot : public QWidget, public FigureSource {
+  Q_OBJECT
+ public:
+  explicit HeatmapPlot(const QString& name, QWidget* parent = nullptr);
+
+  // values: row-major [rows][cols]. Row 0 is drawn at the top.
+  void setData(const std::vector<float>& values, int rows, int cols, const QStringList& rowLabels,
+               const QStringList& colLabels, bool signedData);
+  void setTitle(const QString& title);
+  void setAxisLabels(const QString& rowAxis, const QString& colAxis);
+  void setScaleLabel(const QString& label);
+  void clear(const QString& message = {});
+
+  int rows() const { return rows_; }
+  int cols() const { return cols_; }
+  float value(int row, int col) const { return values_.at(static_cast<size_t>(row) * cols_ + col); }
+  // The cell under a widget position (row, col), or (-1, -1).
+  QPair<int, int> cellAt(const QPoint& widgetPos) const;
+  // Widget position of a cell's centre (tests click it).
+  QPoint cellCenter(int row, int col) const;
+  QCustomPlot* plot() const { return plot_; }
+  void applyTheme(bool dark);
+
+  // FigureSource
+  QString figureName() const override { return name_; }
+  QSize figureSize() const override;
+  void paintFigure(QPainter& p, const QSize& size) override;
+  QString figureCsv() const override;
+
+ Q_SIGNALS:
+  void cellClicked(int row, int col);
+
+ private:
+  QString name_;
+  QCustomPlot* plot_;
+  QCPColorMap* map_;
+  QCPColorScale* scale_;
+  QCPTextElement* title_;
+  std::vector<float> values_;
+  int rows_ = 0, cols_ = 0;
+  QStringList rowLabels_, colLabels_;
+  QString rowAxis_, colAxis_;
+};
+
+}  // namespace zs::gui
