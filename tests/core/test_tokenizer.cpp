@@ -8,6 +8,7 @@
 #include <iostream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -290,6 +291,31 @@ class TestTokenizer : public QObject {
     QVERIFY_THROWS_EXCEPTION(zs::InputError, tok->decode({3}));
     QVERIFY_THROWS_EXCEPTION(zs::InputError, tok->tokenString(-1));
     QCOMPARE(tok->endOfTextId(), int64_t(-1));
+  }
+
+  void concurrentEncodeIsSafe() {
+    // The GUI encodes from worker threads while the word cache is shared.
+    ZS_REQUIRE_SHARED(shared);
+    auto tok = Tokenizer::loadDir(gpt2Dir(shared));
+    std::mt19937 rng(5);
+    std::vector<std::string> texts;
+    for (int i = 0; i < 4; ++i) texts.push_back(randomUtf8(rng, 4000));
+    std::vector<std::vector<int64_t>> expected;
+    {
+      auto fresh = Tokenizer::loadDir(gpt2Dir(shared));
+      for (const auto& t : texts) expected.push_back(fresh->encode(t));
+    }
+    std::atomic<int> mismatches{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        for (int rep = 0; rep < 10; ++rep)
+          for (size_t i = 0; i < texts.size(); ++i)
+            if (tok->encode(texts[(i + size_t(t)) % texts.size()]) != expected[(i + size_t(t)) % texts.size()])
+              ++mismatches;
+      });
+    for (auto& th : threads) th.join();
+    QCOMPARE(mismatches.load(), 0);
   }
 
   void encodesOneMegabyteFast() {
