@@ -1,0 +1,195 @@
+// Runs the model once and turns what attribution needs into plain arrays.
+// The only attribution file that includes torch.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <string>
+
+#include "core/attribution_impl.h"
+#include "core/error.h"
+#include "core/gpt2.h"
+#include "core/sae.h"
+
+namespace zs::attr {
+namespace {
+
+torch::Tensor cpuFloat(const torch::Tensor& t) { return t.detach().to(torch::kCPU, torch::kFloat).contiguous(); }
+
+std::vector<double> toVec(const torch::Tensor& t) {
+  torch::Tensor c = t.detach().to(torch::kCPU, torch::kDouble).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+struct Holder {
+  std::vector<torch::Tensor> tensors;
+  const float* keep(const torch::Tensor& t) {
+    tensors.push_back(cpuFloat(t));
+    return tensors.back().data_ptr<float>();
+  }
+};
+
+std::string saeName(const Sae& s) {
+  return s.cfg.hook_name.empty() ? std::string("SAE") : "SAE " + s.cfg.hook_name;
+}
+
+void checkSae(const Sae& s, const Gpt2Config& cfg) {
+  const std::string name = saeName(s);
+  const int64_t l = s.cfg.hook_layer;
+  const std::string& hook = s.cfg.hook_name;
+  const std::string suffix = "attn.hook_z";
+  if (hook.size() < suffix.size() || hook.compare(hook.size() - suffix.size(), suffix.size(), suffix) != 0)
+    throw InputError(name, "hook_name must be blocks.<layer>.attn.hook_z for attribution");
+  if (l < 0 || l >= cfg.n_layer)
+    throw InputError(name, "layer " + std::to_string(l) + " is out of range for a model with " +
+                               std::to_string(cfg.n_layer) + " layers");
+  if (s.cfg.d_in != cfg.n_embd)
+    throw InputError(name, "d_in " + std::to_string(s.cfg.d_in) + " does not match the model's n_heads*d_head = " +
+                               std::to_string(cfg.n_embd));
+  const int64_t d = cfg.n_embd, m = s.cfg.d_sae;
+  auto shapeIs = [](const torch::Tensor& t, std::vector<int64_t> want) {
+    return t.defined() && t.sizes().vec() == want;
+  };
+  if (m <= 0 || !shapeIs(s.W_enc, {d, m}) || !shapeIs(s.W_dec, {m, d}) || !shapeIs(s.b_enc, {m}) ||
+      !shapeIs(s.b_dec, {d}))
+    throw InputError(name, "weight shapes do not match d_in=" + std::to_string(d) + ", d_sae=" + std::to_string(m));
+}
+
+void fillSae(SaeData& S, const Sae& sae, const torch::Tensor& zFlat, Holder& h) {
+  S.layer = static_cast<int>(sae.cfg.hook_layer);
+  S.dSae = static_cast<int>(sae.cfg.d_sae);
+  S.applyBdec = sae.cfg.apply_b_dec_to_input;
+  S.Wenc = h.keep(sae.W_enc);
+  torch::Tensor Wenc = h.tensors.back();  // a handle copy: keep() may reallocate
+  S.Wdec = h.keep(sae.W_dec);
+  torch::Tensor benc = cpuFloat(sae.b_enc), bdec = cpuFloat(sae.b_dec);
+  S.benc = toVec(benc);
+  S.bdec = toVec(bdec);
+  // Float32 pre-activations, as the SAE encoder computes them.
+  torch::Tensor x = S.applyBdec ? zFlat - bdec : zFlat;
+  torch::Tensor pre = torch::matmul(x, Wenc) + benc;  // [n, dSae]
+  pre = pre.contiguous();
+  S.pre.assign(pre.data_ptr<float>(), pre.data_ptr<float>() + pre.numel());
+}
+
+void fillActive(SaeData& S, const Data& D) {
+  const int n = D.n, d = D.d;
+  S.active.assign(n, {});
+  S.zhat.assign(n, std::vector<double>(S.bdec));
+  for (int p = 0; p < n; ++p) {
+    const float* row = &S.pre[static_cast<size_t>(p) * S.dSae];
+    for (int g = 0; g < S.dSae; ++g) {
+      if (row[g] <= 0.f) continue;
+      const double f = D.pre(S.layer, g, p);  // exact value, so that trees sum exactly
+      if (f > 0) S.active[p].emplace_back(g, f);
+    }
+    std::sort(S.active[p].begin(), S.active[p].end(),
+              [](const auto& a, const auto& b) { return a.second > b.second; });
+    std::vector<double>& zh = S.zhat[p];
+    for (const auto& [g, f] : S.active[p]) {
+      const float* w = S.Wdec + static_cast<size_t>(g) * d;
+      for (int i = 0; i < d; ++i) zh[i] += f * w[i];
+    }
+  }
+}
+
+}  // namespace
+
+Data buildData(const Gpt2& model, const std::vector<const Sae*>& saes, std::vector<int64_t> tokens) {
+  const Gpt2Config& cfg = model.config();
+  if (tokens.empty()) throw InputError("prompt", "no tokens to attribute");
+  if (static_cast<int64_t>(tokens.size()) > cfg.n_positions)
+    throw InputError("prompt", std::to_string(tokens.size()) + " tokens exceed the model's context of " +
+                                   std::to_string(cfg.n_positions));
+  for (int64_t t : tokens)
+    if (t < 0 || t >= cfg.vocab_size)
+      throw InputError("prompt", "token id " + std::to_string(t) + " out of range 0.." +
+                                     std::to_string(cfg.vocab_size - 1));
+  Data D;
+  D.n = static_cast<int>(tokens.size());
+  D.L = static_cast<int>(cfg.n_layer);
+  D.H = static_cast<int>(cfg.n_head);
+  D.dh = static_cast<int>(cfg.d_head());
+  D.d = static_cast<int>(cfg.n_embd);
+  D.saeOfLayer.assign(D.L, -1);
+  for (const Sae* s : saes) {
+    if (!s) throw InputError("SAE", "null SAE");
+    checkSae(*s, cfg);
+    int l = static_cast<int>(s->cfg.hook_layer);
+    if (D.saeOfLayer[l] >= 0)
+      throw InputError(saeName(*s), "a second SAE for layer " + std::to_string(l) + " (one per layer)");
+    D.saeOfLayer[l] = 0;  // index fixed below
+  }
+  D.tokens = std::move(tokens);
+
+  torch::InferenceMode guard;
+  ForwardOptions opts;
+  opts.capture = Capture({"hook_embed", "hook_pos_embed", "blocks.*.ln1.hook_scale", "blocks.*.attn.hook_v",
+                          "blocks.*.attn.hook_pattern", "blocks.*.attn.hook_z", "blocks.*.hook_attn_out",
+                          "blocks.*.hook_mlp_out"});
+  torch::Tensor ids = torch::tensor(D.tokens, torch::kLong).unsqueeze(0);
+  ForwardResult fr = model.forward(ids, opts);
+  auto get = [&](const std::string& name) {
+    auto it = fr.cache.find(name);
+    if (it == fr.cache.end()) throw std::runtime_error("attribution: activation " + name + " was not captured");
+    return it->second.select(0, 0);
+  };
+  auto holder = std::make_shared<Holder>();
+  D.embed = toVec(get("hook_embed"));
+  D.posEmbed = toVec(get("hook_pos_embed"));
+  D.layers.resize(D.L);
+  std::vector<torch::Tensor> zFlat(D.L);
+  for (int l = 0; l < D.L; ++l) {
+    const std::string b = "blocks." + std::to_string(l) + ".";
+    LayerData& Ld = D.layers[l];
+    Ld.scale = toVec(get(b + "ln1.hook_scale"));
+    Ld.v = toVec(get(b + "attn.hook_v"));
+    Ld.pattern = toVec(get(b + "attn.hook_pattern"));
+    zFlat[l] = cpuFloat(get(b + "attn.hook_z").reshape({D.n, D.d}));
+    Ld.z = toVec(zFlat[l]);
+    Ld.attnOut = toVec(get(b + "hook_attn_out"));
+    Ld.mlpOut = toVec(get(b + "hook_mlp_out"));
+    const Gpt2LayerWeights& w = model.weights().layers.at(l);
+    Ld.cAttnW = holder->keep(w.c_attn_w);
+    Ld.cAttnB = holder->keep(w.c_attn_b);
+    Ld.cProjW = holder->keep(w.c_proj_w);
+    Ld.cProjB = holder->keep(w.c_proj_b);
+    Ld.ln1W = holder->keep(w.ln1_w);
+    Ld.ln1B = holder->keep(w.ln1_b);
+  }
+  std::vector<const Sae*> sorted(saes);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Sae* a, const Sae* b) { return a->cfg.hook_layer < b->cfg.hook_layer; });
+  D.saes.resize(sorted.size());
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const int l = static_cast<int>(sorted[i]->cfg.hook_layer);
+    D.saeOfLayer[l] = static_cast<int>(i);
+    fillSae(D.saes[i], *sorted[i], zFlat[l], *holder);
+  }
+  for (SaeData& S : D.saes) fillActive(S, D);
+  D.keepAlive = holder;
+  return D;
+}
+
+}  // namespace zs::attr
+
+namespace zs {
+
+std::vector<float> headAttribution(const Sae& sae, int nHeads, int feature) {
+  torch::Tensor w = attr::cpuFloat(sae.W_dec);
+  if (w.dim() != 2 || nHeads <= 0 || w.size(1) % nHeads != 0)
+    throw InputError("SAE " + sae.cfg.hook_name, "W_dec does not split into " + std::to_string(nHeads) + " heads");
+  if (feature < 0 || feature >= w.size(0))
+    throw InputError("SAE " + sae.cfg.hook_name, "feature " + std::to_string(feature) + " out of range");
+  return attr::headFractions(w.data_ptr<float>(), static_cast<int>(w.size(1)), nHeads, feature);
+}
+
+std::vector<std::pair<int, float>> topFeaturesOfHead(const Sae& sae, int nHeads, int head, int top,
+                                                     const std::vector<uint8_t>* live) {
+  torch::Tensor w = attr::cpuFloat(sae.W_dec);
+  if (w.dim() != 2 || nHeads <= 0 || w.size(1) % nHeads != 0)
+    throw InputError("SAE " + sae.cfg.hook_name, "W_dec does not split into " + std::to_string(nHeads) + " heads");
+  return attr::topOfHead(w.data_ptr<float>(), static_cast<int>(w.size(0)), static_cast<int>(w.size(1)), nHeads,
+                         head, top, live);
+}
+
+}  // namespace zs

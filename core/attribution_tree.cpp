@@ -1,0 +1,317 @@
+// The recursive DFA tree (ATTRIBUTION.md, "Recursive DFA"). Patterns and ln1
+// scales are frozen, so every node is linear in what lies below it and its
+// children sum to it exactly (up to float rounding of the captured activations).
+//
+// Every expandable node reduces to a read direction:
+//  - feature / attn_feature (layer l, feature g, pos d, scale k): children are
+//    k * DFA[s, h] and k * bias_g; source (s, h) then reads head h's value at s
+//    along u = k * w_h.
+//  - source (layer l, head h, dest d, src s, u): value A[h][d,s] * v[s][h].u.
+//    v is affine in resid_pre[l][s], so each residual component o contributes
+//    o . r with r = (A / sigma) * P(gamma ⊙ W_V[h] u), plus the constant
+//    A * (beta . W_V[h] u + b_V[h] . u).
+//  - an earlier attention output o = z W_O + b_O contributes through q = W_O r:
+//    per SAE feature f_g * (W_dec[g] . q) (an attn_feature with scale W_dec[g].q),
+//    error (z - zhat) . q, bias b_dec . q + b_O . r; without an SAE per head
+//    z_h . q_h (an attn_head reading u = q_h) plus b_O . r.
+//  - attn_head (layer l, head h, pos s, u): value z[s][h].u = sum over s' of
+//    A[h][s,s'] v[s'][h].u: source children with the same u.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/attribution_impl.h"
+#include "core/error.h"
+
+namespace zs::attr {
+namespace {
+
+std::string num(double x) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3g", x);
+  return b;
+}
+
+double dot(const double* a, const double* b, int n) {
+  double s = 0;
+  for (int i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+AttrNode makeNode(const char* kind, std::string label, double value) {
+  AttrNode n;
+  n.kind = kind;
+  n.label = std::move(label);
+  n.value = value;
+  return n;
+}
+
+std::string lh(int l, int h) { return "L" + std::to_string(l) + "H" + std::to_string(h); }
+
+// Source node reading head h of layer l at src for dest along u.
+Child sourceChild(const Data& D, int l, int h, int dest, int src, std::vector<double> u, double value, int feature) {
+  Child c;
+  c.node = makeNode("source", "src " + std::to_string(src) + " " + D.tok(src) + " " + lh(l, h) + " -> " +
+                                  std::to_string(dest), value);
+  c.node.layer = l;
+  c.node.head = h;
+  c.node.pos = src;
+  c.node.dest = dest;
+  c.node.feature = feature;
+  c.node.expandable = true;
+  c.payload.kind = Payload::Source;
+  c.payload.layer = l;
+  c.payload.head = h;
+  c.payload.pos = src;
+  c.payload.dest = dest;
+  c.payload.feature = feature;
+  c.payload.u = std::move(u);
+  return c;
+}
+
+std::vector<Child> featureChildren(const Data& D, const Payload& p) {
+  const int l = p.layer, g = p.feature, dest = p.pos;
+  const SaeData& S = D.sae(l);
+  const double k = p.scale;
+  std::vector<double> t = dfaTerms(D, l, g, dest);
+  std::vector<Child> out;
+  out.reserve(t.size() + 1);
+  for (int s = 0; s <= dest; ++s)
+    for (int h = 0; h < D.H; ++h) {
+      std::vector<double> u(D.dh);
+      for (int j = 0; j < D.dh; ++j) u[j] = k * S.Wenc[static_cast<size_t>(h * D.dh + j) * S.dSae + g];
+      out.push_back(sourceChild(D, l, h, dest, s, std::move(u), k * t[static_cast<size_t>(s) * D.H + h], g));
+    }
+  Child b;
+  b.node = makeNode("bias", "bias of L" + std::to_string(l) + " F" + std::to_string(g) +
+                                (S.applyBdec ? " (b_enc - b_dec.W_enc)" : " (b_enc)"),
+                    k * D.featureBias(l, g));
+  b.node.layer = l;
+  b.node.feature = g;
+  out.push_back(std::move(b));
+  return out;
+}
+
+std::vector<Child> headChildren(const Data& D, const Payload& p) {
+  std::vector<Child> out;
+  const int l = p.layer, h = p.head, s = p.pos;
+  for (int src = 0; src <= s; ++src) {
+    const double value = D.pat(l, h, s, src) * dot(D.vAt(l, src, h), p.u.data(), D.dh);
+    out.push_back(sourceChild(D, l, h, s, src, p.u, value, -1));
+  }
+  return out;
+}
+
+// The parts of earlier attention layer lp's output at s, read along r.
+void attnLayerChildren(const Data& D, int lp, int s, const std::vector<double>& r, std::vector<Child>& out) {
+  const int d = D.d;
+  const LayerData& Ly = D.layers[lp];
+  std::vector<double> q(d);  // W_O r, indexed like z
+  for (int j = 0; j < d; ++j) {
+    const float* row = Ly.cProjW + static_cast<size_t>(j) * d;
+    double acc = 0;
+    for (int i = 0; i < d; ++i) acc += row[i] * r[i];
+    q[j] = acc;
+  }
+  double bO = 0;
+  for (int i = 0; i < d; ++i) bO += Ly.cProjB[i] * r[i];
+  const double* z = &Ly.z[static_cast<size_t>(s) * d];
+  const std::string at = " @" + std::to_string(s);
+  const std::string L = "L" + std::to_string(lp);
+  if (D.saeOfLayer[lp] >= 0) {
+    const SaeData& S = D.sae(lp);
+    for (const auto& [g, f] : S.active[s]) {
+      const float* w = S.Wdec + static_cast<size_t>(g) * d;
+      double kg = 0;  // d(term)/d(f_g): the scale its own DFA children get
+      for (int j = 0; j < d; ++j) kg += w[j] * q[j];
+      Child c;
+      c.node = makeNode("attn_feature", L + " F" + std::to_string(g) + at + " " + D.tok(s) + " (act " + num(f) + ")",
+                        f * kg);
+      c.node.layer = lp;
+      c.node.feature = g;
+      c.node.pos = s;
+      c.node.activation = f;
+      c.node.expandable = true;
+      c.payload.kind = Payload::AttnFeature;
+      c.payload.layer = lp;
+      c.payload.feature = g;
+      c.payload.pos = s;
+      c.payload.scale = kg;
+      out.push_back(std::move(c));
+    }
+    double err = 0, bdec = 0;
+    for (int j = 0; j < d; ++j) {
+      err += (z[j] - S.zhat[s][j]) * q[j];
+      bdec += S.bdec[j] * q[j];
+    }
+    Child e;
+    e.node = makeNode("attn_error", L + " SAE error" + at, err);
+    e.node.layer = lp;
+    e.node.pos = s;
+    out.push_back(std::move(e));
+    Child b;
+    b.node = makeNode("bias", L + " attn bias (b_dec.W_O + b_O)" + at, bdec + bO);
+    b.node.layer = lp;
+    b.node.pos = s;
+    out.push_back(std::move(b));
+  } else {
+    for (int h = 0; h < D.H; ++h) {
+      Child c;
+      c.node = makeNode("attn_head", lh(lp, h) + at, dot(z + h * D.dh, q.data() + h * D.dh, D.dh));
+      c.node.layer = lp;
+      c.node.head = h;
+      c.node.pos = s;
+      c.node.expandable = true;
+      c.payload.kind = Payload::AttnHead;
+      c.payload.layer = lp;
+      c.payload.head = h;
+      c.payload.pos = s;
+      c.payload.u.assign(q.begin() + h * D.dh, q.begin() + (h + 1) * D.dh);
+      out.push_back(std::move(c));
+    }
+    Child b;
+    b.node = makeNode("bias", L + " attn bias (b_O)" + at, bO);
+    b.node.layer = lp;
+    b.node.pos = s;
+    out.push_back(std::move(b));
+  }
+}
+
+std::vector<Child> sourceChildren(const Data& D, const Payload& p) {
+  const int l = p.layer, h = p.head, s = p.pos, d = D.d;
+  const LayerData& Ly = D.layers[l];
+  const double A = D.pat(l, h, p.dest, s);
+  std::vector<double> wv(d), r(d);
+  D.wvTimes(l, h, p.u.data(), wv.data());
+  double mean = 0, beta = 0;
+  for (int i = 0; i < d; ++i) {
+    r[i] = Ly.ln1W[i] * wv[i];
+    mean += r[i];
+    beta += Ly.ln1B[i] * wv[i];
+  }
+  mean /= d;
+  const double c = A / Ly.scale[s];
+  for (int i = 0; i < d; ++i) r[i] = c * (r[i] - mean);  // P is symmetric: o.P(x) = (P o).x
+  double bV = 0;
+  for (int k = 0; k < D.dh; ++k) bV += Ly.cAttnB[2 * d + h * D.dh + k] * p.u[k];
+
+  std::vector<Child> out;
+  const std::string at = " @" + std::to_string(s);
+  const size_t off = static_cast<size_t>(s) * d;
+  Child e;
+  e.node = makeNode("embed", "embed " + D.tok(s) + at, dot(&D.embed[off], r.data(), d));
+  e.node.pos = s;
+  out.push_back(std::move(e));
+  Child pe;
+  pe.node = makeNode("pos_embed", "pos_embed" + at, dot(&D.posEmbed[off], r.data(), d));
+  pe.node.pos = s;
+  out.push_back(std::move(pe));
+  for (int lp = 0; lp < l; ++lp) {
+    attnLayerChildren(D, lp, s, r, out);
+    Child m;
+    m.node = makeNode("mlp", "MLP" + std::to_string(lp) + at, dot(&D.layers[lp].mlpOut[off], r.data(), d));
+    m.node.layer = lp;
+    m.node.pos = s;
+    out.push_back(std::move(m));
+  }
+  Child b;
+  b.node = makeNode("bias", "bias " + lh(l, h) + " (ln1 beta.W_V + b_V)" + at, A * (beta + bV));
+  b.node.layer = l;
+  b.node.head = h;
+  b.node.pos = s;
+  out.push_back(std::move(b));
+  return out;
+}
+
+}  // namespace
+
+std::vector<Child> childrenOf(const Data& D, const Payload& p) {
+  switch (p.kind) {
+    case Payload::Feature:
+    case Payload::AttnFeature: return featureChildren(D, p);
+    case Payload::Source: return sourceChildren(D, p);
+    case Payload::AttnHead: return headChildren(D, p);
+  }
+  return {};
+}
+
+}  // namespace zs::attr
+
+namespace zs {
+
+AttrNode Attribution::root(int layer, int feature, int pos) const {
+  const attr::Data& D = d_->D;
+  attr::checkFeature(D, layer, feature);
+  attr::checkPos(D, pos);
+  AttrNode n;
+  n.kind = "feature";
+  n.value = D.pre(layer, feature, pos);
+  n.activation = std::max(0.0, n.value);
+  n.label = "L" + std::to_string(layer) + " F" + std::to_string(feature) + " @" + std::to_string(pos) + " " +
+            D.tok(pos) + " (pre " + attr::num(n.value) + ")";
+  n.layer = layer;
+  n.feature = feature;
+  n.pos = pos;
+  n.expandable = true;
+  attr::Payload p;
+  p.kind = attr::Payload::Feature;
+  p.layer = layer;
+  p.feature = feature;
+  p.pos = pos;
+  p.scale = 1;
+  n.id = d_->registerNode(std::move(p));
+  return n;
+}
+
+std::vector<AttrNode> Attribution::expand(int nodeId, int top) const {
+  if (nodeId < 0 || nodeId >= static_cast<int>(d_->nodes.size()))
+    throw InputError("attribution", "unknown tree node id " + std::to_string(nodeId));
+  const attr::Payload p = d_->nodes[nodeId];  // a copy: registering children may reallocate
+  std::vector<attr::Child> kids = attr::childrenOf(d_->D, p);
+  std::stable_sort(kids.begin(), kids.end(), [](const attr::Child& a, const attr::Child& b) {
+    return std::fabs(a.node.value) > std::fabs(b.node.value);
+  });
+  const size_t keep = top <= 0 ? kids.size() : std::min(kids.size(), static_cast<size_t>(top));
+  std::vector<AttrNode> out;
+  out.reserve(keep + 1);
+  for (size_t i = 0; i < keep; ++i) {
+    attr::Child& c = kids[i];
+    if (c.node.expandable) c.node.id = d_->registerNode(std::move(c.payload));
+    out.push_back(std::move(c.node));
+  }
+  if (keep < kids.size()) {
+    double rest = 0;
+    for (size_t i = keep; i < kids.size(); ++i) rest += kids[i].node.value;
+    AttrNode r;
+    r.kind = "rest";
+    r.value = rest;
+    r.label = "rest (" + std::to_string(kids.size() - keep) + " more)";
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void Attribution::expand(AttrNode& node, int top) const {
+  if (!node.expandable || node.id < 0) {
+    node.expanded = true;
+    return;
+  }
+  node.children = expand(node.id, top);
+  node.expanded = true;
+}
+
+namespace {
+void expandRec(const Attribution& a, AttrNode& n, int depthLeft, int top) {
+  if (depthLeft <= 0 || !n.expandable) return;
+  a.expand(n, top);
+  for (AttrNode& c : n.children) expandRec(a, c, depthLeft - 1, top);
+}
+}  // namespace
+
+AttrNode Attribution::tree(int layer, int feature, int pos, int depth, int top) const {
+  AttrNode r = root(layer, feature, pos);
+  expandRec(*this, r, depth, top);
+  return r;
+}
+
+}  // namespace zs
