@@ -1,0 +1,176 @@
+// A hand-built two-layer model with a planted previous-token head (layer 0,
+// head 0) and an induction head (layer 1, head 0), and an SAE feature that
+// reads the induction head: on a repeated random-token sequence the RDFA tree's
+// top path must be the planted circuit and the family must be "induction".
+//
+// Residual basis (d_model 64): dims 0..19 token one-hot, 20..43 position
+// one-hot, 44..63 "previous token" slot written by the layer-0 head.
+#include <QtTest/QtTest>
+
+#include <algorithm>
+
+#include "test_attribution_util.h"
+#include "testutil.h"
+
+using namespace zs;
+
+namespace {
+
+constexpr int V = 20, NPOS = 24, D = 64, DH = 32, POS0 = 20, PREV0 = 44;
+
+std::unique_ptr<Gpt2> plantedModel() {
+  Gpt2Config cfg;
+  cfg.n_layer = 2;
+  cfg.n_head = 2;
+  cfg.n_embd = D;
+  cfg.n_positions = NPOS;
+  cfg.vocab_size = V;
+  cfg.bos_token_id = 0;
+  auto m = Gpt2::init(cfg, 1);
+  torch::NoGradGuard ng;
+  Gpt2Weights& w = m->weights();
+  for (torch::Tensor* t : {&w.wte, &w.wpe, &w.lnf_b}) t->zero_();
+  w.lnf_w.fill_(1);
+  for (int t = 0; t < V; ++t) w.wte[t][t] = 1;
+  for (int p = 0; p < NPOS; ++p) w.wpe[p][POS0 + p] = 1;
+  for (auto& lw : w.layers) {
+    for (torch::Tensor* t : {&lw.ln1_b, &lw.ln2_b, &lw.c_attn_w, &lw.c_attn_b, &lw.c_proj_w, &lw.c_proj_b, &lw.fc_w,
+                             &lw.fc_b, &lw.mlp_proj_w, &lw.mlp_proj_b})
+      t->zero_();
+    lw.ln1_w.fill_(1);
+    lw.ln2_w.fill_(1);
+  }
+  // Layer 0, head 0: query "my position p", key "position s+1": attends to s = p-1.
+  // Value copies the token; W_O writes it into the previous-token slot.
+  auto& l0 = w.layers[0];
+  for (int p = 0; p < NPOS - 1; ++p) {
+    l0.c_attn_w[POS0 + p][p] = 2.0;          // Q
+    l0.c_attn_w[POS0 + p][D + p + 1] = 2.0;  // K
+  }
+  for (int t = 0; t < V; ++t) {
+    l0.c_attn_w[t][2 * D + t] = 1.0;  // V
+    l0.c_proj_w[t][PREV0 + t] = 0.2;  // O
+  }
+  // Layer 1, head 0: query "my token", key "previous token of s" (K/Q composition
+  // with the layer-0 head); value reads the previous-token slot.
+  auto& l1 = w.layers[1];
+  for (int t = 0; t < V; ++t) {
+    l1.c_attn_w[t][t] = 2.0;                  // Q
+    l1.c_attn_w[PREV0 + t][D + t] = 2.0;      // K
+    l1.c_attn_w[PREV0 + t][2 * D + t] = 1.0;  // V
+  }
+  return m;
+}
+
+// Feature 0 of the layer-1 SAE: "the induction head moved token x" (zero-sum
+// readout so LayerNorm centring cannot leak the embeddings into it).
+std::unique_ptr<Sae> inductionSae(int x) {
+  auto s = test::randomSae(1, D, 3, false, 5);
+  torch::NoGradGuard ng;
+  s->W_enc.zero_();
+  s->b_enc.zero_();
+  s->b_dec.zero_();
+  for (int t = 0; t < V; ++t) s->W_enc[t][0] = t == x ? 1.0 : -1.0 / (V - 1);
+  s->b_enc[0] = -1.0;
+  s->W_dec[0].zero_();
+  s->W_dec[0][x] = 1.0;
+  return s;
+}
+
+// Layer-0 SAE whose feature 1 is "the previous token was x" (reads head 0).
+std::unique_ptr<Sae> prevTokenSae(int x) {
+  auto s = test::randomSae(0, D, 4, true, 6);
+  torch::NoGradGuard ng;
+  s->W_enc.zero_();
+  s->b_enc.zero_();
+  s->b_dec.zero_();
+  s->W_enc[x][1] = 1.0;
+  s->b_enc[1] = -1.0;
+  s->W_dec[1].zero_();
+  s->W_dec[1][x] = 1.0;
+  return s;
+}
+
+const AttrNode& topChild(const AttrNode& n) {
+  return *std::max_element(n.children.begin(), n.children.end(), [](const AttrNode& a, const AttrNode& b) {
+    return std::fabs(a.value) < std::fabs(b.value);
+  });
+}
+
+}  // namespace
+
+class TestAttributionPlanted : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void inductionCircuit_data() {
+    QTest::addColumn<bool>("layer0Sae");
+    QTest::newRow("layer 0 split by head") << false;
+    QTest::newRow("layer 0 split by its SAE") << true;
+  }
+  void inductionCircuit() {
+    QFETCH(bool, layer0Sae);
+    auto model = plantedModel();
+    // BOS, 8 distinct random tokens, the same 8 again.
+    std::vector<int64_t> seq = {0};
+    std::vector<int64_t> xs = {7, 3, 15, 9, 1, 12, 18, 5};
+    for (int rep = 0; rep < 2; ++rep) seq.insert(seq.end(), xs.begin(), xs.end());
+    const int x3 = static_cast<int>(xs[2]);  // token at positions 3 and 11
+    const int dest = 11, first = 3, src = 4;  // src: the token after the first copy of x3
+    auto sae1 = inductionSae(x3);
+    auto sae0 = prevTokenSae(x3);
+    std::vector<const Sae*> saes = {sae1.get()};
+    if (layer0Sae) saes.push_back(sae0.get());
+    Attribution a(*model, saes, seq);
+
+    // The layer-0 head really is a previous-token head; the layer-1 head an induction head.
+    Dfa r = a.dfa(1, 0, dest);
+    QVERIFY2(r.activation > 1.0, qPrintable(QString::number(r.activation)));
+    QVERIFY(a.featureActivations(1, 0)[first] == 0.f);  // first copy: nothing to copy
+    QVERIFY(std::fabs(r.bySource[src]) > 0.95 * (std::fabs(r.preActivation - r.bias) + 1e-9));
+    QVERIFY(r.byHead[0] > 0.99 * (r.preActivation - r.bias));
+    std::vector<float> ha = a.headAttribution(1, 0);
+    QCOMPARE(ha[0], 1.f);
+
+    AttrNode root = a.tree(1, 0, dest, 4, 6);
+    test::Completeness c;
+    test::checkComplete(root, c);
+    QVERIFY2(c.worstRel < 1e-4, qPrintable(QString("worst %1 at %2").arg(c.worstRel).arg(c.worstLabel.c_str())));
+
+    const AttrNode& s1 = topChild(root);
+    QCOMPARE(s1.kind, std::string("source"));
+    QCOMPARE(s1.layer, 1);
+    QCOMPARE(s1.head, 0);
+    QCOMPARE(s1.pos, src);
+    QCOMPARE(s1.dest, dest);
+    const AttrNode& up = topChild(s1);
+    QCOMPARE(up.layer, 0);
+    QCOMPARE(up.pos, src);
+    if (layer0Sae) {
+      QCOMPARE(up.kind, std::string("attn_feature"));
+      QCOMPARE(up.feature, 1);
+    } else {
+      QCOMPARE(up.kind, std::string("attn_head"));
+      QCOMPARE(up.head, 0);
+    }
+    QVERIFY(std::fabs(up.value) > 0.5 * std::fabs(s1.value));
+    const AttrNode& s0 = topChild(up);
+    QCOMPARE(s0.kind, std::string("source"));
+    QCOMPARE(s0.layer, 0);
+    QCOMPARE(s0.head, 0);
+    QCOMPARE(s0.pos, src - 1);
+    QCOMPARE(s0.dest, src);
+    const AttrNode& leaf = topChild(s0);
+    QCOMPARE(leaf.kind, std::string("embed"));
+    QCOMPARE(leaf.pos, src - 1);
+    QVERIFY(leaf.value > 0);
+
+    FamilySuggestion f = a.family(1, 0, dest);
+    QCOMPARE(f.family, std::string("induction"));
+    QVERIFY2(f.inductionShare > 0.9, qPrintable(QString::number(f.inductionShare)));
+    FamilySuggestion agg = a.family(1, 0);
+    QCOMPARE(agg.family, std::string("induction"));
+  }
+};
+
+QTEST_MAIN(TestAttributionPlanted)
+#include "test_attribution_planted.moc"
