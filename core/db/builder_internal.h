@@ -1,0 +1,87 @@
+#pragma once
+// Internals of the feature-database builder (torch). Used by builder*.cpp and
+// by the tests, which drive the builder with an in-memory model and SAEs.
+#include <torch/torch.h>
+
+#include <map>
+#include <unordered_map>
+
+#include "core/db/builder.h"
+#include "core/gpt2.h"
+#include "core/sae.h"
+
+namespace zs {
+class Tokenizer;
+}
+
+namespace zs::db {
+
+class Db;
+
+// Histogram: 10 log-spaced bins per decade from 1e-3 to 1e3, plus one bin below
+// and one at/above; stored counts add a first "zero" bin (tokens where the
+// feature is 0), so they sum to the tokens seen.
+constexpr double kHistLog10Lo = -3, kHistLog10Hi = 3;
+constexpr int kHistPerDecade = 10;
+constexpr int kHistBins = static_cast<int>((kHistLog10Hi - kHistLog10Lo) * kHistPerDecade);  // 60
+constexpr int kHistSlots = kHistBins + 2;  // below, bins, at/above (zero bin added when stored)
+// Quantile buckets: half-decades of the window's max activation over the same range.
+constexpr int kQuantPerDecade = 2;
+constexpr int kQuantBuckets = static_cast<int>((kHistLog10Hi - kHistLog10Lo) * kQuantPerDecade) + 2;  // 14
+std::vector<double> histEdges();      // 61 edges
+std::vector<double> quantileEdges();  // 13 edges
+
+struct Cand {
+  float act = 0;
+  int64_t window = 0;
+  uint64_t key = 0;  // quantile sampling priority (smaller wins)
+};
+
+struct LayerState {
+  int layer = 0;
+  const Sae* sae = nullptr;
+  int64_t dSae = 0;
+  torch::Tensor fire, sum, max, hist;         // int64 [dSae], f64 [dSae], f32 [dSae], int64 [dSae, kHistSlots]
+  std::vector<std::vector<Cand>> top;         // per feature: min-heap of the best topK
+  std::unordered_map<int64_t, std::vector<Cand>> quant;  // feature*kQuantBuckets+bucket -> reservoir
+};
+
+struct BuildState {
+  std::vector<LayerState> layers;
+  int64_t windowsDone = 0, tokensDone = 0;
+  std::map<int64_t, std::vector<int32_t>> windows;  // tokens of windows some candidate refers to
+  std::unordered_map<int64_t, int> refs;
+};
+
+struct BuildInputs {
+  const Gpt2* model = nullptr;
+  std::vector<const Sae*> saes;  // sorted by layer
+  const Tokenizer* tokenizer = nullptr;  // may be null for .bin corpora (tokens shown as <id>)
+  std::string modelName;
+  int64_t bosId = -1;
+};
+
+// The whole build with loaded inputs (buildFeatureDb loads them and calls this).
+BuildResult buildWith(const BuildInputs& in, const BuildOptions& opts, const Progress& progress);
+
+// Pass: accumulate one batch of equal-length windows into the state.
+void accumulateBatch(BuildState& st, const BuildInputs& in, const BuildOptions& opts,
+                     const std::vector<std::vector<int64_t>>& windows, int64_t firstWindow);
+// Checkpoint: save / load the resumable state (inside a transaction).
+void saveState(Db& db, const BuildState& st);
+void loadState(Db& db, BuildState& st);
+// Finish: examples with per-token activations and DFA, logits, head
+// attribution, family suggestions; writes every feature. Inside a transaction.
+void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const BuildOptions& opts,
+                 const Progress& progress);
+
+// Orders for the heaps: `better` is a strict total order (activation, then earlier window).
+inline bool better(const Cand& a, const Cand& b) {
+  return a.act > b.act || (a.act == b.act && a.window < b.window);
+}
+inline bool keyLess(const Cand& a, const Cand& b) {
+  return a.key < b.key || (a.key == b.key && a.window < b.window);
+}
+uint64_t sampleKey(uint64_t seed, int layer, int64_t feature, int64_t window);
+
+}  // namespace zs::db

@@ -1,0 +1,219 @@
+// The corpus pass of the feature-database builder: per-feature accumulators,
+// top-k heaps and quantile reservoirs, and their checkpoint in the database.
+#include <algorithm>
+#include <cmath>
+
+#include "core/db/builder_internal.h"
+#include "core/db/db.h"
+
+namespace zs::db {
+
+std::vector<double> histEdges() {
+  std::vector<double> e;
+  for (int i = 0; i <= kHistBins; ++i) e.push_back(std::pow(10.0, kHistLog10Lo + double(i) / kHistPerDecade));
+  return e;
+}
+
+std::vector<double> quantileEdges() {
+  std::vector<double> e;
+  for (int i = 0; i <= kQuantBuckets - 2; ++i)
+    e.push_back(std::pow(10.0, kHistLog10Lo + double(i) / kQuantPerDecade));
+  return e;
+}
+
+namespace {
+
+uint64_t mix(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+int quantBucket(float v) {
+  double t = (std::log10(static_cast<double>(v)) - kHistLog10Lo) * kQuantPerDecade;
+  if (t < 0) return 0;
+  return static_cast<int>(std::min<double>(kQuantBuckets - 1, 1 + std::floor(t)));
+}
+
+void addRef(BuildState& st, int64_t w) { ++st.refs[w]; }
+void dropRef(BuildState& st, int64_t w) {
+  auto it = st.refs.find(w);
+  if (it != st.refs.end() && --it->second <= 0) {
+    st.refs.erase(it);
+    st.windows.erase(w);
+  }
+}
+
+// Keeps the k best (activation desc, window asc): heap front is the worst kept.
+void offerTop(BuildState& st, std::vector<Cand>& heap, const Cand& c, size_t k) {
+  if (heap.size() < k) {
+    heap.push_back(c);
+    std::push_heap(heap.begin(), heap.end(), better);
+    addRef(st, c.window);
+  } else if (better(c, heap.front())) {
+    std::pop_heap(heap.begin(), heap.end(), better);
+    dropRef(st, heap.back().window);
+    heap.back() = c;
+    std::push_heap(heap.begin(), heap.end(), better);
+    addRef(st, c.window);
+  }
+}
+
+// Keeps the r smallest keys: a uniform sample without replacement, whatever the order of arrival.
+void offerSample(BuildState& st, std::vector<Cand>& heap, const Cand& c, size_t r) {
+  if (heap.size() < r) {
+    heap.push_back(c);
+    std::push_heap(heap.begin(), heap.end(), keyLess);
+    addRef(st, c.window);
+  } else if (keyLess(c, heap.front())) {
+    std::pop_heap(heap.begin(), heap.end(), keyLess);
+    dropRef(st, heap.back().window);
+    heap.back() = c;
+    std::push_heap(heap.begin(), heap.end(), keyLess);
+    addRef(st, c.window);
+  }
+}
+
+template <class T>
+void bindTensor(Stmt& s, int i, const torch::Tensor& t) {
+  torch::Tensor c = t.contiguous().cpu();
+  s.bindBlob(i, c.data_ptr<T>(), static_cast<size_t>(c.numel()) * sizeof(T));
+}
+
+torch::Tensor tensorFromBlob(const std::vector<uint8_t>& b, torch::ScalarType type, std::vector<int64_t> shape,
+                             const torch::Device& dev) {
+  torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
+  if (static_cast<size_t>(t.nbytes()) != b.size()) throw std::runtime_error("saved build state has the wrong size");
+  std::memcpy(t.data_ptr(), b.data(), b.size());
+  return t.to(dev);
+}
+
+}  // namespace
+
+uint64_t sampleKey(uint64_t seed, int layer, int64_t feature, int64_t window) {
+  return mix(mix(mix(mix(seed) ^ static_cast<uint64_t>(layer)) ^ static_cast<uint64_t>(feature)) ^
+             static_cast<uint64_t>(window));
+}
+
+void accumulateBatch(BuildState& st, const BuildInputs& in, const BuildOptions& opts,
+                     const std::vector<std::vector<int64_t>>& windows, int64_t firstWindow) {
+  torch::InferenceMode guard;
+  const int64_t B = static_cast<int64_t>(windows.size()), T = static_cast<int64_t>(windows[0].size());
+  std::vector<int64_t> flat;
+  for (const auto& w : windows) flat.insert(flat.end(), w.begin(), w.end());
+  torch::Tensor ids = torch::from_blob(flat.data(), {B, T}, torch::kInt64).clone();
+
+  ForwardOptions fo;
+  std::vector<std::string> names;
+  for (const auto& ls : st.layers) names.push_back("blocks." + std::to_string(ls.layer) + ".attn.hook_z");
+  fo.capture = Capture(names);
+  fo.stopAfterZOfLayer = st.layers.back().layer;
+  ForwardResult r = in.model->forward(ids, fo);
+
+  for (auto& ls : st.layers) {
+    torch::Tensor z = r.cache.at("blocks." + std::to_string(ls.layer) + ".attn.hook_z");
+    torch::Tensor f = ls.sae->encode(z.reshape({B, T, -1})).slice(1, 1);  // BOS excluded: [B, T-1, dSae]
+    torch::Tensor pos = f > 0;
+    ls.fire += pos.sum(std::vector<int64_t>{0, 1}).to(ls.fire.device());
+    ls.sum += f.sum(std::vector<int64_t>{0, 1}, false, torch::kDouble).to(ls.sum.device());
+    ls.max = torch::maximum(ls.max, f.amax({0, 1}).to(ls.max.device()));
+    // Histogram of the non-zero activations.
+    torch::Tensor nz = pos.nonzero();  // [K, 3]
+    torch::Tensor vals = f.masked_select(pos);
+    torch::Tensor bin = ((vals.log10() - kHistLog10Lo) * kHistPerDecade).floor().clamp(-1, kHistBins) + 1;
+    torch::Tensor slot = nz.select(1, 2) * kHistSlots + bin.to(torch::kInt64);
+    ls.hist += torch::bincount(slot.cpu(), {}, ls.dSae * kHistSlots).view({ls.dSae, kHistSlots}).to(ls.hist.device());
+
+    // One candidate example per (window, feature): the window's max.
+    torch::Tensor wm = f.amax(1);  // [B, dSae]
+    torch::Tensor wnz = wm.nonzero().cpu();
+    torch::Tensor wv = wm.cpu().index({wnz.select(1, 0), wnz.select(1, 1)});
+    auto nzA = wnz.accessor<int64_t, 2>();
+    auto vA = wv.accessor<float, 1>();
+    for (int64_t i = 0; i < wnz.size(0); ++i) {
+      const int64_t b = nzA[i][0], j = nzA[i][1];
+      Cand c{vA[i], firstWindow + b, 0};
+      offerTop(st, ls.top[static_cast<size_t>(j)], c, static_cast<size_t>(opts.topK));
+      c.key = sampleKey(opts.seed, ls.layer, j, c.window);
+      offerSample(st, ls.quant[j * kQuantBuckets + quantBucket(c.act)], c,
+                  static_cast<size_t>(opts.samplesPerBucket));
+    }
+  }
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t w = firstWindow + b;
+    if (st.refs.count(w)) st.windows[w] = std::vector<int32_t>(windows[b].begin(), windows[b].end());
+  }
+  st.windowsDone += B;
+  st.tokensDone += B * (T - 1);
+}
+
+void saveState(Db& db, const BuildState& st) {
+  db.exec("DELETE FROM build_accumulators; DELETE FROM build_candidates; DELETE FROM build_windows;");
+  Stmt a(db, "INSERT INTO build_accumulators(layer, fire_count, sum, max, hist) VALUES(?,?,?,?,?)");
+  Stmt c(db, "INSERT INTO build_candidates(layer, feature, bucket, activation, key, window) VALUES(?,?,?,?,?,?)");
+  for (const auto& ls : st.layers) {
+    a.reset();
+    a.bind(1, ls.layer);
+    bindTensor<int64_t>(a, 2, ls.fire);
+    bindTensor<double>(a, 3, ls.sum);
+    bindTensor<float>(a, 4, ls.max);
+    bindTensor<int64_t>(a, 5, ls.hist);
+    a.run();
+    auto put = [&](int64_t j, int bucket, const Cand& x) {
+      c.reset();
+      // The activation is stored as the exact float (a double holds it losslessly).
+      c.bind(1, ls.layer).bind(2, j).bind(3, bucket).bind(4, static_cast<double>(x.act));
+      c.bind(5, static_cast<int64_t>(x.key)).bind(6, x.window).run();
+    };
+    for (size_t j = 0; j < ls.top.size(); ++j)
+      for (const auto& x : ls.top[j]) put(static_cast<int64_t>(j), -1, x);
+    for (const auto& [k, v] : ls.quant)
+      for (const auto& x : v) put(k / kQuantBuckets, static_cast<int>(k % kQuantBuckets), x);
+  }
+  Stmt w(db, "INSERT INTO build_windows(window, tokens) VALUES(?,?)");
+  for (const auto& [id, toks] : st.windows) {
+    w.reset();
+    w.bind(1, id).bindBlob(2, toks.data(), toks.size() * sizeof(int32_t)).run();
+  }
+  metaSet(db, "windows_done", std::to_string(st.windowsDone));
+  metaSet(db, "tokens_done", std::to_string(st.tokensDone));
+}
+
+void loadState(Db& db, BuildState& st) {
+  st.windowsDone = std::stoll(metaGet(db, "windows_done", "0"));
+  st.tokensDone = std::stoll(metaGet(db, "tokens_done", "0"));
+  st.windows.clear();
+  st.refs.clear();
+  for (auto& ls : st.layers) {
+    Stmt a(db, "SELECT fire_count, sum, max, hist FROM build_accumulators WHERE layer=?");
+    a.bind(1, ls.layer);
+    if (!a.step()) throw std::runtime_error("saved build state lacks layer " + std::to_string(ls.layer));
+    const auto dev = ls.fire.device();
+    ls.fire = tensorFromBlob(a.blob(0), torch::kInt64, {ls.dSae}, dev);
+    ls.sum = tensorFromBlob(a.blob(1), torch::kDouble, {ls.dSae}, dev);
+    ls.max = tensorFromBlob(a.blob(2), torch::kFloat, {ls.dSae}, dev);
+    ls.hist = tensorFromBlob(a.blob(3), torch::kInt64, {ls.dSae, kHistSlots}, dev);
+    ls.top.assign(static_cast<size_t>(ls.dSae), {});
+    ls.quant.clear();
+    Stmt c(db, "SELECT feature, bucket, activation, key, window FROM build_candidates WHERE layer=?");
+    c.bind(1, ls.layer);
+    while (c.step()) {
+      const int64_t j = c.i64(0);
+      const int bucket = static_cast<int>(c.i64(1));
+      Cand x{static_cast<float>(c.f64(2)), c.i64(4), static_cast<uint64_t>(c.i64(3))};
+      ++st.refs[x.window];
+      if (bucket < 0) {
+        ls.top[static_cast<size_t>(j)].push_back(x);
+      } else {
+        ls.quant[j * kQuantBuckets + bucket].push_back(x);
+      }
+    }
+    for (auto& h : ls.top) std::make_heap(h.begin(), h.end(), better);
+    for (auto& [k, h] : ls.quant) std::make_heap(h.begin(), h.end(), keyLess);
+  }
+  Stmt w(db, "SELECT window, tokens FROM build_windows");
+  while (w.step()) st.windows[w.i64(0)] = w.blobAs<int32_t>(1);
+}
+
+}  // namespace zs::db
