@@ -1,0 +1,145 @@
+// zscope-cli bench attribute: latency of analysing a prompt (forward pass +
+// cache + SAE encode) and of attributing one feature (DFA, head attribution and
+// its RDFA tree three levels deep, top 6 per node), with percentiles.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+
+#include "core/attribution.h"
+#include "core/attribution_setup.h"
+#include "core/commands/command.h"
+#include "core/error.h"
+#include "core/gpt2.h"
+#include "core/runtime.h"
+#include "core/sae.h"
+
+namespace zs::cli {
+namespace {
+
+double pct(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  const double idx = p / 100.0 * (v.size() - 1);
+  const size_t lo = static_cast<size_t>(idx), hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (idx - lo);
+}
+
+nlohmann::json stats(const std::vector<double>& ms) {
+  double mean = 0;
+  for (double x : ms) mean += x;
+  mean /= ms.size();
+  return {{"mean", mean}, {"p50", pct(ms, 50)}, {"p90", pct(ms, 90)}, {"p99", pct(ms, 99)}, {"max", pct(ms, 100)}};
+}
+
+// Without --sae: one random SAE per layer with thresholds set so that about
+// `l0` features fire per token on this prompt (a realistic sparsity).
+std::vector<std::shared_ptr<Sae>> randomSaes(const Gpt2& m, const torch::Tensor& ids, int64_t dSae, double l0) {
+  const auto& cfg = m.config();
+  ForwardOptions o;
+  o.capture = Capture({"blocks.*.attn.hook_z"});
+  torch::InferenceMode g;
+  auto fr = m.forward(ids, o);
+  std::vector<std::shared_ptr<Sae>> out;
+  for (int64_t l = 0; l < cfg.n_layer; ++l) {
+    SaeConfig c;
+    c.d_in = cfg.n_embd;
+    c.d_sae = dSae;
+    c.hook_name = "blocks." + std::to_string(l) + ".attn.hook_z";
+    c.hook_layer = l;
+    std::shared_ptr<Sae> s(Sae::init(c, 100 + l).release());
+    torch::Tensor z = fr.cache.at(c.hook_name).reshape({-1, cfg.n_embd});
+    torch::Tensor pre = torch::matmul(z - s->b_dec, s->W_enc);
+    const double q = std::clamp(1.0 - l0 / static_cast<double>(dSae), 0.0, 1.0);
+    s->b_enc = -torch::quantile(pre, q, 0);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+size_t countNodes(const AttrNode& n) {
+  size_t c = 1;
+  for (const auto& k : n.children) c += countNodes(k);
+  return c;
+}
+
+int runBenchAttribute(const Args& a) {
+  AttributionSetup s = AttributionSetup::load(a.require("model"), a.getAll("sae"), false);
+  const auto& cfg = s.model->config();
+  const int64_t n = a.getInt("tokens", std::min<int64_t>(64, cfg.n_positions));
+  const int64_t iters = a.getInt("iters", 30), warm = a.getInt("warmup", 3);
+  const int depth = static_cast<int>(a.getInt("depth", 3)), top = static_cast<int>(a.getInt("top", 6));
+  if (n < 1 || n > cfg.n_positions) throw UsageError("--tokens must be in 1.." + std::to_string(cfg.n_positions));
+  if (iters < 1 || warm < 0) throw UsageError("--iters must be positive");
+  torch::manual_seed(0);
+  torch::Tensor idsT = torch::randint(0, cfg.vocab_size, {1, n}, torch::kLong);
+  const std::vector<int64_t> ids(idsT.data_ptr<int64_t>(), idsT.data_ptr<int64_t>() + n);
+  const bool random = s.saes.empty();
+  if (random) s.saes = randomSaes(*s.model, idsT, a.getInt("d-sae", 8 * cfg.n_embd), 32);
+
+  std::vector<double> analyseMs, attributeMs, totalMs;
+  size_t nodes = 0;
+  double l0 = 0;
+  int layer = -1, feature = -1;
+  for (int64_t i = 0; i < warm + iters; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    Attribution attr(*s.model, s.saePtrs(), ids);
+    auto t1 = std::chrono::steady_clock::now();
+    if (layer < 0) {
+      // The most active feature of the deepest SAE layer at the last token.
+      layer = attr.saeLayers().back();
+      for (const auto& f : attr.activeFeatures(static_cast<int>(n) - 1))
+        if (f.layer == layer) { feature = f.feature; break; }
+      if (feature < 0) feature = 0;
+      for (int p = 0; p < n; ++p) l0 += attr.activeFeatures(p).size();
+      l0 /= static_cast<double>(n) * attr.saeLayers().size();
+    }
+    Dfa dfa = attr.dfa(layer, feature, static_cast<int>(n) - 1);
+    std::vector<float> heads = attr.headAttribution(layer, feature);
+    AttrNode tree = attr.tree(layer, feature, static_cast<int>(n) - 1, depth, top);
+    auto t2 = std::chrono::steady_clock::now();
+    nodes = countNodes(tree);
+    if (i < warm) continue;
+    analyseMs.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    attributeMs.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+    totalMs.push_back(std::chrono::duration<double, std::milli>(t2 - t0).count());
+  }
+  nlohmann::json j = {{"benchmark", "attribute"},
+                      {"model", s.modelDir},
+                      {"saes", random ? "random (thresholds for ~32 active per token)" : "given"},
+                      {"tokens", n},
+                      {"layer", layer},
+                      {"feature", feature},
+                      {"depth", depth},
+                      {"top", top},
+                      {"tree_nodes", nodes},
+                      {"mean_active_features_per_token_per_layer", l0},
+                      {"iters", iters},
+                      {"threads", runtime::threads()},
+                      {"analyse_ms", stats(analyseMs)},
+                      {"attribute_ms", stats(attributeMs)},
+                      {"total_ms", stats(totalMs)}};
+  if (a.has("json")) {
+    printJson(j);
+  } else {
+    std::printf("%lld tokens, L%d F%d, tree depth %d top %d (%zu nodes), %.1f active features/token/layer\n",
+                static_cast<long long>(n), layer, feature, depth, top, nodes, l0);
+    std::printf("analyse prompt (forward + cache + SAE encode): p50 %.2f ms, p90 %.2f ms\n", pct(analyseMs, 50),
+                pct(analyseMs, 90));
+    std::printf("attribute (DFA + head attribution + tree):     p50 %.2f ms, p90 %.2f ms\n", pct(attributeMs, 50),
+                pct(attributeMs, 90));
+    std::printf("total:                                          p50 %.2f ms, p90 %.2f ms\n", pct(totalMs, 50),
+                pct(totalMs, 90));
+  }
+  return 0;
+}
+
+Registrar reg({"bench attribute",
+               "--model DIR [--sae DIR ...] [--tokens N (64)] [--iters N (30)] [--warmup N (3)] [--depth D (3)] "
+               "[--top K (6)] [--d-sae N] [--json]",
+               "Measure prompt analysis and attributing one feature with its RDFA tree (no --sae: random SAEs)",
+               {"json"}, &runBenchAttribute});
+
+}  // namespace
+}  // namespace zs::cli
