@@ -9,7 +9,11 @@
 #include <QStringList>
 
 class QDockWidget;
+class QLabel;
 class QMenu;
+class QProgressBar;
+class QToolButton;
+class QAction;
 class Worker;
 class ExplorerController;
 
@@ -21,6 +25,7 @@ struct StartupOptions {
   int threads = 0;          // 0 = settings / all cores
   QString device;           // auto|cpu|cuda; empty = settings
   QString screenshot;       // render the window to this PNG and quit
+  QString select;           // screenshot mode: "L:F" feature to select (default: the top one)
   bool noDefaultModel = false;  // tests: start empty
 };
 
@@ -38,6 +43,11 @@ class MainWindow : public QMainWindow {
   QMenu* toolsMenu() const { return toolsMenu_; }
   Worker* worker() const { return worker_; }
   ExplorerController* explorer() const { return explorer_; }
+  // Status-bar texts (tests read them).
+  QString modelStatus() const;
+  QString deviceStatus() const;
+  bool blasWarningShown() const;
+  void setDarkPalette(bool dark);
 
  public Q_SLOTS:
   // Open through the worker (asynchronously); errors appear as message boxes.
@@ -54,11 +64,36 @@ class MainWindow : public QMainWindow {
 
  protected:
   void closeEvent(QCloseEvent* e) override;
+  void dragEnterEvent(QDragEnterEvent* e) override;
+  void dropEvent(QDropEvent* e) override;
 
  private:
   void buildMenus();
+  void buildStatusBar();
   void restoreLayout();
   void saveLayout();
+  void startup();
+  void addRecent(const QString& key, const QString& path);
+  void rebuildRecentMenu();
+  void showError(const QString& title, const QString& message);
+  void chooseModel();
+  void chooseSae();
+  void chooseDatabase();
+  void setThreads();
+  void screenshotTick();
+
+  QLabel* modelLabel_ = nullptr;
+  QLabel* deviceLabel_ = nullptr;
+  QLabel* threadsLabel_ = nullptr;
+  QLabel* latencyLabel_ = nullptr;
+  QLabel* blasLabel_ = nullptr;
+  QProgressBar* progress_ = nullptr;
+  QToolButton* cancel_ = nullptr;
+  QMenu* recentMenu_ = nullptr;
+  QAction* darkAction_ = nullptr;
+  QString device_;
+  int threads_ = 0;
+  int screenshotStep_ = 0;
 
   Worker* worker_ = nullptr;
   ExplorerController* explorer_ = nullptr;

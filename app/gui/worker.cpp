@@ -90,7 +90,7 @@ void Worker::loadModel(quint64 id, const QString& dir, const QString& device, in
 void Worker::loadSae(quint64 id, const QString& dir) {
   // Loads are not superseded by one another (several SAEs load in a row).
   try {
-    Q_EMIT saeLoaded(id, engine_->loadSae(dir.toStdString()));
+    for (const zs::SaeInfo& i : engine_->loadSaeTree(dir.toStdString())) Q_EMIT saeLoaded(id, i);
   } catch (const std::exception& e) {
     Q_EMIT failed(id, static_cast<int>(RequestKind::Load), QString::fromStdString(e.what()));
   }

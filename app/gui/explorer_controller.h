@@ -1,0 +1,125 @@
+#pragma once
+// The explorer: creates the prompt, token, feature-table, heatmap, RDFA and
+// dashboard docks, keeps the selection (position, feature) with back/forward
+// history, and turns UI events into worker requests. Results are shown only
+// when their request id is still the newest of its kind.
+#include <QElapsedTimer>
+#include <QObject>
+#include <QVector>
+
+#include "app/gui/worker.h"
+
+class QMainWindow;
+class QDockWidget;
+class QListWidget;
+class QTableView;
+class QLineEdit;
+class QComboBox;
+class QLabel;
+class PromptEditor;
+namespace zs::gui {
+class TokenView;
+class HeatmapPlot;
+class FeatureTableModel;
+class FeatureFilterProxy;
+class RdfaTreeModel;
+class RdfaTreeView;
+class DashboardView;
+class FigureSource;
+}  // namespace zs::gui
+
+struct Selection {
+  int pos = -1;
+  int layer = -1;
+  qint64 feature = -1;  // -1: no feature (token-level view)
+  bool operator==(const Selection& o) const { return pos == o.pos && layer == o.layer && feature == o.feature; }
+};
+
+class ExplorerController : public QObject {
+  Q_OBJECT
+ public:
+  ExplorerController(QMainWindow* window, Worker* worker);
+
+  QList<QDockWidget*> docks() const { return docks_; }
+  // Figures for File > Export: (menu text, source).
+  QList<QPair<QString, zs::gui::FigureSource*>> figures() const;
+
+  // The current state (tests read it).
+  const zs::PromptAnalysis& analysis() const { return analysis_; }
+  const zs::FeatureDetail& featureDetail() const { return detail_; }
+  const zs::DfaResult& dfaResult() const { return dfa_; }
+  Selection selection() const { return sel_; }
+  bool busy() const { return pending_ > 0; }
+  double lastLatencyMs() const { return lastLatencyMs_; }
+  QString lastError() const { return lastError_; }
+
+  PromptEditor* prompt() const { return prompt_; }
+  zs::gui::TokenView* tokenView() const { return tokens_; }
+  QTableView* featureTable() const { return table_; }
+  zs::gui::FeatureTableModel* featureModel() const { return tableModel_; }
+  zs::gui::FeatureFilterProxy* featureProxy() const { return proxy_; }
+  zs::gui::HeatmapPlot* headMap() const { return heads_; }
+  zs::gui::HeatmapPlot* dfaMap() const { return dfaMap_; }
+  QListWidget* headTopList() const { return headTop_; }
+  zs::gui::RdfaTreeModel* treeModel() const { return treeModel_; }
+  zs::gui::RdfaTreeView* treeView() const { return tree_; }
+  zs::gui::DashboardView* dashboard() const { return dash_; }
+
+ public Q_SLOTS:
+  void run(const QString& text, bool bos);
+  void selectPosition(int pos);
+  void selectFeature(int layer, qint64 feature);  // at the current position, recorded in history
+  void back();
+  void forward();
+  void applyTheme(bool dark);
+  void cancel();
+
+ Q_SIGNALS:
+  void busyChanged(bool busy, const QString& what);
+  void latencyMeasured(double totalMs, double workerMs);
+  void error(const QString& message);
+  void navigationChanged(bool canBack, bool canForward);
+
+ private:
+  void buildDocks(QMainWindow* w);
+  QDockWidget* addDock(QMainWindow* w, const QString& name, const QString& title, QWidget* content, Qt::DockWidgetArea area);
+  void apply(const Selection& s, bool record);
+  void showPosition(bool refill);
+  void showTokenHeads();
+  void onAnalysed(quint64 id, const zs::PromptAnalysis& r, double ms);
+  void onFeature(quint64 id, const zs::FeatureDetail& d);
+  void onDfa(quint64 id, const zs::DfaResult& d);
+  void onFailed(quint64 id, int kind, const QString& msg);
+  void begin(const QString& what);
+  void end();
+  QString tokenTooltip(int pos) const;
+  QStringList tokenLabels(int upTo) const;
+
+  QMainWindow* window_;
+  Worker* worker_;
+  QList<QDockWidget*> docks_;
+  PromptEditor* prompt_ = nullptr;
+  zs::gui::TokenView* tokens_ = nullptr;
+  QTableView* table_ = nullptr;
+  zs::gui::FeatureTableModel* tableModel_ = nullptr;
+  zs::gui::FeatureFilterProxy* proxy_ = nullptr;
+  QLineEdit* search_ = nullptr;
+  QComboBox* layerFilter_ = nullptr;
+  zs::gui::HeatmapPlot* heads_ = nullptr;
+  QListWidget* headTop_ = nullptr;
+  zs::gui::HeatmapPlot* dfaMap_ = nullptr;
+  zs::gui::RdfaTreeModel* treeModel_ = nullptr;
+  zs::gui::RdfaTreeView* tree_ = nullptr;
+  zs::gui::DashboardView* dash_ = nullptr;
+
+  zs::PromptAnalysis analysis_;
+  zs::FeatureDetail detail_;
+  zs::DfaResult dfa_;
+  Selection sel_;
+  QVector<Selection> history_;
+  int historyIndex_ = -1;
+  int pending_ = 0;
+  QElapsedTimer runTimer_;
+  double lastLatencyMs_ = 0;
+  QString lastError_;
+};

@@ -1,0 +1,229 @@
+// The explorer end to end on ../shared/testdata/tiny-gpt2 with two random
+// SAEs (layers 0 and 1): Ctrl+Enter fills the token view and feature table;
+// clicking a token, then a feature, updates both heatmaps with the numbers
+// core computes; RDFA children sum to their parent; stale results are never
+// shown; errors reach the user without a crash.
+#include <QAbstractItemModelTester>
+#include <QListWidget>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QSignalSpy>
+#include <QTableView>
+
+#include "app/gui/explorer_controller.h"
+#include "app/gui/explorer_prompt.h"
+#include "app/gui/mainwindow.h"
+#include "app/gui/worker.h"
+#include "core/engine.h"
+#include "explorer_fixture.h"
+#include "testutil.h"
+#include "widgets/feature_table_model.h"
+#include "widgets/heatmap_plot.h"
+#include "widgets/rdfa_tree_model.h"
+#include "widgets/token_view.h"
+#include "widgets/qcp.h"
+
+using namespace zs::gui;
+
+class TestExplorerWindow : public QObject {
+  Q_OBJECT
+  std::string model_;
+  std::string saeRoot_;
+  std::vector<zs::test::RandomSae> saes_;
+  std::unique_ptr<MainWindow> w_;
+  std::unique_ptr<zs::Engine> ref_;  // an independent engine on this thread: the reference numbers
+  const QString prompt_ = "the cat sat on the mat. the cat sat";
+
+  ExplorerController* x() { return w_->explorer(); }
+
+  void runPrompt(const QString& text) {
+    QPlainTextEdit* e = x()->prompt()->editor();
+    e->setFocus();
+    e->setPlainText(text);
+    QTest::keyClick(e, Qt::Key_Return, Qt::ControlModifier);
+    QTRY_VERIFY_WITH_TIMEOUT(!x()->busy() && x()->analysis().prompt == text.toStdString(), 20000);
+  }
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    QSettings().clear();
+    ZS_REQUIRE_SHARED(shared);
+    model_ = shared + "/testdata/tiny-gpt2";
+    saeRoot_ = zs::test::tempDir() + "/saes";
+    saes_.push_back(zs::test::writeRandomSae(saeRoot_, 0, 64, 32, 4, 1));
+    saes_.push_back(zs::test::writeRandomSae(saeRoot_, 1, 64, 32, 4, 2));
+    StartupOptions o;
+    o.model = QString::fromStdString(model_);
+    o.saes = {QString::fromStdString(saeRoot_)};
+    o.threads = 1;
+    w_ = std::make_unique<MainWindow>(o);
+    w_->resize(1200, 800);
+    w_->show();
+    QVERIFY(QTest::qWaitForWindowExposed(w_.get()));
+    QTRY_VERIFY_WITH_TIMEOUT(w_->modelStatus().contains("tiny-gpt2"), 20000);
+    QCOMPARE(w_->deviceStatus(), QString("CPU"));
+    ref_ = std::make_unique<zs::Engine>();
+    ref_->loadModel(model_, "cpu");
+    ref_->loadSaeTree(saeRoot_);
+  }
+
+  void cleanupTestCase() { w_.reset(); }
+
+  void ctrlEnterFillsTokensAndTable() {
+    QSignalSpy latency(x(), &ExplorerController::latencyMeasured);
+    runPrompt(prompt_);
+    const zs::PromptAnalysis r = ref_->analyse(prompt_.toStdString(), true);
+    QCOMPARE(x()->tokenView()->count(), static_cast<int>(r.tokens.size()));
+    QVERIFY(r.tokens.size() > 5);
+    QCOMPARE(x()->analysis().tokens.front().id, 376);  // BOS on by default
+    QCOMPARE(x()->selection().pos, static_cast<int>(r.tokens.size()) - 1);
+    QCOMPARE(x()->featureModel()->rowCount(), static_cast<int>(r.perPosition.back().size()));
+    QVERIFY(x()->featureModel()->rowCount() > 0);
+    QCOMPARE(latency.count(), 1);
+    QVERIFY(x()->lastLatencyMs() > 0);
+    QAbstractItemModelTester t(x()->featureTable()->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+  }
+
+  void clickTokenThenFeatureUpdatesHeatmaps() {
+    const zs::PromptAnalysis r = ref_->analyse(prompt_.toStdString(), true);
+    // Click the token at position 3: table and token-level head map follow.
+    TokenView* tv = x()->tokenView();
+    const int pos = 3;
+    QTest::mouseClick(tv, Qt::LeftButton, {}, tv->chipRect(pos).center());
+    QCOMPARE(x()->selection().pos, pos);
+    QCOMPARE(x()->featureModel()->rowCount(), static_cast<int>(r.perPosition[pos].size()));
+    QVERIFY(!r.perPosition[pos].empty());
+    HeatmapPlot* hm = x()->headMap();
+    QCOMPARE(hm->rows(), 2);
+    QCOMPARE(hm->cols(), 4);
+    // Token level: sum over active features of activation x head fraction (independent, from the SAE weights).
+    for (int l = 0; l < 2; ++l)
+      for (int h = 0; h < 4; ++h) {
+        double expect = 0;
+        for (const auto& f : r.perPosition[pos])
+          if (f.layer == l) expect += double(f.activation) * saes_[l].headFractions(int(f.feature))[h];
+        QVERIFY2(std::fabs(hm->value(l, h) - expect) < 1e-4 * (1 + std::fabs(expect)),
+                 qPrintable(QString("L%1 H%2: %3 vs %4").arg(l).arg(h).arg(hm->value(l, h)).arg(expect)));
+      }
+    // Click the strongest feature's row in the table.
+    QTableView* table = x()->featureTable();
+    const QModelIndex first = table->model()->index(0, FeatureTableModel::Feature);
+    const int layer = first.data(FeatureTableModel::LayerRole).toInt();
+    const int feature = first.data(FeatureTableModel::FeatureRole).toInt();
+    QCOMPARE(first.data(FeatureTableModel::SortRole).toLongLong(), feature);
+    const double act = first.sibling(0, FeatureTableModel::Activation).data().toDouble();
+    table->scrollTo(first);
+    QTest::mouseClick(table->viewport(), Qt::LeftButton, {}, table->visualRect(first).center());
+    QCOMPARE(x()->selection().feature, feature);
+    QTRY_VERIFY_WITH_TIMEOUT(x()->dfaResult().feature == feature && x()->dfaResult().dest == pos, 10000);
+    const std::vector<float> frac = saes_[layer].headFractions(feature);
+    for (int h = 0; h < 4; ++h) {
+      QVERIFY(std::fabs(hm->value(layer, h) - frac[h]) < 1e-5);
+      QCOMPARE(hm->value(1 - layer, h), 0.f);
+    }
+    const zs::DfaResult d = ref_->dfa(layer, feature, pos);
+    HeatmapPlot* dm = x()->dfaMap();
+    QCOMPARE(dm->rows(), pos + 1);
+    QCOMPARE(dm->cols(), 4);
+    double sum = 0;
+    for (int s = 0; s <= pos; ++s)
+      for (int h = 0; h < 4; ++h) {
+        QVERIFY(std::fabs(dm->value(s, h) - d.dfa[size_t(s) * 4 + h]) < 1e-6);
+        sum += dm->value(s, h);
+      }
+    // Completeness (ATTRIBUTION.md): pre = sum DFA + bias, and ReLU(pre) is the activation in the table.
+    QVERIFY(std::fabs(sum + d.bias - d.preActivation) < 1e-4);
+    QVERIFY(std::fabs(std::max(0.0, d.preActivation) - act) < 2e-3);
+    // The token view shows DFA by source and the feature's activations.
+    QCOMPARE(tv->sourceValues().size(), size_t(pos + 1));
+    QVERIFY(std::fabs(tv->sourceValues()[0] - d.bySource[0]) < 1e-6);
+    QVERIFY(std::fabs(tv->values()[pos] - act) < 2e-3);
+    // Clicking a cell lists that head's top features.
+    const QPoint cell = hm->cellCenter(layer, 2);
+    QVERIFY2(hm->cellAt(cell) == qMakePair(layer, 2), qPrintable(QString("cell at (%1,%2) of %3x%4").arg(cell.x()).arg(cell.y()).arg(hm->width()).arg(hm->height())));
+    QTest::mouseClick(hm->plot(), Qt::LeftButton, {}, hm->plot()->mapFrom(hm, cell));
+    QTRY_VERIFY_WITH_TIMEOUT(x()->headTopList()->count() == 20, 10000);
+    QVERIFY(x()->headTopList()->item(0)->text().startsWith(QString("L%1 H2").arg(layer)));
+  }
+
+  void rdfaExpansionAddsChildrenThatSum() {
+    RdfaTreeModel* m = x()->treeModel();
+    QAbstractItemModelTester t(m, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QTRY_VERIFY_WITH_TIMEOUT(m->rowCount() == 1 && m->rowCount(m->index(0, 0)) > 0, 10000);
+    const QModelIndex root = m->index(0, 0);
+    auto childSum = [m](const QModelIndex& p) {
+      double s = 0;
+      for (int r = 0; r < m->rowCount(p); ++r) s += m->index(r, 0, p).data(RdfaTreeModel::ValueRole).toDouble();
+      return s;
+    };
+    const double rootValue = root.data(RdfaTreeModel::ValueRole).toDouble();
+    QVERIFY2(std::fabs(childSum(root) - rootValue) < 1e-4 * (1 + std::fabs(rootValue)),
+             qPrintable(QString("%1 vs %2").arg(childSum(root)).arg(rootValue)));
+    // Expand the first expandable child through the view, as a click would.
+    QModelIndex c;
+    for (int r = 0; r < m->rowCount(root) && !c.isValid(); ++r)
+      if (m->node(m->index(r, 0, root))->expandable) c = m->index(r, 0, root);
+    QVERIFY(c.isValid());
+    x()->treeView()->expand(c);
+    QTRY_VERIFY_WITH_TIMEOUT(m->rowCount(c) > 0, 10000);
+    const double v = c.data(RdfaTreeModel::ValueRole).toDouble();
+    QVERIFY2(std::fabs(childSum(c) - v) < 1e-4 * (1 + std::fabs(v)), qPrintable(QString("%1 vs %2").arg(childSum(c)).arg(v)));
+    // Hovering a node highlights its source token.
+    Q_EMIT x()->treeView()->positionHovered(1);
+    QCOMPARE(x()->tokenView()->highlighted(), 1);
+  }
+
+  void backAndForward() {
+    const Selection now = x()->selection();
+    x()->selectPosition(1);
+    QCOMPARE(x()->selection().pos, 1);
+    x()->back();
+    QCOMPARE(x()->selection().pos, now.pos);
+    x()->forward();
+    QCOMPARE(x()->selection().pos, 1);
+  }
+
+  void staleResultsAreNeverShown() {
+    // Two prompts in a row: only the second one's result is shown.
+    QStringList shown;
+    auto c = connect(x()->tokenView(), &TokenView::tokenClicked, this, [] {});
+    x()->run("first prompt", true);
+    x()->run("second prompt here", true);
+    QTRY_VERIFY_WITH_TIMEOUT(!x()->busy() && x()->analysis().prompt == "second prompt here", 20000);
+    disconnect(c);
+    // A late result carrying an old id is ignored.
+    const std::string current = x()->analysis().prompt;
+    zs::PromptAnalysis stale;
+    stale.prompt = "stale";
+    stale.tokens.resize(1);
+    const quint64 oldId = w_->worker()->nextId(RequestKind::Analyse);
+    const quint64 newId = w_->worker()->nextId(RequestKind::Analyse);
+    Q_UNUSED(newId);
+    Q_EMIT w_->worker()->analysed(oldId, stale, 1.0);
+    QCOMPARE(x()->analysis().prompt, current);
+    QCOMPARE(x()->tokenView()->count(), static_cast<int>(x()->analysis().tokens.size()));
+    runPrompt(prompt_);  // leaves a current request id behind
+  }
+
+  void errorsAreMessagesNotCrashes() {
+    QString longPrompt;
+    for (int i = 0; i < 80; ++i) longPrompt += "cat ";
+    x()->run(longPrompt, true);
+    QTRY_VERIFY_WITH_TIMEOUT(x()->lastError().contains("context"), 10000);
+    QTRY_VERIFY(w_->findChild<QMessageBox*>("errorBox") != nullptr);
+    for (auto* b : w_->findChildren<QMessageBox*>()) b->close();
+    // A mismatched SAE (d_in 32) is refused with a clear message; nothing changes.
+    const std::string bad = zs::test::tempDir() + "/badsae";
+    zs::test::writeRandomSae(bad, 0, 32, 8, 4, 3);
+    QSignalSpy failed(w_->worker(), &Worker::failed);
+    w_->openSae(QString::fromStdString(bad + "/blocks.0.attn.hook_z"));
+    QTRY_VERIFY_WITH_TIMEOUT(failed.count() == 1, 10000);
+    QVERIFY(failed.at(0).at(2).toString().contains("d_in 32"));
+    runPrompt(prompt_);
+    QVERIFY(x()->featureModel()->rowCount() > 0);
+  }
+};
+
+QTEST_MAIN(TestExplorerWindow)
+#include "test_explorer_window.moc"
