@@ -1,6 +1,7 @@
 // Label export/import: JSONL with Neuronpedia's explanation field names, and CSV.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 
@@ -19,9 +20,13 @@ const std::vector<std::string> kColumns = {"modelId", "layer", "index", "descrip
                                            "explanationModelName", "authorId", "family", "confidence",
                                            "notes", "sessionId", "createdAt", "updatedAt"};
 
+// Shortest of %.15g / %.16g / %.17g that reads back as the same double.
 std::string fmtDouble(double v) {
   char b[40];
-  std::snprintf(b, sizeof b, "%.17g", v);
+  for (int prec : {15, 16, 17}) {
+    std::snprintf(b, sizeof b, "%.*g", prec, v);
+    if (std::strtod(b, nullptr) == v) break;
+  }
   return b;
 }
 

@@ -1,0 +1,333 @@
+// The feature-database builder on a small random model and SAEs, checked
+// against a brute-force computation over the same windows: true top-k examples,
+// stats, histogram totals, per-token activations, DFA, logit effects, head
+// attribution, dead features; and resume-after-cancel equals an uninterrupted build.
+#include <cstdio>
+#include <fstream>
+
+#include "core/commands/command.h"
+#include "core/db/builder_internal.h"
+#include "core/db/db.h"
+#include "core/db/features.h"
+#include "core/db/labels.h"
+#include "core/error.h"
+#include "testutil.h"
+
+using namespace zs;
+using namespace zs::db;
+using torch::indexing::Slice;
+
+namespace {
+
+constexpr int64_t kCtx = 16, kWindows = 40, kVocab = 64, kBos = 63, kDSae = 48, kTopK = 5;
+
+struct Fixture {
+  std::unique_ptr<Gpt2> model;
+  std::vector<std::unique_ptr<Sae>> saes;
+  BuildInputs in;
+  std::string corpus;
+  std::vector<std::vector<int64_t>> windows;
+};
+
+Fixture& fixture() {
+  static Fixture fx = [] {
+    Fixture f;
+    Gpt2Config cfg;
+    cfg.n_layer = 2;
+    cfg.n_head = 4;
+    cfg.n_embd = 32;
+    cfg.n_positions = 32;
+    cfg.vocab_size = kVocab;
+    cfg.bos_token_id = kBos;
+    f.model = Gpt2::init(cfg, 1);
+    for (int l = 0; l < 2; ++l) {
+      SaeConfig sc;
+      sc.d_in = 32;
+      sc.d_sae = kDSae;
+      sc.hook_name = "blocks." + std::to_string(l) + ".attn.hook_z";
+      sc.hook_layer = l;
+      auto sae = Sae::init(sc, 10 + l);
+      torch::NoGradGuard ng;
+      sae->W_enc.mul_(3.0);                        // spread activations over several decades
+      sae->b_enc.fill_(-0.02);                     // sparser firing
+      sae->b_enc.index_put_({Slice(0, 3)}, -1e4);  // features 0-2: dead
+      f.saes.push_back(std::move(sae));
+    }
+    f.in.model = f.model.get();
+    for (auto& s : f.saes) f.in.saes.push_back(s.get());
+    f.in.modelName = "random-test-model";
+    f.in.bosId = kBos;
+    // Pre-tokenized corpus: uint16 ids that never equal BOS.
+    f.corpus = test::tempDir() + "/corpus.bin";
+    std::vector<uint16_t> ids;
+    uint64_t s = 12345;
+    for (int64_t i = 0; i < kWindows * (kCtx - 1); ++i) {
+      s = s * 6364136223846793005ull + 1442695040888963407ull;
+      // Random ids: no two windows share a context, so there are no near-ties
+      // that batch-size rounding could reorder.
+      ids.push_back(static_cast<uint16_t>((s >> 33) % (kVocab - 1)));
+    }
+    std::ofstream(f.corpus, std::ios::binary).write(reinterpret_cast<const char*>(ids.data()), ids.size() * 2);
+    for (int64_t w = 0; w < kWindows; ++w) {
+      std::vector<int64_t> win{kBos};
+      for (int64_t t = 0; t < kCtx - 1; ++t) win.push_back(ids[w * (kCtx - 1) + t]);
+      f.windows.push_back(win);
+    }
+    return f;
+  }();
+  return fx;
+}
+
+BuildOptions options(const std::string& name) {
+  BuildOptions o;
+  o.corpus = fixture().corpus;
+  o.out = test::tempDir() + "/" + name;
+  for (const char* suf : {"", "-wal", "-shm"}) std::remove((o.out + suf).c_str());
+  o.tokens = kWindows * (kCtx - 1);
+  o.context = kCtx;
+  o.topK = kTopK;
+  o.samplesPerBucket = 2;
+  o.batch = 4;
+  o.seed = 5;
+  return o;
+}
+
+// Brute force: every window in one batch, activations [W, T, dSae] of a layer.
+torch::Tensor bruteActs(int layer) {
+  auto& fx = fixture();
+  torch::InferenceMode g;
+  std::vector<int64_t> flat;
+  for (const auto& w : fx.windows) flat.insert(flat.end(), w.begin(), w.end());
+  auto ids = torch::tensor(flat).view({kWindows, kCtx});
+  ForwardOptions fo;
+  fo.capture = Capture({"blocks." + std::to_string(layer) + ".attn.hook_z"});
+  auto r = fx.model->forward(ids, fo);
+  return fx.saes[layer]->encode(r.cache.at(fo.capture.patterns()[0]).reshape({kWindows, kCtx, -1}));
+}
+
+}  // namespace
+
+class TestDbBuild : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void initTestCase() { torch::set_num_threads(1); }
+  void topKAndStatsMatchBruteForce();
+  void dfaLogitsAndHeadsMatchIndependentComputation();
+  void resumeEqualsUninterrupted();
+  void rebuildRules();
+};
+
+void TestDbBuild::topKAndStatsMatchBruteForce() {
+  auto o = options("brute.zscope.db");
+  auto res = buildWith(fixture().in, o, {});
+  QVERIFY(res.completed);
+  QCOMPARE(res.tokens, kWindows * (kCtx - 1));
+  auto db = Db::open(o.out);
+  QCOMPARE(QString::fromStdString(db->integrityCheck()), QString("ok"));
+  for (int layer = 0; layer < 2; ++layer) {
+    torch::Tensor f = bruteActs(layer).slice(1, 1);  // BOS excluded
+    torch::Tensor wm = f.amax(1);                     // [W, dSae]
+    int live = 0;
+    for (int64_t j = 0; j < kDSae; ++j) {
+      auto d = readDashboard(*db, layer, j);
+      const auto& s = d.stats;
+      const int64_t fire = (f.select(2, j) > 0).sum().item<int64_t>();
+      QCOMPARE(s.fireCount, fire);
+      QCOMPARE(s.tokens, kWindows * (kCtx - 1));
+      QCOMPARE(s.dead, fire == 0);
+      if (j < 3) QVERIFY(s.dead);
+      live += !s.dead;
+      QVERIFY(std::abs(s.maxActivation - f.select(2, j).max().item<float>()) <= 1e-5 * (1 + s.maxActivation));
+      if (fire > 0) {
+        const double mean = f.select(2, j).sum().item<double>() / fire;
+        QVERIFY(std::abs(s.meanActivation - mean) <= 1e-5 * (1 + mean));
+      }
+      // Histogram: counts sum to the tokens seen; the zero bin is the non-firing tokens.
+      int64_t total = 0;
+      for (auto c : d.histCounts) total += c;
+      QCOMPARE(total, s.tokens);
+      QCOMPARE(d.histCounts[0], s.tokens - fire);
+      QCOMPARE(d.histCounts.size(), size_t(kHistSlots + 1));
+      // True top-k by window max, ties to the earlier window.
+      std::vector<std::pair<float, int64_t>> ref;
+      for (int64_t w = 0; w < kWindows; ++w)
+        if (wm[w][j].item<float>() > 0) ref.emplace_back(wm[w][j].item<float>(), w);
+      std::sort(ref.begin(), ref.end(), [](auto a, auto b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+      const auto all = ref;
+      if (ref.size() > size_t(kTopK)) ref.resize(kTopK);
+      auto tied = [&](size_t r) {
+        for (size_t q = 0; q < all.size(); ++q)
+          if (q != r && std::abs(all[q].first - all[r].first) <= 1e-5f * (1 + all[r].first)) return true;
+        return false;
+      };
+      QCOMPARE(d.top.size(), ref.size());
+      for (size_t r = 0; r < ref.size(); ++r) {
+        const auto& e = d.top[r];
+        // Same values in the same order; the window must really reach that value
+        // (windows may swap only where two values tie to float precision, e.g.
+        // two windows whose max sits on the same first token).
+        QVERIFY(std::abs(e.activation - ref[r].first) <= 1e-5f * (1 + ref[r].first));
+        QVERIFY(std::abs(e.activation - wm[e.window][j].item<float>()) <= 1e-5f * (1 + ref[r].first));
+        if (!tied(r)) QCOMPARE(e.window, ref[r].second);
+        for (size_t q = 0; q < r; ++q) QVERIFY(d.top[q].window != e.window);
+        if (r > 0) QVERIFY(d.top[r - 1].activation >= e.activation);
+        // Per-token activations of the example (BOS shown as 0) and its max position.
+        QCOMPARE(e.activations.size(), size_t(kCtx));
+        QCOMPARE(e.activations[0], 0.0f);
+        for (int64_t t = 1; t < kCtx; ++t)
+          QVERIFY(std::abs(e.activations[t] - f[e.window][t - 1][j].item<float>()) <= 1e-5f);
+        QCOMPARE(e.activations[e.maxPos], *std::max_element(e.activations.begin(), e.activations.end()));
+        QCOMPARE(std::vector<int64_t>(e.tokenIds.begin(), e.tokenIds.end()), fixture().windows[e.window]);
+      }
+      // Quantile examples: at most 2 per bucket, each in its bucket's range, from firing windows.
+      auto qe = quantileEdges();
+      std::map<int, int> perBucket;
+      for (const auto& e : d.quantiles) {
+        QVERIFY(++perBucket[e.bucket] <= 2);
+        QVERIFY(e.activation > 0);
+        QVERIFY(std::abs(e.activation - wm[e.window][j].item<float>()) <= 1e-5f);
+        if (e.bucket >= 1) QVERIFY(e.activation >= qe[e.bucket - 1] * (1 - 1e-6));
+        if (e.bucket <= int(qe.size()) - 1) QVERIFY(e.activation < qe[e.bucket] * (1 + 1e-6));
+      }
+      if (s.dead) QVERIFY(d.top.empty() && d.quantiles.empty());
+    }
+    QVERIFY(live > 10);
+  }
+}
+
+void TestDbBuild::dfaLogitsAndHeadsMatchIndependentComputation() {
+  auto o = options("dfa.zscope.db");
+  QVERIFY(buildWith(fixture().in, o, {}).completed);
+  auto db = Db::open(o.out);
+  auto& fx = fixture();
+  torch::InferenceMode g;
+  const int layer = 1, H = 4, dh = 8;
+  int checked = 0;
+  for (int64_t j = 3; j < kDSae && checked < 6; ++j) {
+    auto d = readDashboard(*db, layer, j);
+    if (d.top.empty()) continue;
+    ++checked;
+    const auto& e = d.top[0];
+    // DFA from captured pattern and v of this one window, term by term.
+    ForwardOptions fo;
+    fo.capture = Capture({"blocks.1.attn.hook_pattern", "blocks.1.attn.hook_v"});
+    auto r = fx.model->forward(torch::tensor(fx.windows[e.window]).view({1, kCtx}), fo);
+    auto A = r.cache.at("blocks.1.attn.hook_pattern")[0];  // [H, T, T]
+    auto v = r.cache.at("blocks.1.attn.hook_v")[0];        // [T, H, dh]
+    auto Wenc = fx.saes[layer]->W_enc;
+    float best = -1e30f;
+    int bs = -1, bh = -1;
+    for (int s = 0; s <= e.maxPos; ++s)
+      for (int h = 0; h < H; ++h) {
+        float term = A[h][e.maxPos][s].item<float>() *
+                     torch::dot(v[s][h], Wenc.index({Slice(h * dh, (h + 1) * dh), j})).item<float>();
+        if (term > best) best = term, bs = s, bh = h;
+      }
+    QCOMPARE(e.dfaSource, bs);
+    QCOMPARE(e.dfaHead, bh);
+    QVERIFY(std::abs(e.dfaValue - best) <= 1e-5f * (1 + std::abs(best)));
+    // Head attribution: decoder block norms, normalised.
+    auto Wd = fx.saes[layer]->W_dec[j];
+    float tot = 0;
+    std::vector<float> norms;
+    for (int h = 0; h < H; ++h) norms.push_back(Wd.slice(0, h * dh, (h + 1) * dh).norm().item<float>()), tot += norms.back();
+    for (int h = 0; h < H; ++h) QVERIFY(std::abs(d.stats.headAttribution[h] - norms[h] / tot) < 1e-5f);
+    // Logit effect: sum over heads of W_dec block . W_O[h], times ln_f weight, then . W_U.
+    auto WO = fx.model->W_O(layer);  // [H, dh, d]
+    torch::Tensor out = torch::zeros({32});
+    for (int h = 0; h < H; ++h) out += torch::matmul(Wd.slice(0, h * dh, (h + 1) * dh), WO[h]);
+    auto logit = torch::matmul(out * fx.model->weights().lnf_w, fx.model->W_U());
+    auto top = std::get<1>(logit.topk(10)), bot = std::get<1>((-logit).topk(10));
+    for (int i = 0; i < 10; ++i) {
+      QCOMPARE(d.stats.logitsTop[i].tokenId, top[i].item<int64_t>());
+      QCOMPARE(d.stats.logitsBottom[i].tokenId, bot[i].item<int64_t>());
+      QVERIFY(std::abs(d.stats.logitsTop[i].value - logit[top[i]].item<float>()) < 1e-4f);
+    }
+    QVERIFY(!d.stats.family.empty());
+    QVERIFY(d.stats.familyNumbers.contains("induction_share"));
+  }
+  QVERIFY(checked == 6);
+  // The CLI dashboard JSON: the documented keys, label null until labeled.
+  auto j = dashboardJson(readDashboard(*db, 1, 5));
+  for (const char* k : {"max_activation", "density", "top_examples", "histogram", "logits", "head_attribution", "label"})
+    QVERIFY2(j.contains(k), k);
+  QVERIFY(j["label"].is_null());
+  Label l;
+  l.layer = 1;
+  l.feature = 5;
+  l.text = "test";
+  setLabel(*db, l);
+  QCOMPARE(QString::fromStdString(dashboardJson(readDashboard(*db, 1, 5))["label"]["text"].get<std::string>()), QString("test"));
+  // The commands run in-process on the built database.
+  std::vector<std::string> args = {"zscope-cli", "feature", "--db", o.out, "--layer", "1", "--feature", "5", "--json", "--quiet"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  QCOMPARE(cli::runMain(static_cast<int>(argv.size()), argv.data()), 0);
+}
+
+void TestDbBuild::resumeEqualsUninterrupted() {
+  auto a = options("full.zscope.db");
+  QVERIFY(buildWith(fixture().in, a, {}).completed);
+  auto b = options("resumed.zscope.db");
+  b.checkpointSeconds = 0;  // also exercise periodic checkpoints
+  for (int stopAt : {3, 4}) {  // cancelled twice: after batch 3, then after batch 7 (of 10)
+    std::atomic<bool> cancel{false};
+    int batches = 0;
+    Progress p;
+    p.cancel = &cancel;
+    p.report = [&](double, double, const std::string& m) {
+      if (m == "tokens" && ++batches >= stopAt) cancel = true;
+    };
+    auto r = buildWith(fixture().in, b, p);
+    QVERIFY(!r.completed);
+    auto db = Db::open(b.out);
+    QCOMPARE(QString::fromStdString(metaGet(*db, "build_status")), QString("building"));
+  }
+  auto r = buildWith(fixture().in, b, {});
+  QVERIFY(r.completed && r.resumed);
+  auto da = Db::open(a.out), db = Db::open(b.out);
+  for (const char* q : {"SELECT * FROM features ORDER BY layer, feature",
+                        "SELECT * FROM histograms ORDER BY layer, feature",
+                        "SELECT * FROM examples ORDER BY layer, feature, kind, bucket, rank",
+                        "SELECT * FROM token_strings ORDER BY id"}) {
+    Stmt sa(*da, q), sb(*db, q);
+    int rows = 0;
+    for (;;) {
+      bool ha = sa.step(), hb = sb.step();
+      QCOMPARE(ha, hb);
+      if (!ha) break;
+      ++rows;
+      for (int c = 0; c < 13; ++c) {
+        if (sa.isNull(c) && sb.isNull(c)) continue;
+        QVERIFY2(sa.blob(c) == sb.blob(c), qPrintable(QString("%1: row %2 column %3 differs").arg(q).arg(rows).arg(c)));
+      }
+    }
+    QVERIFY(rows > 0);
+  }
+  Stmt left(*db, "SELECT (SELECT count(*) FROM build_candidates) + (SELECT count(*) FROM build_windows)");
+  QVERIFY(left.step());
+  QCOMPARE(left.i64(0), int64_t(0));  // checkpoint state cleared when done
+}
+
+void TestDbBuild::rebuildRules() {
+  auto o = options("rules.zscope.db");
+  QVERIFY(buildWith(fixture().in, o, {}).completed);
+  auto again = buildWith(fixture().in, o, {});
+  QVERIFY(again.alreadyBuilt);
+  auto other = o;
+  other.topK = 3;
+  QVERIFY_THROWS_EXCEPTION(zs::InputError, buildWith(fixture().in, other, {}));
+  other.force = true;
+  Label l;
+  l.layer = 0;
+  l.feature = 7;
+  l.text = "kept";
+  { auto db = Db::open(o.out); setLabel(*db, l); }
+  QVERIFY(buildWith(fixture().in, other, {}).completed);
+  auto db = Db::open(o.out);
+  QVERIFY(readDashboard(*db, 1, 10).top.size() <= 3);
+  QCOMPARE(QString::fromStdString(getLabel(*db, 0, 7)->text), QString("kept"));  // labels survive a rebuild
+}
+
+QTEST_MAIN(TestDbBuild)
+#include "test_db_build.moc"
