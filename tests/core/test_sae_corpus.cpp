@@ -1,0 +1,169 @@
+// Corpus streaming and windowing (core/corpus.h): every format, BOS prepended,
+// packing vs per-document windows, looping, resume by skipping, bad input.
+#include <filesystem>
+#include <fstream>
+
+#include "core/corpus.h"
+#include "core/error.h"
+#include "core/tokenizer.h"
+#include "testutil.h"
+
+using namespace zs;
+namespace fs = std::filesystem;
+
+namespace {
+
+void writeFile(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+void writeU16(const std::string& path, const std::vector<int64_t>& ids) {
+  std::string b;
+  for (auto v : ids) {
+    b += char(v & 255);
+    b += char((v >> 8) & 255);
+  }
+  writeFile(path, b);
+}
+
+std::vector<std::vector<int64_t>> allWindows(TokenWindows& w, int64_t max = 1000) {
+  std::vector<std::vector<int64_t>> out;
+  std::vector<int64_t> x;
+  while (static_cast<int64_t>(out.size()) < max && w.next(x)) out.push_back(x);
+  return out;
+}
+
+}  // namespace
+
+class TestSaeCorpus : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void binPackedWindows() {
+    std::string p = test::tempDir() + "/ids.bin";
+    // Two documents separated by 0 (the end-of-text id): 1..10, 0, 11..15.
+    std::vector<int64_t> ids;
+    for (int i = 1; i <= 10; ++i) ids.push_back(i);
+    ids.push_back(0);
+    for (int i = 11; i <= 15; ++i) ids.push_back(i);
+    writeU16(p, ids);
+    WindowOptions o;
+    o.context = 5;
+    o.bosId = 0;
+    auto w = TokenWindows::open(p, nullptr, o);
+    auto ws = allWindows(*w);
+    // Packed stream: 1..10, 0, 11..15 (16 tokens) -> 4 windows of 1 BOS + 4 tokens.
+    QCOMPARE(ws.size(), size_t(4));
+    QCOMPARE(ws[0], (std::vector<int64_t>{0, 1, 2, 3, 4}));
+    QCOMPARE(ws[2], (std::vector<int64_t>{0, 9, 10, 0, 11}));
+    QCOMPARE(ws[3], (std::vector<int64_t>{0, 12, 13, 14, 15}));
+    // Per document: 1..10 -> [1..4], [5..8], [9,10]; 11..15 -> [11..14], [15].
+    o.pack = false;
+    auto wd = allWindows(*TokenWindows::open(p, nullptr, o));
+    QCOMPARE(wd.size(), size_t(5));
+    QCOMPARE(wd[2], (std::vector<int64_t>{0, 9, 10}));
+    QCOMPARE(wd[4], (std::vector<int64_t>{0, 15}));
+    // Looping restarts at the first document; skip() resumes mid-stream.
+    o.pack = true;
+    o.loop = true;
+    auto wl = TokenWindows::open(p, nullptr, o);
+    auto many = allWindows(*wl, 9);
+    QCOMPARE(many.size(), size_t(9));
+    QVERIFY(wl->passes() >= 1);
+    auto ws2 = TokenWindows::open(p, nullptr, o);
+    QCOMPARE(ws2->skip(3), int64_t(3));
+    std::vector<int64_t> x;
+    QVERIFY(ws2->next(x));
+    QCOMPARE(x, many[3]);
+    // Out-of-vocabulary ids are refused.
+    o.loop = false;
+    o.vocabSize = 12;
+    QVERIFY_THROWS_EXCEPTION(InputError, allWindows(*TokenWindows::open(p, nullptr, o)));
+  }
+
+  void bin32AndTruncation() {
+    std::string p = test::tempDir() + "/ids.u32.bin";
+    std::string b;
+    for (uint32_t v : {70000u, 5u, 6u, 70001u}) for (int k = 0; k < 4; ++k) b += char((v >> (8 * k)) & 255);
+    writeFile(p, b);
+    QCOMPARE(DocumentReader::detectFormat(p), std::string("bin32"));
+    WindowOptions o;
+    o.context = 3;
+    o.bosId = 1;
+    auto ws = allWindows(*TokenWindows::open(p, nullptr, o));
+    QCOMPARE(ws.size(), size_t(2));
+    QCOMPARE(ws[0], (std::vector<int64_t>{1, 70000, 5}));
+    QCOMPARE(ws[1], (std::vector<int64_t>{1, 6, 70001}));
+    writeFile(test::tempDir() + "/odd.bin", std::string(5, 'x'));
+    QVERIFY_THROWS_EXCEPTION(InputError, DocumentReader::open(test::tempDir() + "/odd.bin"));
+    QVERIFY_THROWS_EXCEPTION(InputError, DocumentReader::open(test::tempDir() + "/missing.txt"));
+  }
+
+  void textJsonlFolder() {
+    ZS_REQUIRE_SHARED(shared);
+    auto tok = Tokenizer::loadDir(shared + "/testdata/gpt2-tokenizer");
+    const int64_t eot = tok->endOfTextId();
+    std::string dir = test::tempDir() + "/texts";
+    fs::create_directories(dir + "/sub");
+    fs::create_directories(dir + "/.git");
+    writeFile(dir + "/a.txt", "Hello world.<|endoftext|>Second document here.");
+    writeFile(dir + "/sub/b.md", "Third one.");
+    writeFile(dir + "/.git/HEAD", "ignored");
+    writeFile(test::tempDir() + "/c.jsonl", "{\"text\": \"Hello world.\"}\n\n{\"text\": \"Second document here.\"}\n");
+    // Document level: the separator splits a.txt; hidden folders are skipped.
+    auto r = DocumentReader::open(dir);
+    Document d;
+    std::vector<std::string> texts;
+    while (r->next(d)) texts.push_back(d.text);
+    QCOMPARE(texts, (std::vector<std::string>{"Hello world.", "Second document here.", "Third one."}));
+    auto j = DocumentReader::open(test::tempDir() + "/c.jsonl");
+    texts.clear();
+    while (j->next(d)) texts.push_back(d.text);
+    QCOMPARE(texts, (std::vector<std::string>{"Hello world.", "Second document here."}));
+    // Packed windows equal BOS + the concatenated token stream.
+    WindowOptions o;
+    o.context = 4;
+    o.bosId = eot;
+    auto stream = tok->encode("Hello world.");
+    stream.push_back(eot);
+    auto s2 = tok->encode("Second document here.");
+    stream.insert(stream.end(), s2.begin(), s2.end());
+    auto ws = allWindows(*TokenWindows::open(test::tempDir() + "/c.jsonl", tok.get(), o));
+    QCOMPARE(ws.size(), stream.size() / 3);
+    for (size_t i = 0; i < ws.size(); ++i) {
+      QCOMPARE(ws[i][0], eot);
+      QCOMPARE(std::vector<int64_t>(ws[i].begin() + 1, ws[i].end()),
+               std::vector<int64_t>(stream.begin() + 3 * i, stream.begin() + 3 * i + 3));
+    }
+    writeFile(test::tempDir() + "/bad.jsonl", "{\"text\": \"ok\"}\n{\"txt\": 1}\n");
+    auto bad = DocumentReader::open(test::tempDir() + "/bad.jsonl");
+    QVERIFY(bad->next(d));
+    try {
+      bad->next(d);
+      QFAIL("accepted a line without text");
+    } catch (const InputError& e) {
+      QVERIFY2(std::string(e.what()).find("line 2") != std::string::npos, e.what());
+    }
+  }
+
+  void longTextIsStreamedInPieces() {
+    // 3 MB without separators: streamed in pieces that continue one document,
+    // so per-document windows never restart in the middle.
+    std::string p = test::tempDir() + "/long.txt";
+    std::string line = "abcdefghij klmnopqrstuvwxyz 0123456789\n";
+    std::string text;
+    while (text.size() < 3u << 20) text += line;
+    writeFile(p, text);
+    auto r = DocumentReader::open(p);
+    Document d;
+    std::string joined;
+    int pieces = 0;
+    while (r->next(d)) {
+      QCOMPARE(d.continues, pieces > 0);
+      joined += d.text;
+      ++pieces;
+    }
+    QVERIFY(pieces >= 3);
+    QVERIFY(joined == text);
+  }
+};
+
+QTEST_MAIN(TestSaeCorpus)
+#include "test_sae_corpus.moc"
