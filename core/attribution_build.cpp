@@ -73,15 +73,33 @@ void fillSae(SaeData& S, const Sae& sae, const torch::Tensor& zFlat, Holder& h) 
 
 void fillActive(SaeData& S, const Data& D) {
   const int n = D.n, d = D.d;
+  const std::vector<double>& z = D.layers[S.layer].z;
+  // Candidates from the float32 encoder, then exact double values (so that
+  // trees sum exactly). Loop order i-outer keeps one W_enc row in cache while
+  // every position's candidates read it: W_enc is [d][dSae], column access is slow.
+  std::vector<std::vector<int>> cand(n);
+  std::vector<std::vector<double>> acc(n);
+  for (int p = 0; p < n; ++p) {
+    const float* row = &S.pre[static_cast<size_t>(p) * S.dSae];
+    for (int g = 0; g < S.dSae; ++g)
+      if (row[g] > 0.f) cand[p].push_back(g);
+    acc[p].resize(cand[p].size());
+    for (size_t k = 0; k < cand[p].size(); ++k) acc[p][k] = S.benc[cand[p][k]];
+  }
+  for (int i = 0; i < d; ++i) {
+    const float* w = S.Wenc + static_cast<size_t>(i) * S.dSae;
+    for (int p = 0; p < n; ++p) {
+      const double x = S.applyBdec ? z[static_cast<size_t>(p) * d + i] - S.bdec[i] : z[static_cast<size_t>(p) * d + i];
+      const std::vector<int>& c = cand[p];
+      double* a = acc[p].data();
+      for (size_t k = 0; k < c.size(); ++k) a[k] += x * w[c[k]];
+    }
+  }
   S.active.assign(n, {});
   S.zhat.assign(n, std::vector<double>(S.bdec));
   for (int p = 0; p < n; ++p) {
-    const float* row = &S.pre[static_cast<size_t>(p) * S.dSae];
-    for (int g = 0; g < S.dSae; ++g) {
-      if (row[g] <= 0.f) continue;
-      const double f = D.pre(S.layer, g, p);  // exact value, so that trees sum exactly
-      if (f > 0) S.active[p].emplace_back(g, f);
-    }
+    for (size_t k = 0; k < cand[p].size(); ++k)
+      if (acc[p][k] > 0) S.active[p].emplace_back(cand[p][k], acc[p][k]);
     std::sort(S.active[p].begin(), S.active[p].end(),
               [](const auto& a, const auto& b) { return a.second > b.second; });
     std::vector<double>& zh = S.zhat[p];
@@ -126,6 +144,14 @@ Data buildData(const Gpt2& model, const std::vector<const Sae*>& saes, std::vect
   opts.capture = Capture({"hook_embed", "hook_pos_embed", "blocks.*.ln1.hook_scale", "blocks.*.attn.hook_v",
                           "blocks.*.attn.hook_pattern", "blocks.*.attn.hook_z", "blocks.*.hook_attn_out",
                           "blocks.*.hook_mlp_out"});
+  // Nothing after hook_z of the deepest SAE layer is needed (its own outputs
+  // and the logits feed no attribution), so the forward pass stops there.
+  int stop = D.L - 1;
+  if (!saes.empty()) {
+    stop = 0;
+    for (const Sae* s : saes) stop = std::max(stop, static_cast<int>(s->cfg.hook_layer));
+  }
+  opts.stopAfterZOfLayer = stop;
   torch::Tensor ids = torch::tensor(D.tokens, torch::kLong).unsqueeze(0);
   ForwardResult fr = model.forward(ids, opts);
   auto get = [&](const std::string& name) {
@@ -138,7 +164,7 @@ Data buildData(const Gpt2& model, const std::vector<const Sae*>& saes, std::vect
   D.posEmbed = toVec(get("hook_pos_embed"));
   D.layers.resize(D.L);
   std::vector<torch::Tensor> zFlat(D.L);
-  for (int l = 0; l < D.L; ++l) {
+  for (int l = 0; l <= stop; ++l) {
     const std::string b = "blocks." + std::to_string(l) + ".";
     LayerData& Ld = D.layers[l];
     Ld.scale = toVec(get(b + "ln1.hook_scale"));
@@ -146,8 +172,10 @@ Data buildData(const Gpt2& model, const std::vector<const Sae*>& saes, std::vect
     Ld.pattern = toVec(get(b + "attn.hook_pattern"));
     zFlat[l] = cpuFloat(get(b + "attn.hook_z").reshape({D.n, D.d}));
     Ld.z = toVec(zFlat[l]);
-    Ld.attnOut = toVec(get(b + "hook_attn_out"));
-    Ld.mlpOut = toVec(get(b + "hook_mlp_out"));
+    if (l < stop) {  // outputs of layers at or past `stop` are never residual components here
+      Ld.attnOut = toVec(get(b + "hook_attn_out"));
+      Ld.mlpOut = toVec(get(b + "hook_mlp_out"));
+    }
     const Gpt2LayerWeights& w = model.weights().layers.at(l);
     Ld.cAttnW = holder->keep(w.c_attn_w);
     Ld.cAttnB = holder->keep(w.c_attn_b);

@@ -17,7 +17,7 @@ struct LayerData {
   std::vector<double> v;        // hook_v [n][H][dh]
   std::vector<double> pattern;  // hook_pattern [H][n(dest)][n(src)]
   std::vector<double> z;        // hook_z [n][H*dh]
-  std::vector<double> attnOut;  // hook_attn_out [n][d]
+  std::vector<double> attnOut;  // hook_attn_out [n][d]; empty from the deepest SAE layer on (never a component)
   std::vector<double> mlpOut;   // hook_mlp_out [n][d]
   // Weights (Hugging Face layout, contiguous float32).
   const float* cAttnW = nullptr;  // [d][3d]: W_V[h][i][k] = cAttnW[i*3d + 2d + h*dh + k]

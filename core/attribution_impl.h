@@ -18,7 +18,7 @@ namespace zs::attr {
 struct Payload {
   enum Kind { Feature, AttnFeature, Source, AttnHead } kind = Feature;
   int layer = -1, head = -1, feature = -1, pos = -1, dest = -1;
-  double scale = 1;       // Feature / AttnFeature: children = scale * DFA terms of the feature
+  double scale = 1;       // Feature / AttnFeature: children = scale * DFA terms; Source: u = scale * w_h
   std::vector<double> u;  // Source / AttnHead: read direction in head `head`'s value space [dh]
 };
 
@@ -38,8 +38,10 @@ struct Child {
   AttrNode node;
   Payload payload;
 };
-// Children of a payload (unsorted, complete).
+// Children of a payload (unsorted, complete). Labels and read directions of
+// source children are filled in by finishChild, only for the children kept.
 std::vector<Child> childrenOf(const Data& D, const Payload& p);
+void finishChild(const Data& D, Child& c);
 
 }  // namespace zs::attr
 

@@ -48,11 +48,17 @@ AttrNode makeNode(const char* kind, std::string label, double value) {
 
 std::string lh(int l, int h) { return "L" + std::to_string(l) + "H" + std::to_string(h); }
 
-// Source node reading head h of layer l at src for dest along u.
-Child sourceChild(const Data& D, int l, int h, int dest, int src, std::vector<double> u, double value, int feature) {
+std::string sourceLabel(const Data& D, const AttrNode& n) {
+  return "src " + std::to_string(n.pos) + " " + D.tok(n.pos) + " " + lh(n.layer, n.head) + " -> " +
+         std::to_string(n.dest);
+}
+
+// Source node reading head h of layer l at src for dest along u. A feature's
+// DFA has n*H of them and most are cut, so the label and (for feature sources,
+// u empty) the read direction are only made for the kept ones (finishChild).
+Child sourceChild(int l, int h, int dest, int src, std::vector<double> u, double value, int feature, double scale) {
   Child c;
-  c.node = makeNode("source", "src " + std::to_string(src) + " " + D.tok(src) + " " + lh(l, h) + " -> " +
-                                  std::to_string(dest), value);
+  c.node = makeNode("source", std::string(), value);
   c.node.layer = l;
   c.node.head = h;
   c.node.pos = src;
@@ -65,6 +71,7 @@ Child sourceChild(const Data& D, int l, int h, int dest, int src, std::vector<do
   c.payload.pos = src;
   c.payload.dest = dest;
   c.payload.feature = feature;
+  c.payload.scale = scale;
   c.payload.u = std::move(u);
   return c;
 }
@@ -78,9 +85,7 @@ std::vector<Child> featureChildren(const Data& D, const Payload& p) {
   out.reserve(t.size() + 1);
   for (int s = 0; s <= dest; ++s)
     for (int h = 0; h < D.H; ++h) {
-      std::vector<double> u(D.dh);
-      for (int j = 0; j < D.dh; ++j) u[j] = k * S.Wenc[static_cast<size_t>(h * D.dh + j) * S.dSae + g];
-      out.push_back(sourceChild(D, l, h, dest, s, std::move(u), k * t[static_cast<size_t>(s) * D.H + h], g));
+      out.push_back(sourceChild(l, h, dest, s, {}, k * t[static_cast<size_t>(s) * D.H + h], g, k));
     }
   Child b;
   b.node = makeNode("bias", "bias of L" + std::to_string(l) + " F" + std::to_string(g) +
@@ -97,7 +102,7 @@ std::vector<Child> headChildren(const Data& D, const Payload& p) {
   const int l = p.layer, h = p.head, s = p.pos;
   for (int src = 0; src <= s; ++src) {
     const double value = D.pat(l, h, s, src) * dot(D.vAt(l, src, h), p.u.data(), D.dh);
-    out.push_back(sourceChild(D, l, h, s, src, p.u, value, -1));
+    out.push_back(sourceChild(l, h, s, src, p.u, value, -1, 1.0));
   }
   return out;
 }
@@ -225,6 +230,18 @@ std::vector<Child> sourceChildren(const Data& D, const Payload& p) {
 
 }  // namespace
 
+void finishChild(const Data& D, Child& c) {
+  if (c.node.kind == "source" && c.node.label.empty()) c.node.label = sourceLabel(D, c.node);
+  Payload& p = c.payload;
+  if (p.kind == Payload::Source && p.u.empty() && p.feature >= 0) {
+    // u = scale * w_h, w_h = W_enc[h*dh:(h+1)*dh, feature]
+    const SaeData& S = D.sae(p.layer);
+    p.u.resize(D.dh);
+    for (int j = 0; j < D.dh; ++j)
+      p.u[j] = p.scale * S.Wenc[static_cast<size_t>(p.head * D.dh + j) * S.dSae + p.feature];
+  }
+}
+
 std::vector<Child> childrenOf(const Data& D, const Payload& p) {
   switch (p.kind) {
     case Payload::Feature:
@@ -276,6 +293,7 @@ std::vector<AttrNode> Attribution::expand(int nodeId, int top) const {
   out.reserve(keep + 1);
   for (size_t i = 0; i < keep; ++i) {
     attr::Child& c = kids[i];
+    attr::finishChild(d_->D, c);
     if (c.node.expandable) c.node.id = d_->registerNode(std::move(c.payload));
     out.push_back(std::move(c.node));
   }
