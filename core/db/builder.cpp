@@ -1,5 +1,6 @@
 // The feature-database build: load inputs, resume or start, stream the corpus
 // in batches with periodic checkpoints, then finish the dashboards.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -179,7 +180,22 @@ Loaded load(const BuildOptions& o) {
   const auto& cfg = L.model->config();
   if (std::filesystem::exists(dir + "/vocab.json") && std::filesystem::exists(dir + "/merges.txt"))
     L.tok = Tokenizer::loadDir(dir);
+  // A folder without cfg.json stands for every SAE folder directly below it
+  // (e.g. data/saes/<model>/ holding blocks.<L>.attn.hook_z/ folders).
+  std::vector<std::string> dirs;
   for (const auto& s : o.saeDirs) {
+    if (std::filesystem::is_directory(s) && !std::filesystem::exists(s + "/cfg.json")) {
+      std::vector<std::string> sub;
+      for (const auto& e : std::filesystem::directory_iterator(s))
+        if (e.is_directory() && std::filesystem::exists(e.path() / "cfg.json")) sub.push_back(e.path().string());
+      if (sub.empty()) throw InputError(s, "holds no cfg.json and no SAE folders");
+      std::sort(sub.begin(), sub.end());
+      dirs.insert(dirs.end(), sub.begin(), sub.end());
+    } else {
+      dirs.push_back(s);
+    }
+  }
+  for (const auto& s : dirs) {
     auto sae = Sae::loadDir(s, dev);
     if (sae->layer() < 0 || sae->layer() >= cfg.n_layer)
       throw InputError(s, "SAE layer " + std::to_string(sae->layer()) + " is outside the model (" +
