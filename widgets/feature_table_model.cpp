@@ -2,6 +2,7 @@
 #include "widgets/feature_table_model.h"
 
 #include <QPainter>
+#include <QStyle>
 
 namespace zs::gui {
 
@@ -97,7 +98,7 @@ bool FeatureFilterProxy::filterAcceptsRow(int row, const QModelIndex& parent) co
 }
 
 void HeadBarDelegate::paint(QPainter* p, const QStyleOptionViewItem& opt, const QModelIndex& index) const {
-  QStyledItemDelegate::paint(p, opt, QModelIndex());  // background / selection only
+  if (opt.state & QStyle::State_Selected) p->fillRect(opt.rect, opt.palette.highlight());
   const QVariantList v = index.data(FeatureTableModel::HeadsRole).toList();
   if (v.isEmpty()) return;
   const QRect r = opt.rect.adjusted(2, 2, -2, -2);

@@ -83,16 +83,18 @@ void HeatmapPlot::setData(const std::vector<float>& values, int rows, int cols, 
     plot_->replot(QCustomPlot::rpQueuedReplot);
     return;
   }
-  // Cell (c, r) has its centre at key c, value r.
-  map_->data()->setSize(cols, rows);
-  map_->data()->setRange(QCPRange(0, std::max(cols - 1, 1)), QCPRange(0, std::max(rows - 1, 1)));
-  if (cols == 1) map_->data()->setKeyRange(QCPRange(0, 0));
-  if (rows == 1) map_->data()->setValueRange(QCPRange(0, 0));
+  // Cell (row r, col c) has its centre at key c, value r (key r, value c when transposed).
+  const int nx = transposed_ ? rows : cols, ny = transposed_ ? cols : rows;
+  map_->data()->setSize(nx, ny);
+  map_->data()->setRange(QCPRange(0, std::max(nx - 1, 1)), QCPRange(0, std::max(ny - 1, 1)));
+  if (nx == 1) map_->data()->setKeyRange(QCPRange(0, 0));
+  if (ny == 1) map_->data()->setValueRange(QCPRange(0, 0));
   float maxAbs = 0, lo = 0, hi = 0;
   for (int r = 0; r < rows; ++r)
     for (int c = 0; c < cols; ++c) {
       const float v = values[static_cast<size_t>(r) * cols + c];
-      map_->data()->setCell(c, r, v);
+      if (transposed_) map_->data()->setCell(r, c, v);
+      else map_->data()->setCell(c, r, v);
       maxAbs = std::max(maxAbs, std::fabs(v));
       lo = std::min(lo, v);
       hi = std::max(hi, v);
@@ -116,10 +118,16 @@ void HeatmapPlot::setData(const std::vector<float>& values, int rows, int cols, 
     map_->setGradient(g);
     map_->setDataRange(QCPRange(std::min(lo, 0.f), hi > lo ? hi : lo + 1));
   }
-  plot_->xAxis->setTicker(textTicker(colLabels));
-  plot_->yAxis->setTicker(textTicker(rowLabels));
-  plot_->xAxis->setRange(-0.5, cols - 0.5);
-  plot_->yAxis->setRange(-0.5, rows - 0.5);
+  QCPAxis* rowAxis = transposed_ ? plot_->xAxis : plot_->yAxis;
+  QCPAxis* colAxis = transposed_ ? plot_->yAxis : plot_->xAxis;
+  rowAxis->setTicker(textTicker(rowLabels));
+  colAxis->setTicker(textTicker(colLabels));
+  rowAxis->setLabel(rowAxis_);
+  colAxis->setLabel(colAxis_);
+  plot_->xAxis->setTickLabelRotation(transposed_ && rows > 6 ? 60 : 0);
+  plot_->yAxis->setRangeReversed(!transposed_);  // row 0 at the top / head 0 at the bottom
+  plot_->xAxis->setRange(-0.5, nx - 0.5);
+  plot_->yAxis->setRange(-0.5, ny - 0.5);
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -128,7 +136,8 @@ QPair<int, int> HeatmapPlot::cellAt(const QPoint& widgetPos) const {
   const QPoint p = plot_->mapFrom(this, widgetPos);
   if (!plot_->axisRect()->rect().contains(p)) return {-1, -1};
   const double x = plot_->xAxis->pixelToCoord(p.x()), y = plot_->yAxis->pixelToCoord(p.y());
-  const int c = static_cast<int>(std::lround(x)), r = static_cast<int>(std::lround(y));
+  int c = static_cast<int>(std::lround(x)), r = static_cast<int>(std::lround(y));
+  if (transposed_) std::swap(r, c);
   if (r < 0 || r >= rows_ || c < 0 || c >= cols_) return {-1, -1};
   return {r, c};
 }
@@ -136,7 +145,8 @@ QPair<int, int> HeatmapPlot::cellAt(const QPoint& widgetPos) const {
 QPoint HeatmapPlot::cellCenter(int row, int col) const {
   // Lay out first: a hidden or never-shown plot has no axis rect geometry yet.
   plot_->replot(QCustomPlot::rpImmediateRefresh);
-  const QPoint p(qRound(plot_->xAxis->coordToPixel(col)), qRound(plot_->yAxis->coordToPixel(row)));
+  const double key = transposed_ ? row : col, value = transposed_ ? col : row;
+  const QPoint p(qRound(plot_->xAxis->coordToPixel(key)), qRound(plot_->yAxis->coordToPixel(value)));
   return plot_->mapTo(this, p);
 }
 

@@ -26,6 +26,9 @@ class HeatmapPlot : public QWidget, public FigureSource {
   void setData(const std::vector<float>& values, int rows, int cols, const QStringList& rowLabels,
                const QStringList& colLabels, bool signedData);
   void setTitle(const QString& title);
+  // Draw rows along the x axis (labels rotated): long row lists such as source
+  // tokens get the window's width. Data, value() and cellClicked stay (row, col).
+  void setTransposed(bool on) { transposed_ = on; }
   void setAxisLabels(const QString& rowAxis, const QString& colAxis);
   void setScaleLabel(const QString& label);
   void clear(const QString& message = {});
@@ -57,6 +60,7 @@ class HeatmapPlot : public QWidget, public FigureSource {
   QCPTextElement* title_;
   std::vector<float> values_;
   int rows_ = 0, cols_ = 0;
+  bool transposed_ = false;
   QStringList rowLabels_, colLabels_;
   QString rowAxis_, colAxis_;
 };

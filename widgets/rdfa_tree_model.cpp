@@ -2,6 +2,7 @@
 #include "widgets/rdfa_tree_model.h"
 
 #include <QHeaderView>
+#include <QApplication>
 #include <QPainter>
 #include <QPixmap>
 
@@ -198,7 +199,7 @@ QVariant RdfaTreeModel::headerData(int section, Qt::Orientation o, int role) con
 }
 
 void ValueBarDelegate::paint(QPainter* p, const QStyleOptionViewItem& opt, const QModelIndex& index) const {
-  QStyledItemDelegate::paint(p, opt, QModelIndex());
+  if (opt.state & QStyle::State_Selected) p->fillRect(opt.rect, opt.palette.highlight());
   const double v = index.data(RdfaTreeModel::ValueRole).toDouble();
   const double m = index.data(RdfaTreeModel::MaxAbsRole).toDouble();
   const QRect r = opt.rect.adjusted(2, 3, -2, -3);

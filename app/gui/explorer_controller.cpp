@@ -4,6 +4,7 @@
 
 #include <QComboBox>
 #include <QDebug>
+#include <QFontMetrics>
 #include <QItemSelectionModel>
 #include <QListWidget>
 #include <QMainWindow>
@@ -84,7 +85,7 @@ QString ExplorerController::tokenTooltip(int pos) const {
 QStringList ExplorerController::tokenLabels(int upTo) const {
   QStringList l;
   for (int i = 0; i <= upTo && i < static_cast<int>(analysis_.tokens.size()); ++i)
-    l << QString("%1 %2").arg(i).arg(QString::fromStdString(analysis_.tokens[i].display));
+    l << QString("%1 %2").arg(i).arg(QFontMetrics(QFont()).elidedText(QString::fromStdString(analysis_.tokens[i].display), Qt::ElideRight, 80));
   return l;
 }
 
@@ -112,6 +113,7 @@ void ExplorerController::onAnalysed(quint64 id, const zs::PromptAnalysis& r, dou
   qInfo().noquote() << QString("zscope: prompt of %1 tokens analysed in %2 ms (worker %3 ms)")
                            .arg(r.tokens.size()).arg(lastLatencyMs_, 0, 'f', 1).arg(ms, 0, 'f', 1);
   Q_EMIT latencyMeasured(lastLatencyMs_, ms);
+  Q_EMIT analysisShown(QString::fromStdString(r.prompt));
 }
 
 void ExplorerController::selectPosition(int pos) { apply(Selection{pos, sel_.layer, sel_.feature}, true); }

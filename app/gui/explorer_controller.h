@@ -76,6 +76,7 @@ class ExplorerController : public QObject {
 
  Q_SIGNALS:
   void busyChanged(bool busy, const QString& what);
+  void analysisShown(const QString& prompt);  // after a (current) analysis reached the views
   void latencyMeasured(double totalMs, double workerMs);
   void error(const QString& message);
   void navigationChanged(bool canBack, bool canForward);

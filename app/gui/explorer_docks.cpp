@@ -107,6 +107,7 @@ void ExplorerController::buildDocks(QMainWindow* w) {
   heads_->setAxisLabels(tr("layer"), tr("head"));
   headTop_ = new QListWidget;
   headTop_->setObjectName("headTopFeatures");
+  headTop_->setMaximumHeight(120);
   headTop_->setToolTip(tr("Click a heatmap cell to list that head's top features; double-click one to select it"));
   headSplit->addWidget(heads_);
   headSplit->addWidget(headTop_);
@@ -126,6 +127,8 @@ void ExplorerController::buildDocks(QMainWindow* w) {
   dfaMap_ = new HeatmapPlot("dfa");
   dfaMap_->setObjectName("dfaHeatmap");
   dfaMap_->setAxisLabels(tr("source token"), tr("head"));
+  dfaMap_->setTransposed(true);
+  dfaMap_->setMinimumHeight(240);  // room for the rotated token labels
   dfaMap_->setScaleLabel(tr("DFA"));
   addDock(w, "dfaDock", tr("DFA (source × head)"), dfaMap_, Qt::RightDockWidgetArea);
   addExportMenu(dfaMap_, dfaMap_);

@@ -51,6 +51,7 @@ MainWindow::MainWindow(const StartupOptions& opts, QWidget* parent) : QMainWindo
   buildMenus();
   buildStatusBar();
   installToolPanels(this);
+  if (QDockWidget* rdfa = findChild<QDockWidget*>("rdfaDock")) rdfa->raise();
   restoreLayout();
   setDarkPalette(s.value("view/dark", false).toBool());
 
@@ -348,7 +349,14 @@ void MainWindow::saveLayout() {
 void MainWindow::addToolDock(QDockWidget* dock, const QString& menuText, const QKeySequence& shortcut) {
   Q_ASSERT(!dock->objectName().isEmpty());
   dock->setParent(this);
-  addDockWidget(Qt::RightDockWidgetArea, dock);
+  // Tool panels share the bottom area as tabs behind the explorer's dashboard,
+  // so they never squeeze the explorer's docks; the menu entry raises them.
+  QDockWidget* anchor = findChild<QDockWidget*>("dashboardDock");
+  addDockWidget(Qt::BottomDockWidgetArea, dock);
+  if (anchor) tabifyDockWidget(anchor, dock);
+  connect(dock->toggleViewAction(), &QAction::triggered, dock, [dock](bool on) {
+    if (on) dock->raise();
+  });
   QAction* a = dock->toggleViewAction();
   a->setText(menuText);
   a->setShortcut(shortcut);

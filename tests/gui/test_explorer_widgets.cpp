@@ -14,6 +14,7 @@
 #include "widgets/heatmap_plot.h"
 #include "widgets/rdfa_tree_model.h"
 #include "widgets/token_view.h"
+#include "widgets/qcp.h"
 
 using namespace zs::gui;
 
@@ -138,6 +139,24 @@ class TestExplorerWidgets : public QObject {
     QVERIFY(!exportFigure(h, tmp("heat.bmpx"), {}, 0, &err));
     QVERIFY(err.contains("unknown format"));
     QVERIFY(!exportFigure(h, "/nonexistent-dir/x.png", {}, 96, &err));
+  }
+
+  void transposedHeatmapMapsClicksToCells() {
+    HeatmapPlot h("t");
+    h.setTransposed(true);
+    h.resize(500, 300);
+    h.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&h));
+    h.setData({1, 2, 3, 4, 5, 6, 7, 8}, 4, 2, {"a", "b", "c", "d"}, {"H0", "H1"}, false);
+    QSignalSpy spy(&h, &HeatmapPlot::cellClicked);
+    for (int r = 0; r < 4; ++r)
+      for (int c = 0; c < 2; ++c) {
+        const QPoint p = h.cellCenter(r, c);
+        QCOMPARE(h.cellAt(p), qMakePair(r, c));
+        QTest::mouseClick(h.plot(), Qt::LeftButton, {}, h.plot()->mapFrom(&h, p));
+        QCOMPARE(spy.last().at(0).toInt(), r);
+        QCOMPARE(spy.last().at(1).toInt(), c);
+      }
   }
 
   void darkAndLightFiguresDiffer() {
