@@ -35,6 +35,13 @@ int resolvePos(int64_t pos, int n) {
   return static_cast<int>(p);
 }
 
+// Pads to `width` display columns (UTF-8 continuation bytes take no column).
+std::string padRight(const std::string& s, size_t width) {
+  size_t cols = 0;
+  for (unsigned char c : s) cols += (c & 0xC0) != 0x80;
+  return cols >= width ? s : s + std::string(width - cols, ' ');
+}
+
 namespace {
 
 void printTree(const AttrNode& n, int indent) {
@@ -91,7 +98,7 @@ int runAttribute(const Args& a) {
             [](const DfaTerm& x, const DfaTerm& y) { return std::fabs(x.value) > std::fabs(y.value); });
   std::printf("DFA (bias %+.4f), largest terms:\n", dfa.bias);
   for (size_t i = 0; i < std::min<size_t>(8, terms.size()); ++i)
-    std::printf("  src %3d %-16s H%d %+10.4f\n", terms[i].pos, ("'" + labels[terms[i].pos] + "'").c_str(),
+    std::printf("  src %3d %s H%d %+10.4f\n", terms[i].pos, padRight("'" + labels[terms[i].pos] + "'", 16).c_str(),
                 terms[i].head, terms[i].value);
   std::printf("RDFA tree (depth %d, top %d per node; children sum to their parent):\n", depth, top);
   printTree(tree, 1);

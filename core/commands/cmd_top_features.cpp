@@ -11,7 +11,8 @@
 
 namespace zs::cli {
 
-int resolvePos(int64_t pos, int n);  // cmd_attribute.cpp
+int resolvePos(int64_t pos, int n);                   // cmd_attribute.cpp
+std::string padRight(const std::string& s, size_t width);  // cmd_attribute.cpp
 
 namespace {
 
@@ -40,7 +41,7 @@ int runTopFeatures(const Args& a) {
     return 0;
   }
   for (const auto& pj : positions) {
-    std::printf("%3d %-16s", pj["pos"].get<int>(), ("'" + pj["text"].get<std::string>() + "'").c_str());
+    std::printf("%3d %s", pj["pos"].get<int>(), padRight("'" + pj["text"].get<std::string>() + "'", 16).c_str());
     if (pj["features"].empty()) std::printf(" (none active)");
     for (const auto& f : pj["features"])
       std::printf("  L%d F%d %.3f", f["layer"].get<int>(), f["feature"].get<int>(), f["activation"].get<double>());
