@@ -1,5 +1,7 @@
 #include "core/db/features.h"
 
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -70,6 +72,25 @@ json logitsJson(const std::vector<LogitEffect>& v) {
 }
 
 }  // namespace
+
+std::pair<double, double> quantileRange(const std::vector<double>& e, int b) {
+  const int n = static_cast<int>(e.size());
+  const double lo = (b >= 1 && b - 1 < n) ? e[b - 1] : 0.0;
+  const double hi = (b >= 0 && b < n) ? e[b] : INFINITY;
+  return {lo, hi};
+}
+
+std::string quantileName(const std::vector<double>& e, int b) {
+  auto [lo, hi] = quantileRange(e, b);
+  char buf[64];
+  if (std::isinf(hi))
+    std::snprintf(buf, sizeof buf, ">= %.3g", lo);
+  else if (lo == 0)
+    std::snprintf(buf, sizeof buf, "< %.3g", hi);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g-%.3g", lo, hi);
+  return buf;
+}
 
 DbInfo dbInfo(Db& db) {
   DbInfo i;
@@ -148,6 +169,7 @@ FeatureDashboard readDashboard(Db& db, int layer, int64_t feature) {
     (x.kind == "top" ? d.top : d.quantiles).push_back(std::move(x));
   }
   d.histEdges = doublesFromMeta(db, "hist_edges");
+  d.quantileEdges = doublesFromMeta(db, "quantile_edges");
   Stmt h(db, "SELECT counts FROM histograms WHERE layer=? AND feature=?");
   h.bind(1, layer).bind(2, feature);
   if (h.step()) d.histCounts = h.blobAs<int64_t>(0);
@@ -188,6 +210,8 @@ json dashboardJson(const FeatureDashboard& d) {
   for (const auto& e : d.quantiles) {
     json x = exampleJson(e);
     x["bucket"] = e.bucket;
+    auto [lo, hi] = quantileRange(d.quantileEdges, e.bucket);
+    x["range"] = {lo, std::isinf(hi) ? json(nullptr) : json(hi)};
     j["quantile_examples"].push_back(x);
   }
   // counts[0]: tokens where the feature is 0; counts[1]: (0, edges[0]); then one

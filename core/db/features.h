@@ -54,6 +54,7 @@ struct FeatureDashboard {
   std::vector<FeatureExample> quantiles;  // by bucket, then rank
   std::vector<double> histEdges;          // n+1 edges of the positive bins
   std::vector<int64_t> histCounts;        // [zero, below first edge, n bins..., at/above last edge]
+  std::vector<double> quantileEdges;      // bucket b covers [edges[b-1], edges[b]) (open at both ends)
   std::optional<Label> label;
 };
 
@@ -68,6 +69,10 @@ struct DbInfo {
 };
 
 DbInfo dbInfo(Db& db);
+// Activation range of a quantile bucket: {lo, hi}; lo = 0 for the first bucket,
+// hi = +inf for the last. And a short name for it, e.g. "0.1–0.316".
+std::pair<double, double> quantileRange(const std::vector<double>& edges, int bucket);
+std::string quantileName(const std::vector<double>& edges, int bucket);
 // InputError when the feature is not in the database.
 FeatureDashboard readDashboard(Db& db, int layer, int64_t feature);
 std::optional<FeatureStats> readStats(Db& db, int layer, int64_t feature);
