@@ -53,6 +53,7 @@ BuildState freshState(const BuildInputs& in, const BuildOptions& o) {
     ls.max = torch::zeros({ls.dSae}, opt.dtype(torch::kFloat));
     ls.hist = torch::zeros({ls.dSae, kHistSlots}, opt.dtype(torch::kInt64));
     ls.top.assign(static_cast<size_t>(ls.dSae), {});
+    ls.quant.assign(static_cast<size_t>(ls.dSae * kQuantBuckets), {});
     st.layers.push_back(std::move(ls));
   }
   (void)o;

@@ -157,11 +157,8 @@ void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const Buil
         exs.push_back(e);
       }
     }
-    std::vector<int64_t> keys;
-    for (const auto& kv : ls.quant) keys.push_back(kv.first);
-    std::sort(keys.begin(), keys.end());
-    for (int64_t k : keys) {
-      auto q = ls.quant.at(k);
+    for (int64_t k = 0; k < static_cast<int64_t>(ls.quant.size()); ++k) {
+      auto q = ls.quant[static_cast<size_t>(k)];
       std::sort(q.begin(), q.end(), better);  // shown largest first within a bucket
       for (size_t r = 0; r < q.size(); ++r) {
         ExampleRef e{li, k / kQuantBuckets, {}};
@@ -212,6 +209,7 @@ void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const Buil
 
   // 3. Per feature: stats, head attribution, logits, family; then write.
   std::set<int64_t> shownTokens;
+  FeatureWriter writer(db);
   for (size_t li = 0; li < st.layers.size(); ++li) {
     const auto& ls = st.layers[li];
     const int L = ls.layer;
@@ -261,12 +259,12 @@ void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const Buil
           shownTokens.insert(b);
         }
         classify(fam[li][static_cast<size_t>(j)], s);
-        writeStats(db, s);
+        writer.stats(s);
         // Stored counts: [zero, below, bins..., at/above]; they sum to the tokens seen.
         std::vector<int64_t> counts(1 + kHistSlots);
         counts[0] = st.tokensDone - s.fireCount;
         for (int b = 0; b < kHistSlots; ++b) counts[1 + b] = histA[j][b];
-        writeHistogram(db, L, j, counts);
+        writer.histogram(L, j, counts);
       }
     }
   }
@@ -274,7 +272,7 @@ void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const Buil
     const auto& toks = st.windows.at(e.ex.window);
     e.ex.tokenIds = toks;
     shownTokens.insert(toks.begin(), toks.end());
-    writeExample(db, st.layers[e.layerIdx].layer, e.feature, e.ex);
+    writer.example(st.layers[e.layerIdx].layer, e.feature, e.ex);
   }
   Stmt t(db, "INSERT OR REPLACE INTO token_strings(id, display) VALUES(?,?)");
   for (int64_t id : shownTokens) {

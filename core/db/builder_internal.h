@@ -43,7 +43,7 @@ struct LayerState {
   int64_t dSae = 0;
   torch::Tensor fire, sum, max, hist;         // int64 [dSae], f64 [dSae], f32 [dSae], int64 [dSae, kHistSlots]
   std::vector<std::vector<Cand>> top;         // per feature: min-heap of the best topK
-  std::unordered_map<int64_t, std::vector<Cand>> quant;  // feature*kQuantBuckets+bucket -> reservoir
+  std::vector<std::vector<Cand>> quant;       // [feature*kQuantBuckets+bucket]: reservoir
 };
 
 struct BuildState {

@@ -114,19 +114,22 @@ void accumulateBatch(BuildState& st, const BuildInputs& in, const BuildOptions& 
   for (auto& ls : st.layers) {
     torch::Tensor z = r.cache.at("blocks." + std::to_string(ls.layer) + ".attn.hook_z");
     torch::Tensor f = ls.sae->encode(z.reshape({B, T, -1})).slice(1, 1);  // BOS excluded: [B, T-1, dSae]
-    torch::Tensor pos = f > 0;
-    ls.fire += pos.sum(std::vector<int64_t>{0, 1}).to(ls.fire.device());
-    ls.sum += f.sum(std::vector<int64_t>{0, 1}, false, torch::kDouble).to(ls.sum.device());
-    ls.max = torch::maximum(ls.max, f.amax({0, 1}).to(ls.max.device()));
-    // Histogram of the non-zero activations.
-    torch::Tensor nz = pos.nonzero();  // [K, 3]
-    torch::Tensor vals = f.masked_select(pos);
+    // One scan for the non-zeros serves the counts and the histogram; with a
+    // sparse SAE everything after it touches only the few active entries.
+    torch::Tensor f2 = f.reshape({-1, ls.dSae});
+    torch::Tensor nz = f2.nonzero();  // [K, 2]: (token, feature)
+    torch::Tensor col = nz.select(1, 1);
+    torch::Tensor vals = f2.index({nz.select(1, 0), col});
+    ls.fire += torch::bincount(col, {}, ls.dSae).to(ls.fire.device());
+    // Float sum within a batch (~1k tokens), double across batches.
+    ls.sum += f2.sum(0).to(torch::kDouble).to(ls.sum.device());
     torch::Tensor bin = ((vals.log10() - kHistLog10Lo) * kHistPerDecade).floor().clamp(-1, kHistBins) + 1;
-    torch::Tensor slot = nz.select(1, 2) * kHistSlots + bin.to(torch::kInt64);
-    ls.hist += torch::bincount(slot.cpu(), {}, ls.dSae * kHistSlots).view({ls.dSae, kHistSlots}).to(ls.hist.device());
+    torch::Tensor slot = col * kHistSlots + bin.to(torch::kInt64);
+    ls.hist += torch::bincount(slot, {}, ls.dSae * kHistSlots).view({ls.dSae, kHistSlots}).to(ls.hist.device());
 
     // One candidate example per (window, feature): the window's max.
     torch::Tensor wm = f.amax(1);  // [B, dSae]
+    ls.max = torch::maximum(ls.max, wm.amax(0).to(ls.max.device()));
     torch::Tensor wnz = wm.nonzero().cpu();
     torch::Tensor wv = wm.cpu().index({wnz.select(1, 0), wnz.select(1, 1)});
     auto nzA = wnz.accessor<int64_t, 2>();
@@ -136,7 +139,7 @@ void accumulateBatch(BuildState& st, const BuildInputs& in, const BuildOptions& 
       Cand c{vA[i], firstWindow + b, 0};
       offerTop(st, ls.top[static_cast<size_t>(j)], c, static_cast<size_t>(opts.topK));
       c.key = sampleKey(opts.seed, ls.layer, j, c.window);
-      offerSample(st, ls.quant[j * kQuantBuckets + quantBucket(c.act)], c,
+      offerSample(st, ls.quant[static_cast<size_t>(j * kQuantBuckets + quantBucket(c.act))], c,
                   static_cast<size_t>(opts.samplesPerBucket));
     }
   }
@@ -168,8 +171,9 @@ void saveState(Db& db, const BuildState& st) {
     };
     for (size_t j = 0; j < ls.top.size(); ++j)
       for (const auto& x : ls.top[j]) put(static_cast<int64_t>(j), -1, x);
-    for (const auto& [k, v] : ls.quant)
-      for (const auto& x : v) put(k / kQuantBuckets, static_cast<int>(k % kQuantBuckets), x);
+    for (size_t k = 0; k < ls.quant.size(); ++k)
+      for (const auto& x : ls.quant[k])
+        put(static_cast<int64_t>(k) / kQuantBuckets, static_cast<int>(k % kQuantBuckets), x);
   }
   Stmt w(db, "INSERT INTO build_windows(window, tokens) VALUES(?,?)");
   for (const auto& [id, toks] : st.windows) {
@@ -195,7 +199,7 @@ void loadState(Db& db, BuildState& st) {
     ls.max = tensorFromBlob(a.blob(2), torch::kFloat, {ls.dSae}, dev);
     ls.hist = tensorFromBlob(a.blob(3), torch::kInt64, {ls.dSae, kHistSlots}, dev);
     ls.top.assign(static_cast<size_t>(ls.dSae), {});
-    ls.quant.clear();
+    ls.quant.assign(static_cast<size_t>(ls.dSae * kQuantBuckets), {});
     Stmt c(db, "SELECT feature, bucket, activation, key, window FROM build_candidates WHERE layer=?");
     c.bind(1, ls.layer);
     while (c.step()) {
@@ -206,11 +210,11 @@ void loadState(Db& db, BuildState& st) {
       if (bucket < 0) {
         ls.top[static_cast<size_t>(j)].push_back(x);
       } else {
-        ls.quant[j * kQuantBuckets + bucket].push_back(x);
+        ls.quant[static_cast<size_t>(j * kQuantBuckets + bucket)].push_back(x);
       }
     }
     for (auto& h : ls.top) std::make_heap(h.begin(), h.end(), better);
-    for (auto& [k, h] : ls.quant) std::make_heap(h.begin(), h.end(), keyLess);
+    for (auto& h : ls.quant) std::make_heap(h.begin(), h.end(), keyLess);
   }
   Stmt w(db, "SELECT window, tokens FROM build_windows");
   while (w.step()) st.windows[w.i64(0)] = w.blobAs<int32_t>(1);

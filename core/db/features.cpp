@@ -221,8 +221,22 @@ json dashboardJson(const FeatureDashboard& d) {
   return j;
 }
 
-void writeStats(Db& db, const FeatureStats& f) {
-  Stmt s(db, std::string("INSERT OR REPLACE INTO features(") + kStatsCols + ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+struct FeatureWriter::Impl {
+  explicit Impl(Db& db)
+      : st(db, std::string("INSERT OR REPLACE INTO features(") + kStatsCols + ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+        hist(db, "INSERT OR REPLACE INTO histograms(layer, feature, counts) VALUES(?,?,?)"),
+        ex(db,
+           "INSERT OR REPLACE INTO examples(layer, feature, kind, bucket, rank, window, activation, max_pos, tokens,"
+           " activations, dfa_source, dfa_head, dfa_value) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)") {}
+  Stmt st, hist, ex;
+};
+
+FeatureWriter::FeatureWriter(Db& db) : d_(std::make_unique<Impl>(db)) {}
+FeatureWriter::~FeatureWriter() = default;
+
+void FeatureWriter::stats(const FeatureStats& f) {
+  Stmt& s = d_->st;
+  s.reset();
   s.bind(1, f.layer).bind(2, f.feature).bind(3, f.fireCount).bind(4, f.tokens).bind(5, f.density);
   s.bind(6, f.meanActivation).bind(7, f.maxActivation).bind(8, f.dead ? 1 : 0);
   s.bindBlob(9, f.headAttribution.data(), f.headAttribution.size() * sizeof(float));
@@ -231,15 +245,15 @@ void writeStats(Db& db, const FeatureStats& f) {
   s.run();
 }
 
-void writeHistogram(Db& db, int layer, int64_t feature, const std::vector<int64_t>& counts) {
-  Stmt s(db, "INSERT OR REPLACE INTO histograms(layer, feature, counts) VALUES(?,?,?)");
+void FeatureWriter::histogram(int layer, int64_t feature, const std::vector<int64_t>& counts) {
+  Stmt& s = d_->hist;
+  s.reset();
   s.bind(1, layer).bind(2, feature).bindBlob(3, counts.data(), counts.size() * sizeof(int64_t)).run();
 }
 
-void writeExample(Db& db, int layer, int64_t feature, const FeatureExample& e) {
-  Stmt s(db,
-         "INSERT OR REPLACE INTO examples(layer, feature, kind, bucket, rank, window, activation, max_pos, tokens,"
-         " activations, dfa_source, dfa_head, dfa_value) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+void FeatureWriter::example(int layer, int64_t feature, const FeatureExample& e) {
+  Stmt& s = d_->ex;
+  s.reset();
   s.bind(1, layer).bind(2, feature).bind(3, e.kind).bind(4, e.bucket).bind(5, e.rank).bind(6, e.window);
   s.bind(7, static_cast<double>(e.activation)).bind(8, e.maxPos);
   s.bindBlob(9, e.tokenIds.data(), e.tokenIds.size() * sizeof(int32_t));
@@ -251,5 +265,11 @@ void writeExample(Db& db, int layer, int64_t feature, const FeatureExample& e) {
   }
   s.run();
 }
+
+void writeStats(Db& db, const FeatureStats& s) { FeatureWriter(db).stats(s); }
+void writeHistogram(Db& db, int layer, int64_t feature, const std::vector<int64_t>& counts) {
+  FeatureWriter(db).histogram(layer, feature, counts);
+}
+void writeExample(Db& db, int layer, int64_t feature, const FeatureExample& e) { FeatureWriter(db).example(layer, feature, e); }
 
 }  // namespace zs::db

@@ -2,6 +2,7 @@
 // Feature dashboards stored in the database (written by the builder, read by
 // the CLI and the GUI). Plain structs, no torch, no Qt.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,7 +85,20 @@ nlohmann::json dashboardJson(const FeatureDashboard& d);
 nlohmann::json labelJson(const Label& l);
 
 // ---- Writing (the builder) ----------------------------------------------------
-// Inside the caller's transaction.
+// Inside the caller's transaction. FeatureWriter keeps its statements prepared
+// (the builder writes hundreds of thousands of rows).
+class FeatureWriter {
+ public:
+  explicit FeatureWriter(Db& db);
+  ~FeatureWriter();
+  void stats(const FeatureStats& s);
+  void histogram(int layer, int64_t feature, const std::vector<int64_t>& counts);
+  void example(int layer, int64_t feature, const FeatureExample& e);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> d_;
+};
 void writeStats(Db& db, const FeatureStats& s);
 void writeHistogram(Db& db, int layer, int64_t feature, const std::vector<int64_t>& counts);
 void writeExample(Db& db, int layer, int64_t feature, const FeatureExample& e);
