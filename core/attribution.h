@@ -133,6 +133,17 @@ class Attribution {
   std::unique_ptr<Impl> d_;
 };
 
+// The other induction signal of ATTRIBUTION.md: mean activation of every
+// feature of `sae` on the first vs the second copy of repeated random-token
+// sequences (BOS, then `length` random tokens, then the same tokens again).
+// Induction features fire far more on the second copy. Deterministic for a seed.
+struct RepeatedTokenStats {
+  int sequences = 0, length = 0;
+  std::vector<float> firstCopy, secondCopy;  // [dSae]: mean activation over the copy's positions
+};
+RepeatedTokenStats repeatedTokenActivations(const Gpt2& model, const Sae& sae, int length = 24, int sequences = 16,
+                                            uint64_t seed = 0);
+
 // Head attribution straight from an SAE (no prompt needed).
 std::vector<float> headAttribution(const Sae& sae, int nHeads, int feature);
 std::vector<std::pair<int, float>> topFeaturesOfHead(const Sae& sae, int nHeads, int head, int top,

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "core/error.h"
 #include "test_attribution_util.h"
 #include "testutil.h"
 
@@ -169,6 +170,22 @@ class TestAttributionPlanted : public QObject {
     QVERIFY2(f.inductionShare > 0.9, qPrintable(QString::number(f.inductionShare)));
     FamilySuggestion agg = a.family(1, 0);
     QCOMPARE(agg.family, std::string("induction"));
+  }
+
+  void repeatedTokens() {
+    // A feature for "the induction head moved token 7": on repeated random
+    // tokens it fires far more on the second copy (where every 7 recurs) than on
+    // the first (only chance repeats inside the copy: the vocabulary has 19 tokens).
+    auto model = plantedModel();
+    auto sae = inductionSae(7);
+    RepeatedTokenStats r = repeatedTokenActivations(*model, *sae, 10, 32, 3);
+    QCOMPARE(r.sequences, 32);
+    QCOMPARE(static_cast<int>(r.firstCopy.size()), 3);
+    QVERIFY2(r.secondCopy[0] > 0.05, qPrintable(QString::number(r.secondCopy[0])));
+    QVERIFY2(r.secondCopy[0] > 2 * r.firstCopy[0], qPrintable(QString("%1 vs %2").arg(r.firstCopy[0]).arg(r.secondCopy[0])));
+    // Same seed, same numbers; too long for the context is an input error.
+    QCOMPARE(repeatedTokenActivations(*model, *sae, 10, 32, 3).secondCopy, r.secondCopy);
+    QVERIFY_THROWS_EXCEPTION(InputError, repeatedTokenActivations(*model, *sae, 12, 2, 3));
   }
 };
 
