@@ -128,6 +128,14 @@ std::vector<FeatureStats> readLayerStats(Db& db, int layer) {
   return out;
 }
 
+std::vector<FeatureSummary> readLayerSummary(Db& db, int layer) {
+  Stmt s(db, "SELECT feature, density, max_activation, dead, family FROM features WHERE layer=? ORDER BY feature");
+  s.bind(1, layer);
+  std::vector<FeatureSummary> out;
+  while (s.step()) out.push_back({s.i64(0), s.f64(1), s.f64(2), s.i64(3) != 0, s.text(4)});
+  return out;
+}
+
 FeatureDashboard readDashboard(Db& db, int layer, int64_t feature) {
   auto st = readStats(db, layer, feature);
   if (!st)

@@ -80,6 +80,16 @@ std::optional<FeatureStats> readStats(Db& db, int layer, int64_t feature);
 // Stats of every feature of a layer (for lists, sampling, filters), by feature id.
 std::vector<FeatureStats> readLayerStats(Db& db, int layer);
 
+// A light per-feature row for lists and filters (no JSON parsing): fast even
+// for tens of thousands of features.
+struct FeatureSummary {
+  int64_t feature = 0;
+  double density = 0, maxActivation = 0;
+  bool dead = false;
+  std::string family;  // suggestion
+};
+std::vector<FeatureSummary> readLayerSummary(Db& db, int layer);
+
 // The dashboard JSON of `zscope-cli feature --json`.
 nlohmann::json dashboardJson(const FeatureDashboard& d);
 nlohmann::json labelJson(const Label& l);

@@ -126,25 +126,31 @@ Label setLabel(Db& db, Label l, const std::string& action) {
   return l;
 }
 
+namespace {
+const char* kLabelCols =
+    "layer, feature, text, family, confidence, notes, author, created_at, updated_at, history_id, session_id";
+Label readLabel(const Stmt& s) {
+  Label l;
+  l.layer = static_cast<int>(s.i64(0));
+  l.feature = s.i64(1);
+  l.text = s.text(2);
+  l.family = s.text(3);
+  if (!s.isNull(4)) l.confidence = s.f64(4);
+  l.notes = s.text(5);
+  l.author = s.text(6);
+  l.createdAt = s.text(7);
+  l.updatedAt = s.text(8);
+  l.historyId = s.i64(9);
+  if (!s.isNull(10)) l.sessionId = s.i64(10);
+  return l;
+}
+}  // namespace
+
 std::optional<Label> getLabel(Db& db, int layer, int64_t feature) {
-  Stmt s(db,
-         "SELECT text, family, confidence, notes, author, created_at, updated_at, history_id, session_id"
-         " FROM labels WHERE layer=? AND feature=?");
+  Stmt s(db, std::string("SELECT ") + kLabelCols + " FROM labels WHERE layer=? AND feature=?");
   s.bind(1, layer).bind(2, feature);
   if (!s.step()) return std::nullopt;
-  Label l;
-  l.layer = layer;
-  l.feature = feature;
-  l.text = s.text(0);
-  l.family = s.text(1);
-  if (!s.isNull(2)) l.confidence = s.f64(2);
-  l.notes = s.text(3);
-  l.author = s.text(4);
-  l.createdAt = s.text(5);
-  l.updatedAt = s.text(6);
-  l.historyId = s.i64(7);
-  if (!s.isNull(8)) l.sessionId = s.i64(8);
-  return l;
+  return readLabel(s);
 }
 
 std::vector<LabelHistoryEntry> labelHistory(Db& db, int layer, int64_t feature) {
@@ -195,13 +201,11 @@ bool clearLabel(Db& db, int layer, int64_t feature, const std::string& author) {
 }
 
 std::vector<Label> listLabels(Db& db, int layer) {
-  Stmt s(db, std::string("SELECT layer, feature FROM labels") + (layer >= 0 ? " WHERE layer=?" : "") +
+  Stmt s(db, std::string("SELECT ") + kLabelCols + " FROM labels" + (layer >= 0 ? " WHERE layer=?" : "") +
                  " ORDER BY layer, feature");
   if (layer >= 0) s.bind(1, layer);
-  std::vector<std::pair<int, int64_t>> keys;
-  while (s.step()) keys.emplace_back(static_cast<int>(s.i64(0)), s.i64(1));
   std::vector<Label> out;
-  for (auto [l, f] : keys) out.push_back(*getLabel(db, l, f));
+  while (s.step()) out.push_back(readLabel(s));
   return out;
 }
 
