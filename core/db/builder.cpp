@@ -68,6 +68,16 @@ BuildResult buildWith(const BuildInputs& in, const BuildOptions& o, const Progre
   const auto t0 = Clock::now();
   BuildResult res;
   for (const auto* s : in.saes) res.layers.push_back(static_cast<int>(s->layer()));
+  if (o.context > in.model->config().n_positions)
+    throw UsageError("--context " + std::to_string(o.context) + " exceeds the model's n_positions (" +
+                     std::to_string(in.model->config().n_positions) + ")");
+  // The corpus is opened before the database so that a bad path leaves no file behind.
+  WindowOptions wo;
+  wo.context = o.context;
+  wo.bosId = in.bosId;
+  wo.pack = true;  // equal windows: whole batches, and the BOS-per-window rule of harvesting
+  wo.vocabSize = in.model->config().vocab_size;
+  auto windows = TokenWindows::open(o.corpus, in.tokenizer, wo, o.corpusFormat);
   OpenOptions oo;
   oo.durable = false;  // the build is resumable; labels opened elsewhere stay durable
   auto db = Db::open(o.out, oo);
@@ -102,12 +112,6 @@ BuildResult buildWith(const BuildInputs& in, const BuildOptions& o, const Progre
     });
   }
 
-  WindowOptions wo;
-  wo.context = o.context;
-  wo.bosId = in.bosId;
-  wo.pack = true;  // equal windows: whole batches, and the BOS-per-window rule of harvesting
-  wo.vocabSize = in.model->config().vocab_size;
-  auto windows = TokenWindows::open(o.corpus, in.tokenizer, wo, o.corpusFormat);
   if (st.windowsDone > 0 && windows->skip(st.windowsDone) != st.windowsDone)
     throw InputError(o.corpus, "is shorter than when this build was started");
 
