@@ -46,7 +46,8 @@ bool ActivationSource::next(std::vector<torch::Tensor>& perLayer, torch::Device 
   return true;
 }
 
-ShuffledBuffer::ShuffledBuffer(ActivationSource& src, int64_t capacity, uint64_t seed, torch::Device storage)
+ShuffledBuffer::ShuffledBuffer(ActivationSource& src, int64_t capacity, uint64_t seed, torch::Device storage,
+                               const Progress& progress)
     : src_(src), cap_(std::max<int64_t>(1, capacity)), storage_(storage),
       gen_(at::make_generator<at::CPUGeneratorImpl>(seed)) {
   const int64_t d = src_.dIn();
@@ -57,6 +58,8 @@ ShuffledBuffer::ShuffledBuffer(ActivationSource& src, int64_t capacity, uint64_t
     int64_t take = std::min(cap_ - filled_, chunk[0].size(0));
     for (size_t i = 0; i < buf_.size(); ++i) buf_[i].slice(0, filled_, filled_ + take).copy_(chunk[i].slice(0, 0, take));
     filled_ += take;
+    progress(static_cast<double>(filled_), static_cast<double>(cap_), "filling the activation buffer");
+    if (progress.cancelled()) throw Cancelled();
   }
   if (filled_ < cap_) dry_ = true;
   perm_ = torch::randperm(filled_, gen_, torch::kInt64);

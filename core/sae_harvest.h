@@ -10,6 +10,7 @@
 
 #include "core/corpus.h"
 #include "core/gpt2.h"
+#include "core/progress.h"
 
 namespace zs {
 
@@ -37,7 +38,10 @@ class ActivationSource {
 // token), so one permutation shuffles all layers.
 class ShuffledBuffer {
  public:
-  ShuffledBuffer(ActivationSource& src, int64_t capacity, uint64_t seed, torch::Device storage);
+  // The initial fill reports progress ("filling buffer") and stops with
+  // zs::Cancelled when the progress is cancelled.
+  ShuffledBuffer(ActivationSource& src, int64_t capacity, uint64_t seed, torch::Device storage,
+                 const Progress& progress = {});
   // Next batch of `batch` rows per layer; false when the source has run dry
   // and fewer than `batch` rows are left.
   bool next(int64_t batch, std::vector<torch::Tensor>& out);

@@ -27,7 +27,7 @@ struct SaeTrainOptions {
   double decayFraction = 0.2;     // linear decay to 0 over the last share of steps (0: constant)
   // "auto" (sparse when the share of active entries is below sparseThreshold), "dense", "sparse".
   std::string mode = "auto";
-  double sparseThreshold = 0.03;
+  double sparseThreshold = 0.2;  // measured crossover: sparse wins up to ~25% density (d_sae 2048, batch 4096)
 };
 
 struct SaeGrads {

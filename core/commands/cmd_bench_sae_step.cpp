@@ -109,7 +109,7 @@ int runBenchSaeStep(const Args& a) {
     });
     out["matmul_gflops"] = 2.0 * B * dIn * dSae / t / 1e9;
   }
-  for (std::string mode : {"auto", "dense"}) {
+  for (std::string mode : {"auto", "dense", "sparse"}) {
     SaeTrainOptions o;
     o.lr = lr;
     o.l1 = l1;
@@ -125,7 +125,7 @@ int runBenchSaeStep(const Args& a) {
       sparseUsed = s.sparse;
       sync();
     });
-    std::string key = mode == "auto" ? "zscope" : "zscope_dense";
+    std::string key = mode == "auto" ? "zscope" : "zscope_" + mode;
     out[key] = {{"seconds_per_step", t},
                 {"activations_per_second", B / t},
                 {"gflops_dense_equivalent", denseFlops / t / 1e9},
