@@ -193,6 +193,12 @@ PromptAnalysis Engine::analyse(const std::string& prompt, bool bos, const Progre
   if (ids.empty()) throw InputError("prompt", "the prompt is empty");
   if (static_cast<int64_t>(ids.size()) > m.nCtx)
     throw InputError("prompt", std::to_string(ids.size()) + " tokens; the model's context is " + std::to_string(m.nCtx));
+  // Labels change while the app runs (the labeling panel writes them through
+  // its own connection): re-read the current ones for every prompt.
+  if (d_->db) {
+    d_->labels.clear();
+    for (auto& l : db::listLabels(*d_->db)) d_->labels[{l.layer, l.feature}] = l;
+  }
   progress(0, 2, "running the model");
   if (progress.cancelled()) throw Cancelled();
   d_->dropAnalysis();

@@ -1,6 +1,6 @@
 // zscope: the explorer GUI. Parses the command line and opens the main window.
 //   zscope [--model DIR|default] [--sae DIR ...] [--db FILE] [--prompt TEXT]
-//          [--threads N] [--device auto|cpu|cuda] [--screenshot FILE [--select L:F]]
+//          [--threads N] [--device auto|cpu|cuda] [--screenshot FILE [--select L:F]] [--dark|--light]
 #include <QApplication>
 #include <QCommandLineParser>
 
@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   p.addOption({"device", "auto, cpu or cuda.", "DEVICE"});
   p.addOption({"screenshot", "Render the window to FILE (PNG) once loaded, then quit.", "FILE"});
   p.addOption({"select", "With --screenshot: feature to select, as LAYER:FEATURE.", "L:F"});
+  p.addOption({"dark", "Use the dark palette (remembered)."});
+  p.addOption({"light", "Use the light palette (remembered)."});
   p.process(app);
 
   StartupOptions o;
@@ -51,6 +53,8 @@ int main(int argc, char** argv) {
   }
   zs::runtime::initialise(o.threads, /*quiet=*/false);
   MainWindow w(o);
+  if (p.isSet("dark")) w.setDarkPalette(true);
+  if (p.isSet("light")) w.setDarkPalette(false);
   w.show();
   return app.exec();
 }

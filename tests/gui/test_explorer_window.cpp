@@ -14,9 +14,14 @@
 #include "app/gui/explorer_prompt.h"
 #include "app/gui/mainwindow.h"
 #include "app/gui/worker.h"
+#include "core/db/builder.h"
+#include "core/db/db.h"
+#include "core/db/features.h"
+#include "core/db/labels.h"
 #include "core/engine.h"
 #include "explorer_fixture.h"
 #include "testutil.h"
+#include "widgets/dashboard_view.h"
 #include "widgets/feature_table_model.h"
 #include "widgets/heatmap_plot.h"
 #include "widgets/rdfa_tree_model.h"
@@ -205,6 +210,65 @@ class TestExplorerWindow : public QObject {
     QCOMPARE(x()->analysis().prompt, current);
     QCOMPARE(x()->tokenView()->count(), static_cast<int>(x()->analysis().tokens.size()));
     runPrompt(prompt_);  // leaves a current request id behind
+  }
+
+  void dashboardFromFeatureDatabase() {
+    // Before a database is open, the dashboard says so.
+    QTRY_VERIFY_WITH_TIMEOUT(x()->dashboard()->html().contains("no feature database loaded"), 10000);
+    // A small database over a repeated text corpus, with one hand-written label.
+    const std::string dir = zs::test::tempDir();
+    {
+      QFile c(QString::fromStdString(dir + "/corpus.txt"));
+      QVERIFY(c.open(QIODevice::WriteOnly));
+      for (int i = 0; i < 60; ++i) c.write("the cat sat on the mat. a dog ran to the cat and the mat.\n");
+    }
+    zs::db::BuildOptions o;
+    o.modelDir = model_;
+    o.saeDirs = {saes_[0].dir, saes_[1].dir};
+    o.corpus = dir + "/corpus.txt";
+    o.out = dir + "/features.zscope.db";
+    o.tokens = 1500;
+    o.context = 32;
+    o.topK = 3;
+    o.samplesPerBucket = 1;
+    o.device = "cpu";
+    QVERIFY(zs::db::buildFeatureDb(o).completed);
+    const zs::FeatureRow top = x()->analysis().perPosition[x()->selection().pos].front();
+    const int layer = top.layer;
+    const qint64 feature = top.feature;
+    {
+      auto db = zs::db::Db::open(o.out);
+      zs::db::Label l;
+      l.layer = layer;
+      l.feature = feature;
+      l.text = "cat-mat detector";
+      l.family = "local context";
+      zs::db::setLabel(*db, l);
+    }
+    QSignalSpy opened(w_->worker(), &Worker::databaseOpened);
+    w_->openDatabase(QString::fromStdString(o.out));
+    QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 10000);
+    runPrompt(prompt_);
+    // The label reaches the feature table, where search finds it.
+    x()->featureProxy()->setText("cat-mat");
+    QCOMPARE(x()->featureProxy()->rowCount(), 1);
+    QCOMPARE(x()->featureProxy()->index(0, FeatureTableModel::Feature).data().toLongLong(), feature);
+    QCOMPARE(x()->featureProxy()->index(0, FeatureTableModel::Family).data().toString(), QString("local context"));
+    x()->selectPosition(x()->selection().pos);
+    x()->selectFeature(layer, feature);
+    QTRY_VERIFY_WITH_TIMEOUT(x()->dashboard()->dashboard().available && x()->dashboard()->dashboard().feature == feature, 10000);
+    const zs::db::FeatureDashboard ref = zs::db::readDashboard(*zs::db::Db::open(o.out), layer, feature);
+    const zs::Dashboard& d = x()->dashboard()->dashboard();
+    QCOMPARE(d.label, std::string("cat-mat detector"));
+    QCOMPARE(d.top.size(), ref.top.size());
+    QVERIFY(std::fabs(d.density - ref.stats.density) < 1e-12);
+    QVERIFY(x()->dashboard()->html().contains("cat-mat detector"));
+    QVERIFY(!d.top.empty());
+    QCOMPARE(d.top[0].maxAct, ref.top[0].activation);
+    const QString maxTok = QString::fromStdString(d.top[0].tokens[d.top[0].maxIndex].display).toHtmlEscaped();
+    QVERIFY(zs::gui::DashboardView::exampleHtml(d.top[0], 1).contains("<b>" + maxTok + "</b>"));  // max token bold
+    QVERIFY(x()->dashboard()->html().contains("font-weight:700"));
+    x()->featureProxy()->setText("");
   }
 
   void errorsAreMessagesNotCrashes() {
