@@ -19,10 +19,16 @@ QVector<MetricPoint> parseMetricsLine(const std::string& line, const QStringList
     return out;  // a torn last line of a crashed run: ignore it
   }
   if (!j.is_object() || !j.contains("step") || !j["step"].is_number()) return out;
+  // trainSaes writes "train" lines (batch statistics) and "eval" lines (held-out
+  // evaluation, including CE loss recovered). Each curve takes one kind only, so
+  // held-out L0 never zigzags into the training L0 curve.
+  const std::string kind = j.contains("kind") && j["kind"].is_string() ? j["kind"].get<std::string>() : "train";
+  if (kind != "train" && kind != "eval") return out;
   const int layer = j.contains("layer") && j["layer"].is_number() ? j["layer"].get<int>() : 0;
   const double step = j["step"].get<double>();
   for (const QString& k : keys) {
     const std::string key = k.toStdString();
+    if ((key.rfind("ce_", 0) == 0) != (kind == "eval")) continue;
     if (j.contains(key) && j[key].is_number()) out.push_back({layer, step, k, j[key].get<double>()});
   }
   return out;
@@ -46,14 +52,13 @@ void TrainingJob::wait() {
   thread_ = nullptr;
 }
 
-bool TrainingJob::start(const zs::TrainSaeParams& params, const QStringList& metricKeys) {
+bool TrainingJob::start(const zs::TrainSaeParams& params, const QStringList& metricKeys, bool replay) {
   if (running()) return false;
   wait();  // reap a finished thread
   cancel_.store(false);
-  thread_ = QThread::create([this, params, metricKeys] {
-    // Replay the metrics of the run being resumed, so its curves start where they stopped.
+  thread_ = QThread::create([this, params, metricKeys, replay] {
     QFile old(QString::fromStdString(params.outDir) + QStringLiteral("/metrics.jsonl"));
-    if (params.resume && old.open(QIODevice::ReadOnly)) {
+    if (replay && params.resume && old.open(QIODevice::ReadOnly)) {
       QVector<MetricPoint> pts;
       while (!old.atEnd()) pts += parseMetricsLine(old.readLine().toStdString(), metricKeys);
       if (!pts.isEmpty()) Q_EMIT metrics(pts);

@@ -25,7 +25,8 @@ struct MetricPoint {
   double value = 0;
 };
 
-// Parses one metrics.jsonl line into points for the given keys (missing keys skipped).
+// Parses one metrics.jsonl line into points for the given keys (missing keys
+// skipped): ce_* keys from "eval" lines, the others from "train" lines.
 QVector<MetricPoint> parseMetricsLine(const std::string& line, const QStringList& keys);
 
 class TrainingJob : public QObject {
@@ -34,9 +35,10 @@ class TrainingJob : public QObject {
   explicit TrainingJob(QObject* parent = nullptr);
   ~TrainingJob() override;  // cancels and joins
 
-  // Starts a run; false if one is already running. If outDir already holds
-  // metrics.jsonl (resuming), its lines are replayed through metrics() first.
-  bool start(const zs::TrainSaeParams& params, const QStringList& metricKeys);
+  // Starts a run; false if one is already running. With replay, the lines an
+  // earlier run left in outDir/metrics.jsonl (the run being resumed) are sent
+  // through metrics() first, so its curves start where they stopped.
+  bool start(const zs::TrainSaeParams& params, const QStringList& metricKeys, bool replay);
   void cancel() { cancel_.store(true); }
   bool running() const;
   void wait();

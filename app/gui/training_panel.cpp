@@ -116,6 +116,10 @@ void TrainingPanel::setModel(const QString& dir, int nLayer, int64_t dIn, int64_
   form_->setModel(dir, nLayer, dIn, nCtx);
 }
 
+void TrainingPanel::setDatabaseTokens(int64_t tokens) {
+  dbTokensK_->setValue(static_cast<int>(std::max<int64_t>(1, tokens / 1000)));
+}
+
 zs::TrainSaeParams TrainingPanel::paramsFor(const TrainingRequest& r) {
   zs::TrainSaeParams p;
   p.modelDir = r.modelDir.toStdString();
@@ -150,17 +154,17 @@ bool TrainingPanel::start() {
     return false;
   }
   plot_->clear();
-  return launch(paramsFor(form_->request()));
+  return launch(paramsFor(form_->request()), /*replay=*/true);
 }
 
-bool TrainingPanel::launch(const zs::TrainSaeParams& p) {
+bool TrainingPanel::launch(const zs::TrainSaeParams& p, bool replay) {
   params_ = p;
   pauseRequested_ = false;
   error_.clear();
   saeDirs_.clear();
   dbBuilt_ = false;
   QDir().mkpath(QString::fromStdString(p.outDir));
-  if (!job_->start(p, metricKeys())) return false;
+  if (!job_->start(p, metricKeys(), replay)) return false;
   setState(State::Running, tr("Training on %1…").arg(QString::fromStdString(p.device)));
   return true;
 }
@@ -174,7 +178,8 @@ void TrainingPanel::pause() {
 
 bool TrainingPanel::resume() {
   if (job_->running() || state_ != State::Paused) return false;
-  return launch(params_);  // resume = true: continues from outDir/checkpoint
+  // resume = true: continues from outDir/checkpoint; the curves already hold its points.
+  return launch(params_, /*replay=*/false);
 }
 
 void TrainingPanel::cancel() {

@@ -39,6 +39,7 @@ class TrainingPanel : public QWidget {
   QStringList saeDirs() const { return saeDirs_; }
   QString databaseFile() const { return dbFile_; }
   bool databaseBuilt() const { return dbBuilt_; }
+  void setDatabaseTokens(int64_t tokens);  // corpus tokens the feature database reads
 
   // The run parameters for a request: steps-derived metric, CE and checkpoint
   // intervals so that short and long runs both give ~300 curve points.
@@ -60,7 +61,7 @@ class TrainingPanel : public QWidget {
  private:
   void setState(State s, const QString& message);
   void onFinished(const QStringList& dirs, bool cancelled, qint64 steps, double seconds);
-  bool launch(const zs::TrainSaeParams& p);
+  bool launch(const zs::TrainSaeParams& p, bool replay);
 
   TrainingForm* form_ = nullptr;
   CurvePlot* plot_ = nullptr;
