@@ -131,10 +131,14 @@ void ManagerPanel::setModel(const QString& dir) {
 }
 
 void ManagerPanel::setLoadedSaes(const QStringList& lines) {
+  saes_ = lines;
   saeLabel_->setText(lines.isEmpty() ? tr("none") : lines.join(QLatin1Char('\n')));
 }
 
-void ManagerPanel::setDatabase(const QString& file) { dbLabel_->setText(file.isEmpty() ? tr("none") : file); }
+void ManagerPanel::setDatabase(const QString& file) {
+  db_ = file;
+  dbLabel_->setText(file.isEmpty() ? tr("none") : file);
+}
 
 bool ManagerPanel::openModel(const QString& dir) {
   ModelShape m;

@@ -29,6 +29,8 @@ class ManagerPanel : public QWidget {
   void setLoadedSaes(const QStringList& lines);
   void setDatabase(const QString& file);
   const ModelShape& model() const { return model_; }
+  QStringList loadedSaes() const { return saes_; }
+  QString database() const { return db_; }
 
   // Check, then request. False (and the message shown) when refused.
   bool openModel(const QString& dir);
@@ -57,6 +59,8 @@ class ManagerPanel : public QWidget {
   void showInfo(const QString& msg);
 
   ModelShape model_;
+  QStringList saes_;
+  QString db_;
   QLabel* modelLabel_ = nullptr;
   QLabel* saeLabel_ = nullptr;
   QLabel* dbLabel_ = nullptr;

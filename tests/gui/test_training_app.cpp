@@ -1,0 +1,124 @@
+// The tool panels inside the real main window: train SAEs from the training
+// dock, see them load into the explorer's worker, build their feature database
+// from the same dock, and label a few features in the labeling dock on it.
+// With ZSCOPE_SCREENSHOT_DIR set (docs/images; run under xvfb-run -a with
+// QT_QPA_PLATFORM=xcb) it also renders the README screenshots training.png
+// and labeling.png, with a longer run for nicer curves.
+#include <QDockWidget>
+#include <QLineEdit>
+
+#include <fstream>
+
+#include "app/gui/labeling_panel.h"
+#include "app/gui/mainwindow.h"
+#include "app/gui/manager_panel.h"
+#include "app/gui/training_panel.h"
+#include "core/db/db.h"
+#include "core/db/labels.h"
+#include "core/runtime.h"
+#include "testutil.h"
+#include "widgets/labeling_form.h"
+#include "widgets/training_form.h"
+
+using namespace zs::gui;
+
+namespace {
+
+QString corpusFile() {
+  // The project's corpus when present (real text for the screenshots), else a small one.
+  const char* data = std::getenv("ZSCOPE_DATA_DIR");
+  const QString real = QString::fromUtf8(data ? data : "") + "/corpus/out/train.jsonl";
+  if (data && QFileInfo::exists(real)) return real;
+  const std::string path = zs::test::tempDir() + "/corpus.txt";
+  std::ofstream f(path);
+  for (int i = 0; i < 300; ++i)
+    f << "The cat sat on the mat. When Mary and John went to the store, John gave a drink to Mary.\n";
+  return QString::fromStdString(path);
+}
+
+void shoot(MainWindow& w, QDockWidget* dock, const QString& name) {
+  const QString dir = qEnvironmentVariable("ZSCOPE_SCREENSHOT_DIR");
+  if (dir.isEmpty()) return;
+  dock->raise();
+  w.resizeDocks({dock}, {560}, Qt::Vertical);
+  QTest::qWait(400);  // let the layout settle and the plots replot
+  QVERIFY(w.grab().save(dir + "/" + name, "PNG"));
+  qInfo("wrote %s", qPrintable(dir + "/" + name));
+}
+
+}  // namespace
+
+class TestTrainingApp : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    zs::runtime::setThreads(1);  // see test_training: no OpenMP spinning on a loaded machine
+  }
+
+  void trainLoadBuildLabelInMainWindow() {
+    ZS_REQUIRE_SHARED(shared);
+    const bool screenshots = !qEnvironmentVariableIsEmpty("ZSCOPE_SCREENSHOT_DIR");
+    const QString model = QString::fromStdString(shared + "/testdata/tiny-gpt2");
+    StartupOptions o;
+    o.model = model;
+    o.device = "cpu";
+    MainWindow w(o);
+    w.resize(1500, 980);
+    w.show();
+    auto* training = w.findChild<TrainingPanel*>();
+    auto* labeling = w.findChild<LabelingPanel*>();
+    auto* manager = w.findChild<ManagerPanel*>();
+    QVERIFY(training && labeling && manager);
+    QVERIFY(w.findChild<QDockWidget*>("dock_training"));
+
+    // The panels learn the model from the worker.
+    QTRY_VERIFY_WITH_TIMEOUT(!training->form()->request().modelDir.isEmpty(), 30000);
+    QCOMPARE(manager->model().nLayer, 2);
+
+    TrainingRequest r = training->form()->request();
+    QCOMPARE(r.layers, (std::vector<int64_t>{0, 1}));
+    r.dSae = 256;
+    r.batch = 256;
+    r.tokens = screenshots ? 256 * 1500 : 256 * 60;
+    r.context = 32;
+    r.device = "cpu";
+    r.corpus = corpusFile();
+    r.outDir = QString::fromStdString(zs::test::tempDir()) + "/app-run";
+    training->form()->setRequest(r);
+    QVERIFY(training->start());
+    QTRY_VERIFY_WITH_TIMEOUT(training->state() != TrainingPanel::State::Running, screenshots ? 500000 : 60000);
+    QVERIFY2(training->state() == TrainingPanel::State::Done, qPrintable(training->lastError()));
+
+    // The trained SAEs are now the explorer's SAEs (the worker reports both).
+    QTRY_COMPARE_WITH_TIMEOUT(manager->loadedSaes().size(), 2, 30000);
+    QVERIFY(manager->loadedSaes().join("\n").contains("app-run"));
+    shoot(w, w.findChild<QDockWidget*>("dock_training"), "training.png");
+
+    // Feature database from the training dock; it opens in the labeling dock.
+    training->setDatabaseTokens(screenshots ? 60000 : 4000);
+    QVERIFY(training->buildDatabase());
+    QTRY_VERIFY_WITH_TIMEOUT(training->databaseBuilt(), 120000);
+    QTRY_COMPARE_WITH_TIMEOUT(labeling->databaseFile(), training->databaseFile(), 30000);
+
+    QVERIFY2(labeling->startSession(1, 12, 1), qPrintable(labeling->lastError()));
+    QLineEdit* edit = labeling->form()->labelEdit();
+    const std::pair<Qt::Key, QString> labels[] = {{Qt::Key_2, "after 'the'"},
+                                                  {Qt::Key_5, ""},
+                                                  {Qt::Key_3, "names in a story"}};
+    for (const auto& [key, text] : labels) {
+      QTest::keyClick(edit, key);
+      QTest::keyClicks(edit, text);
+      QTest::keyClick(edit, Qt::Key_Return);
+    }
+    QCOMPARE(labeling->progressText(), QStringLiteral("3 / 12"));
+    auto db = zs::db::Db::open(training->databaseFile().toStdString());
+    QCOMPARE(zs::db::listLabels(*db, 1).size(), size_t(3));
+    QTest::keyClick(edit, Qt::Key_1);
+    QTest::keyClicks(edit, QStringLiteral("copies the token after"));  // mid-typing in the screenshot
+    shoot(w, w.findChild<QDockWidget*>("dock_labeling"), "labeling.png");
+  }
+};
+
+QTEST_MAIN(TestTrainingApp)
+#include "test_training_app.moc"
