@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cctype>
 #include <string>
 
 #include "core/attribution_impl.h"
@@ -28,13 +29,26 @@ struct Holder {
   }
 };
 
+// The SAE's layer: hook_layer, or parsed from "blocks.<l>.attn.hook_z" when an
+// in-memory SAE left it unset (loadDir always sets it).
+int saeLayer(const Sae& s) {
+  if (s.cfg.hook_layer >= 0) return static_cast<int>(s.cfg.hook_layer);
+  const std::string& h = s.cfg.hook_name;
+  if (h.rfind("blocks.", 0) == 0) {
+    size_t i = 7, j = i;
+    while (j < h.size() && std::isdigit(static_cast<unsigned char>(h[j]))) ++j;
+    if (j > i && j - i < 6 && j < h.size() && h[j] == '.') return std::stoi(h.substr(i, j - i));
+  }
+  return -1;
+}
+
 std::string saeName(const Sae& s) {
   return s.cfg.hook_name.empty() ? std::string("SAE") : "SAE " + s.cfg.hook_name;
 }
 
 void checkSae(const Sae& s, const Gpt2Config& cfg) {
   const std::string name = saeName(s);
-  const int64_t l = s.cfg.hook_layer;
+  const int64_t l = saeLayer(s);
   const std::string& hook = s.cfg.hook_name;
   const std::string suffix = "attn.hook_z";
   if (hook.size() < suffix.size() || hook.compare(hook.size() - suffix.size(), suffix.size(), suffix) != 0)
@@ -55,7 +69,7 @@ void checkSae(const Sae& s, const Gpt2Config& cfg) {
 }
 
 void fillSae(SaeData& S, const Sae& sae, const torch::Tensor& zFlat, Holder& h) {
-  S.layer = static_cast<int>(sae.cfg.hook_layer);
+  S.layer = saeLayer(sae);
   S.dSae = static_cast<int>(sae.cfg.d_sae);
   S.applyBdec = sae.cfg.apply_b_dec_to_input;
   S.Wenc = h.keep(sae.W_enc);
@@ -132,7 +146,7 @@ Data buildData(const Gpt2& model, const std::vector<const Sae*>& saes, std::vect
   for (const Sae* s : saes) {
     if (!s) throw InputError("SAE", "null SAE");
     checkSae(*s, cfg);
-    int l = static_cast<int>(s->cfg.hook_layer);
+    int l = saeLayer(*s);
     if (D.saeOfLayer[l] >= 0)
       throw InputError(saeName(*s), "a second SAE for layer " + std::to_string(l) + " (one per layer)");
     D.saeOfLayer[l] = 0;  // index fixed below
@@ -149,7 +163,7 @@ Data buildData(const Gpt2& model, const std::vector<const Sae*>& saes, std::vect
   int stop = D.L - 1;
   if (!saes.empty()) {
     stop = 0;
-    for (const Sae* s : saes) stop = std::max(stop, static_cast<int>(s->cfg.hook_layer));
+    for (const Sae* s : saes) stop = std::max(stop, saeLayer(*s));
   }
   opts.stopAfterZOfLayer = stop;
   torch::Tensor ids = torch::tensor(D.tokens, torch::kLong).unsqueeze(0);
@@ -186,10 +200,10 @@ Data buildData(const Gpt2& model, const std::vector<const Sae*>& saes, std::vect
   }
   std::vector<const Sae*> sorted(saes);
   std::sort(sorted.begin(), sorted.end(),
-            [](const Sae* a, const Sae* b) { return a->cfg.hook_layer < b->cfg.hook_layer; });
+            [](const Sae* a, const Sae* b) { return saeLayer(*a) < saeLayer(*b); });
   D.saes.resize(sorted.size());
   for (size_t i = 0; i < sorted.size(); ++i) {
-    const int l = static_cast<int>(sorted[i]->cfg.hook_layer);
+    const int l = saeLayer(*sorted[i]);
     D.saeOfLayer[l] = static_cast<int>(i);
     fillSae(D.saes[i], *sorted[i], zFlat[l], *holder);
   }

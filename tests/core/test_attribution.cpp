@@ -258,6 +258,14 @@ class TestAttribution : public QObject {
     QVERIFY_THROWS_EXCEPTION(InputError, Attribution(*f.model, {}, std::vector<int64_t>(33, 1)));
     QVERIFY_THROWS_EXCEPTION(InputError, Attribution(*f.model, {}, std::vector<int64_t>{1, 100}));
     QVERIFY_THROWS_EXCEPTION(InputError, Attribution(*f.model, {}, std::vector<int64_t>{}));
+    auto noLayer = test::randomSae(1, 64, 16, true, 3);
+    noLayer->cfg.hook_layer = -1;  // parsed from hook_name
+    QCOMPARE(Attribution(*f.model, {noLayer.get()}, f.tokens).saeLayers(), std::vector<int>{1});
+    noLayer->cfg.hook_name = "blocks.x.attn.hook_z";
+    QVERIFY_THROWS_EXCEPTION(InputError, Attribution(*f.model, {noLayer.get()}, f.tokens));
+    noLayer->cfg.hook_name = "blocks.1.hook_resid_pre";
+    noLayer->cfg.hook_layer = 1;
+    QVERIFY_THROWS_EXCEPTION(InputError, Attribution(*f.model, {noLayer.get()}, f.tokens));
     Attribution a(*f.model, f.ptrs({1}), f.tokens);
     QVERIFY_THROWS_EXCEPTION(InputError, a.dfa(0, 0, 0));   // no SAE for layer 0
     QVERIFY_THROWS_EXCEPTION(InputError, a.dfa(1, 96, 0));  // feature out of range
