@@ -56,7 +56,7 @@ int runBuildDb(const Args& a) {
 
 Registrar reg({"build-db",
                "--model DIR --sae DIR [--sae DIR ...] --corpus PATH --out FILE.zscope.db [--tokens N] [--context C] "
-               "[--top-k K] [--samples S] [--batch B] [--seed S] [--format auto|text|folder|jsonl|bin16|bin32] "
+               "[--top-k K (20)] [--samples S] [--batch B] [--seed S] [--format auto|text|folder|jsonl|bin16|bin32] "
                "[--device auto|cpu|cuda] [--checkpoint-seconds S] [--force] [--json]",
                "Build a feature database (dashboards of every feature) over a corpus; resumable",
                {"force", "json"}, &runBuildDb});

@@ -23,7 +23,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 void validate(const BuildOptions& o) {
   if (o.out.empty()) throw UsageError("missing --out FILE");
   if (o.tokens < 1) throw UsageError("--tokens must be at least 1");
-  if (o.context < 2) throw UsageError("--context must be at least 2 (BOS + one token)");
+  if (o.context != 0 && o.context < 2) throw UsageError("--context must be at least 2 (BOS + one token), or 0 for the model's");
   if (o.topK < 1) throw UsageError("--top-k must be at least 1");
   if (o.samplesPerBucket < 0) throw UsageError("samples per bucket must be >= 0");
   if (o.batch < 1) throw UsageError("--batch must be at least 1");
@@ -62,7 +62,10 @@ BuildState freshState(const BuildInputs& in, const BuildOptions& o) {
 
 }  // namespace
 
-BuildResult buildWith(const BuildInputs& in, const BuildOptions& o, const Progress& progress) {
+BuildResult buildWith(const BuildInputs& in, const BuildOptions& opts, const Progress& progress) {
+  BuildOptions o = opts;
+  // 0: the model's context, at most 128 tokens.
+  if (o.context == 0) o.context = std::min<int64_t>(128, in.model->config().n_positions);
   validate(o);
   if (in.saes.empty()) throw UsageError("give at least one --sae DIR");
   const auto t0 = Clock::now();
@@ -231,8 +234,10 @@ BuildResult buildFeatureDb(const BuildOptions& o, const Progress& progress) {
   return buildWith(L.in, o, progress);
 }
 
-double measureForwardEncodeFloor(const BuildOptions& o, const Progress& progress) {
+double measureForwardEncodeFloor(const BuildOptions& opts, const Progress& progress) {
+  BuildOptions o = opts;
   Loaded L = load(o);
+  o.context = opts.context == 0 ? std::min<int64_t>(128, L.model->config().n_positions) : opts.context;
   WindowOptions wo;
   wo.context = o.context;
   wo.bosId = L.in.bosId;

@@ -21,7 +21,7 @@ struct BuildOptions {
   std::string corpusFormat = "auto";
   std::string out;                   // the .zscope.db file
   int64_t tokens = 1000000;          // tokens to read (BOS positions not counted)
-  int64_t context = 128;             // tokens per window, BOS included
+  int64_t context = 0;               // tokens per window, BOS included; 0: the model's, at most 128
   int64_t topK = 20;                 // top examples per feature
   int64_t samplesPerBucket = 4;      // quantile examples per activation bucket
   int64_t batch = 16;                // windows per forward pass
