@@ -70,8 +70,10 @@ struct FamilySuggestion {
 class Attribution {
  public:
   // Runs `model` on `tokens` (BOS already included when wanted). `saes` may be
-  // empty; each is matched to its layer by hook_name. The model and the SAEs
-  // must outlive this object. Throws InputError for a prompt longer than the
+  // empty; each is matched to its layer by hook_name. The object shares the
+  // storage of the weights it reads (so it stays memory-safe if the model or an
+  // SAE is destroyed), but changing weights in place afterwards (training)
+  // makes its answers stale: build a new one. Throws InputError for a prompt longer than the
   // context, token ids out of range, an SAE whose d_in or layer does not fit
   // the model, or two SAEs for one layer.
   Attribution(const Gpt2& model, const std::vector<const Sae*>& saes, std::vector<int64_t> tokens);
