@@ -47,8 +47,8 @@ bool ActivationSource::next(std::vector<torch::Tensor>& perLayer, torch::Device 
 }
 
 ShuffledBuffer::ShuffledBuffer(ActivationSource& src, int64_t capacity, uint64_t seed, torch::Device storage,
-                               const Progress& progress)
-    : src_(src), cap_(std::max<int64_t>(1, capacity)), storage_(storage),
+                               const Progress& progress, int64_t reuse)
+    : src_(src), cap_(std::max<int64_t>(1, capacity)), storage_(storage), reuse_(std::max<int64_t>(1, reuse)),
       gen_(at::make_generator<at::CPUGeneratorImpl>(seed)) {
   const int64_t d = src_.dIn();
   for (size_t i = 0; i < src_.layers().size(); ++i) buf_.push_back(torch::empty({cap_, d}, torch::TensorOptions(storage_)));
@@ -68,7 +68,7 @@ ShuffledBuffer::ShuffledBuffer(ActivationSource& src, int64_t capacity, uint64_t
 void ShuffledBuffer::refill() {
   // Rows already served: perm_[0:pos_]; fill them with fresh rows.
   auto served = perm_.slice(0, 0, pos_);
-  int64_t need = served.size(0), got = 0;
+  int64_t need = (served.size(0) + reuse_ - 1) / reuse_, got = 0;
   std::vector<torch::Tensor> chunk;
   while (got < need && !dry_) {
     if (!src_.next(chunk, storage_)) {
@@ -82,6 +82,7 @@ void ShuffledBuffer::refill() {
   }
   if (got < need) {
     // Dry: keep only the rows that are still unserved or fresh.
+    if (reuse_ > 1) got = served.size(0);  // with reuse, served rows stay valid data
     auto keep = torch::cat({served.slice(0, 0, got), perm_.slice(0, pos_)});
     perm_ = keep.index_select(0, torch::randperm(keep.size(0), gen_, torch::kInt64));
   } else {

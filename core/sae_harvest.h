@@ -40,8 +40,11 @@ class ShuffledBuffer {
  public:
   // The initial fill reports progress ("filling buffer") and stops with
   // zs::Cancelled when the progress is cancelled.
+  // reuse >= 1: each harvested activation is served about `reuse` times (only
+  // 1/reuse of the served rows are replaced at each refill), trading sample
+  // diversity for fewer model forward passes on slow machines.
   ShuffledBuffer(ActivationSource& src, int64_t capacity, uint64_t seed, torch::Device storage,
-                 const Progress& progress = {});
+                 const Progress& progress = {}, int64_t reuse = 1);
   // Next batch of `batch` rows per layer; false when the source has run dry
   // and fewer than `batch` rows are left.
   bool next(int64_t batch, std::vector<torch::Tensor>& out);
@@ -57,7 +60,7 @@ class ShuffledBuffer {
   at::Generator gen_;
   std::vector<torch::Tensor> buf_;
   torch::Tensor perm_;
-  int64_t filled_ = 0, pos_ = 0;
+  int64_t filled_ = 0, pos_ = 0, reuse_ = 1;
   bool dry_ = false;
 };
 

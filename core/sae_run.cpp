@@ -217,7 +217,7 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   if (result.resumed) windows->skip(state["windows"].get<int64_t>() - windows->windowsProduced());
 
   ActivationSource src(*run.model, *windows, p.layers, p.windowsPerForward);
-  ShuffledBuffer buffer(src, p.bufferTokens, p.seed * 1000003ULL + static_cast<uint64_t>(step), run.device, progress);
+  ShuffledBuffer buffer(src, p.bufferTokens, p.seed * 1000003ULL + static_cast<uint64_t>(step), run.device, progress, p.reuse);
   if (buffer.filled() < p.batch) throw InputError(p.corpus, "yields fewer activations than one batch");
 
   SaeTrainOptions to;

@@ -29,6 +29,7 @@ struct TrainSaeParams {
   uint64_t seed = 0;
   int64_t bufferTokens = 262144;
   int64_t windowsPerForward = 32;
+  int64_t reuse = 1;            // serve each harvested activation ~reuse times (fewer forward passes)
   int64_t ceEvery = 500;        // steps between CE-recovered evaluations (0: only at the end)
   int64_t metricsEvery = 50;    // steps between metrics lines
   int64_t checkpointEvery = 1000;

@@ -35,6 +35,8 @@ int runTrainSae(const Args& a) {
   p.seed = static_cast<uint64_t>(a.getInt("seed", 0));
   p.bufferTokens = a.getInt("buffer-tokens", p.bufferTokens);
   p.ceEvery = a.getInt("ce-every", p.ceEvery);
+  p.reuse = a.getInt("reuse", 1);
+  if (p.reuse < 1) throw UsageError("--reuse must be at least 1");
   p.metricsEvery = std::max<int64_t>(1, a.getInt("metrics-every", p.metricsEvery));
   p.checkpointEvery = a.getInt("checkpoint-every", p.checkpointEvery);
   p.evalWindows = a.getInt("eval-windows", p.evalWindows);
@@ -48,7 +50,7 @@ int runTrainSae(const Args& a) {
   if (p.resampleEvery == 0) throw UsageError("--resample-every must be positive");
   std::string cmd = "zscope-cli train-sae";
   for (const char* k : {"model", "layer", "corpus", "corpus-format", "eval-corpus", "out", "d-sae", "expansion", "l1",
-                        "l1-scale", "lr", "batch", "tokens", "context", "seed", "buffer-tokens", "ce-every",
+                        "l1-scale", "lr", "batch", "tokens", "context", "seed", "buffer-tokens", "reuse", "ce-every",
                         "warmup", "resample-every", "dead-window", "decay-fraction", "step"})
     if (a.has(k)) cmd += std::string(" --") + k + " " + a.get(k);
   p.commandLine = cmd;
@@ -75,7 +77,7 @@ int runTrainSae(const Args& a) {
 Registrar reg({"train-sae",
                "--model DIR --layer L[,L...]|all --corpus PATH --out DIR [--d-sae N | --expansion X] [--l1 X|auto] "
                "[--l1-scale X] [--lr X] [--batch N] [--tokens N] [--context C] [--seed S] [--buffer-tokens N] "
-               "[--ce-every N] [--eval-corpus PATH] [--eval-windows N] [--metrics-every N] [--checkpoint-every N] "
+               "[--reuse K] [--ce-every N] [--eval-corpus PATH] [--eval-windows N] [--metrics-every N] [--checkpoint-every N] "
                "[--warmup N] [--resample-every N] [--dead-window N] [--decay-fraction X] [--corpus-format F] "
                "[--step auto|dense|sparse] [--device auto|cpu|cuda] [--no-resume] [--json]",
                "Train attention-output (hook_z) SAEs, one per layer; Ctrl+C saves and resumes",
