@@ -55,7 +55,7 @@ int CurvePlot::graphFor(int plotIndex, int series) {
   if (it != map.end()) return it.value();
   QCustomPlot* p = plots_[plotIndex];
   QCPGraph* g = p->addGraph();
-  g->setName(QStringLiteral("L%1").arg(series));
+  g->setName(QStringLiteral("layer %1").arg(series));  // not "L0": that is a metric here
   g->setPen(QPen(seriesColor(series), 1.5));
   const int idx = p->graphCount() - 1;
   map.insert(series, idx);

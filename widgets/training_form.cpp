@@ -115,6 +115,8 @@ TrainingForm::TrainingForm(QWidget* parent) : QWidget(parent) {
 }
 
 void TrainingForm::setModel(const QString& dir, int nLayer, int64_t dIn, int64_t nCtx) {
+  // The same model reported again (e.g. after SAEs loaded): keep the user's settings.
+  if (dir == modelDir_ && nLayer == nLayer_ && dIn == dIn_) return;
   modelDir_ = dir;
   nLayer_ = nLayer;
   dIn_ = dIn;
