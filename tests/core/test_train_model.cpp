@@ -175,6 +175,29 @@ class TestTrainModel : public QObject {
     QVERIFY_THROWS_EXCEPTION(InputError, trainModel(other, options(cut)));
   }
 
+  void stopAtStepAndWarmStart() {
+    TrainConfig c = tinyConfig(8 * 32 * 30);
+    c.stopAtStep = 12;  // what Ctrl+C at step 12 leaves, as a finished folder
+    const std::string first = zs::test::tempDir() + "/stage1", second = zs::test::tempDir() + "/stage2";
+    TrainResult r = trainModel(c, options(first));
+    QCOMPARE(r.steps, int64_t(12));
+    QCOMPARE(TrainConfig::fromJsonText(c.toJson().dump(), "x").stopAtStep, int64_t(12));
+
+    // A second stage starts from the first one's weights (a near-zero lr keeps them).
+    TrainConfig w = tinyConfig(8 * 32);
+    w.initFrom = first;
+    w.lr = 1e-9;
+    trainModel(w, options(second));
+    auto a = Gpt2::loadDir(first), b = Gpt2::loadDir(second);
+    auto pa = a->namedParameters(), pb = b->namedParameters();
+    for (size_t i = 0; i < pa.size(); ++i)
+      QVERIFY2(torch::allclose(pa[i].second, pb[i].second, 0, 1e-5), pa[i].first.c_str());
+
+    TrainConfig wrong = w;
+    wrong.model.n_embd = 64;  // another shape than the init_from model
+    QVERIFY_THROWS_EXCEPTION(InputError, trainModel(wrong, options(zs::test::tempDir() + "/stage2b")));
+  }
+
   void badInputsAreInputErrors() {
     TrainConfig c = tinyConfig(1000);
     TrainOptions o = options(zs::test::tempDir() + "/bad");
