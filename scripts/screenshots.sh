@@ -20,7 +20,7 @@ trap 'rm -rf "$TMP"' EXIT
 export XDG_CONFIG_HOME="$TMP/config"
 PROMPT=${PROMPT:-"When Mary and John went to the store, John gave a drink to Mary. When Mary and John went to the park, John"}
 ARGS=()
-if [ -f data/models/zscope-2l/config.json ]; then
+if [ -f data/models/zscope-2l/config.json ] && [ -d data/saes/zscope-2l ]; then
   ARGS+=(--model default)
 else
   SHARED=${ZSCOPE_SHARED_DIR:-../shared}
