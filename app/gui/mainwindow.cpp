@@ -8,6 +8,7 @@
 #include <QCloseEvent>
 #include <QDir>
 #include <QDockWidget>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QInputDialog>
@@ -18,6 +19,7 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QSettings>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
 #include <QStyleFactory>
@@ -205,7 +207,23 @@ void MainWindow::startup() {
     if (!shipped.isEmpty()) saes << shipped;
   }
   for (const QString& s : saes) openSae(s);
-  if (!opts_.db.isEmpty()) openDatabase(opts_.db);
+  if (!opts_.db.isEmpty()) {
+    openDatabase(opts_.db);
+  } else if (opts_.saes.isEmpty()) {
+    // The shipped feature database of the shipped SAEs opens with them. Labels are
+    // written into a copy in the user's data folder, never into the install tree.
+    const QString name = QFileInfo(QDir::cleanPath(model)).fileName();
+    const QString dataDir = QString::fromStdString(zs::paths::dataDir());
+    const QString src = dataDir + "/features/" + name + ".zscope.db";
+    if (!dataDir.isEmpty() && QFileInfo::exists(src)) {
+      const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+      const QString dst = dir + "/" + name + ".zscope.db";
+      if (QDir().mkpath(dir) && (QFileInfo::exists(dst) || QFile::copy(src, dst)))
+        openDatabase(dst);
+      else
+        statusBar()->showMessage(tr("Could not copy the shipped feature database to %1").arg(dir), 10000);
+    }
+  }
   if (!opts_.prompt.isEmpty()) runPrompt(opts_.prompt);
   if (!opts_.screenshot.isEmpty()) {
     auto* t = new QTimer(this);
