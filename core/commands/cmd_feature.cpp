@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "core/commands/command.h"
+#include "core/commands/common.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
 #include "core/error.h"
@@ -20,12 +21,8 @@ std::string exampleLine(const db::FeatureExample& e) {
 
 int runFeature(const Args& a) {
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
-  db::OpenOptions oo;
-  oo.create = false;
-  auto d = db::Db::open(a.require("db"), oo);
-  const int layer = static_cast<int>(a.getInt("layer", -1));
-  const int64_t feature = a.getInt("feature", -1);
-  if (layer < 0 || feature < 0) throw UsageError("give --layer L and --feature F (both >= 0)");
+  auto d = openExistingDb(a);
+  const auto [layer, feature] = requireLayerFeature(a);
   auto dash = db::readDashboard(*d, layer, feature);
   if (a.has("json")) {
     printJson(db::dashboardJson(dash));

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/commands/command.h"
+#include "core/commands/common.h"
 #include "core/db/db.h"
 #include "core/db/labels.h"
 #include "core/error.h"
@@ -19,9 +20,7 @@ std::string formatOf(const Args& a, const std::string& path) {
 }
 
 int runExport(const Args& a) {
-  db::OpenOptions oo;
-  oo.create = false;
-  auto d = db::Db::open(a.require("db"), oo);
+  auto d = openExistingDb(a);
   const std::string out = a.get("out", "-");
   db::ExportOptions eo;
   eo.modelId = a.get("model-id");
@@ -44,9 +43,7 @@ int runExport(const Args& a) {
 }
 
 int runImport(const Args& a) {
-  db::OpenOptions oo;
-  oo.create = false;
-  auto d = db::Db::open(a.require("db"), oo);
+  auto d = openExistingDb(a);
   const std::string in = a.require("in");
   std::ifstream f(in, std::ios::binary);
   if (!f) throw InputError(in, "cannot open");

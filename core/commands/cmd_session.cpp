@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "core/commands/command.h"
+#include "core/commands/common.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
 #include "core/db/sessions.h"
@@ -11,12 +12,6 @@
 
 namespace zs::cli {
 namespace {
-
-std::unique_ptr<db::Db> openDb(const Args& a) {
-  db::OpenOptions oo;
-  oo.create = false;
-  return db::Db::open(a.require("db"), oo);
-}
 
 std::vector<int64_t> parseList(const std::string& s) {
   std::vector<int64_t> out;
@@ -57,7 +52,7 @@ nlohmann::json propJson(const db::Proportion& p) {
 }
 
 int runStart(const Args& a) {
-  auto d = openDb(a);
+  auto d = openExistingDb(a);
   const int layer = static_cast<int>(a.getInt("layer", -1));
   if (layer < 0) throw UsageError("give --layer L");
   const std::string author = a.get("author", std::getenv("USER") ? std::getenv("USER") : "");
@@ -74,7 +69,7 @@ int runStart(const Args& a) {
 }
 
 int runNext(const Args& a) {
-  auto d = openDb(a);
+  auto d = openExistingDb(a);
   const int64_t id = sessionId(a, *d);
   auto s = db::getSession(*d, id);
   auto it = db::nextItem(*d, id);
@@ -93,7 +88,7 @@ int runNext(const Args& a) {
 }
 
 int runMark(const Args& a, bool skip) {
-  auto d = openDb(a);
+  auto d = openExistingDb(a);
   const int64_t id = sessionId(a, *d);
   auto s = db::getSession(*d, id);
   const int64_t f = a.getInt("feature", -1);
@@ -105,7 +100,7 @@ int runMark(const Args& a, bool skip) {
 }
 
 int runReport(const Args& a) {
-  auto d = openDb(a);
+  auto d = openExistingDb(a);
   const int64_t id = sessionId(a, *d);
   auto r = db::sessionReport(*d, id);
   if (a.has("finish")) db::finishSession(*d, id);
@@ -129,7 +124,7 @@ int runReport(const Args& a) {
 }
 
 int runList(const Args& a) {
-  auto d = openDb(a);
+  auto d = openExistingDb(a);
   nlohmann::json j = nlohmann::json::array();
   for (const auto& s : db::listSessions(*d)) j.push_back(sessionJson(s));
   printJson(j);

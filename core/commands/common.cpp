@@ -62,4 +62,17 @@ std::vector<int64_t> promptIds(const Args& a, const Gpt2Config& cfg, const std::
   return ids;
 }
 
+std::unique_ptr<db::Db> openExistingDb(const Args& a) {
+  db::OpenOptions oo;
+  oo.create = false;
+  return db::Db::open(a.require("db"), oo);
+}
+
+std::pair<int, int64_t> requireLayerFeature(const Args& a) {
+  const int layer = static_cast<int>(a.getInt("layer", -1));
+  const int64_t feature = a.getInt("feature", -1);
+  if (layer < 0 || feature < 0) throw UsageError("give --layer L and --feature F (both >= 0)");
+  return {layer, feature};
+}
+
 }  // namespace zs::cli
