@@ -71,12 +71,23 @@ struct Engine::Impl {
 Engine::Engine() : d_(std::make_unique<Impl>()) {}
 Engine::~Engine() = default;
 
-ModelInfo Engine::loadModel(const std::string& dir, const std::string& device) {
+namespace {
+// Stage `done` of `total` of a load; throws Cancelled when the user cancelled.
+void stage(const Progress& p, double done, double total, const std::string& what) {
+  if (p.cancelled()) throw Cancelled();
+  p(done, total, what);
+}
+}  // namespace
+
+ModelInfo Engine::loadModel(const std::string& dir, const std::string& device, const Progress& progress) {
   c10::InferenceMode guard;
   const std::string dev = runtime::resolveDevice(device);
   if (!fs::is_directory(dir)) throw InputError(dir, "no such model folder");
+  stage(progress, 0, 3, "Reading the tokenizer");
   auto tok = Tokenizer::loadDir(dir);
+  stage(progress, 1, 3, "Reading the model weights");
   auto model = Gpt2::loadDir(dir, dev == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU));
+  stage(progress, 3, 3, "Model loaded");
   const Gpt2Config& c = model->config();
   ModelInfo info;
   info.dir = dir;
@@ -106,44 +117,75 @@ const ModelInfo& Engine::model() const { return d_->info; }
 std::string Engine::modelDir() const { return d_->info.dir; }
 uint64_t Engine::generation() const { return d_->generation; }
 
-SaeInfo Engine::loadSae(const std::string& dir) {
+// A read and checked SAE, not yet installed in the engine.
+struct Engine::PreparedSae {
+  std::unique_ptr<Sae> sae;
+  SaeInfo info;
+  std::vector<float> headFrac;
+};
+
+Engine::PreparedSae Engine::prepareSae(const std::string& dir) const {
   if (!d_->model) throw InputError(dir, "open a model before loading an SAE");
   c10::InferenceMode guard;
-  auto sae = Sae::loadDir(dir, d_->model->device());
+  PreparedSae p;
+  p.sae = Sae::loadDir(dir, d_->model->device());
+  const Sae& sae = *p.sae;
   const ModelInfo& m = d_->info;
-  if (!sae->cfg.flatten_heads())
-    throw InputError(dir, "SAE hook '" + sae->cfg.hook_name + "' is not an attention hook_z");
-  if (sae->cfg.d_in != m.dModel)
-    throw InputError(dir, "SAE d_in " + std::to_string(sae->cfg.d_in) + " does not match the model's n_heads*d_head = " +
+  if (!sae.cfg.flatten_heads())
+    throw InputError(dir, "SAE hook '" + sae.cfg.hook_name + "' is not an attention hook_z");
+  if (sae.cfg.d_in != m.dModel)
+    throw InputError(dir, "SAE d_in " + std::to_string(sae.cfg.d_in) + " does not match the model's n_heads*d_head = " +
                               std::to_string(m.dModel) + " (" + m.name + ")");
-  if (sae->layer() < 0 || sae->layer() >= m.nLayer)
-    throw InputError(dir, "SAE hook layer " + std::to_string(sae->layer()) + " is outside the model's " +
+  if (sae.layer() < 0 || sae.layer() >= m.nLayer)
+    throw InputError(dir, "SAE hook layer " + std::to_string(sae.layer()) + " is outside the model's " +
                               std::to_string(m.nLayer) + " layers (" + m.name + ")");
-  SaeInfo info{dir, sae->cfg.hook_name, static_cast<int>(sae->layer()), sae->cfg.d_in, sae->cfg.d_sae};
+  p.info = SaeInfo{dir, sae.cfg.hook_name, static_cast<int>(sae.layer()), sae.cfg.d_in, sae.cfg.d_sae};
   // Head fractions of every feature at once (ATTRIBUTION.md, head attribution):
   // the feature table shows them for every active feature.
-  torch::Tensor n = sae->W_dec.to(torch::kCPU, torch::kFloat32).reshape({info.dSae, m.nHead, m.dHead}).norm(2, {2});
+  torch::Tensor n = sae.W_dec.to(torch::kCPU, torch::kFloat32).reshape({p.info.dSae, m.nHead, m.dHead}).norm(2, {2});
   n = (n / n.sum(1, true).clamp_min(1e-30)).contiguous();
-  d_->headFrac[info.layer] = std::vector<float>(n.data_ptr<float>(), n.data_ptr<float>() + n.numel());
+  p.headFrac.assign(n.data_ptr<float>(), n.data_ptr<float>() + n.numel());
+  return p;
+}
+
+void Engine::install(PreparedSae&& p) {
+  const int layer = p.info.layer;
   d_->dropAnalysis();
-  d_->saeInfo[info.layer] = info;
-  d_->saes[info.layer] = std::move(sae);
+  d_->headFrac[layer] = std::move(p.headFrac);
+  d_->saeInfo[layer] = p.info;
+  d_->saes[layer] = std::move(p.sae);
+}
+
+SaeInfo Engine::loadSae(const std::string& dir) {
+  PreparedSae p = prepareSae(dir);
+  SaeInfo info = p.info;
+  install(std::move(p));
   return info;
 }
 
-std::vector<SaeInfo> Engine::loadSaeTree(const std::string& dir) {
-  std::vector<SaeInfo> out;
+std::vector<SaeInfo> Engine::loadSaeTree(const std::string& dir, const Progress& progress) {
+  std::vector<fs::path> folders;
   if (fs::exists(fs::path(dir) / "cfg.json")) {
-    out.push_back(loadSae(dir));
-    return out;
+    folders.push_back(dir);
+  } else {
+    if (!fs::is_directory(dir)) throw InputError(dir, "no such SAE folder");
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.is_directory() && fs::exists(e.path() / "cfg.json")) folders.push_back(e.path());
+    if (folders.empty()) throw InputError(dir, "no SAE folder (cfg.json + sae_weights.safetensors) found");
+    std::sort(folders.begin(), folders.end());
   }
-  if (!fs::is_directory(dir)) throw InputError(dir, "no such SAE folder");
-  std::vector<fs::path> subs;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_directory() && fs::exists(e.path() / "cfg.json")) subs.push_back(e.path());
-  if (subs.empty()) throw InputError(dir, "no SAE folder (cfg.json + sae_weights.safetensors) found");
-  std::sort(subs.begin(), subs.end());
-  for (const auto& p : subs) out.push_back(loadSae(p.string()));
+  std::vector<PreparedSae> ready;
+  const double total = static_cast<double>(folders.size());
+  for (size_t i = 0; i < folders.size(); ++i) {
+    stage(progress, static_cast<double>(i), total, "Reading SAE " + folders[i].filename().string());
+    ready.push_back(prepareSae(folders[i].string()));
+  }
+  stage(progress, total, total, "SAEs loaded");
+  std::vector<SaeInfo> out;
+  for (auto& p : ready) {
+    out.push_back(p.info);
+    install(std::move(p));
+  }
   return out;
 }
 
@@ -160,17 +202,24 @@ std::vector<SaeInfo> Engine::saes() const {
   return v;
 }
 
-void Engine::openDatabase(const std::string& file) {
+void Engine::openDatabase(const std::string& file, const Progress& progress) {
   if (!fs::exists(file)) throw InputError(file, "no such feature database");
+  stage(progress, 0, 1, "Opening the feature database");
   db::OpenOptions o;
   o.create = false;
   auto db = db::Db::open(file, o);
+  stage(progress, 0, 1, "Reading labels");
   std::map<std::pair<int, int64_t>, db::Label> labels;
   for (auto& l : db::listLabels(*db)) labels[{l.layer, l.feature}] = l;
   std::map<std::pair<int, int64_t>, std::string> suggested;
-  for (int layer : db::dbInfo(*db).layers)
-    for (const auto& s : db::readLayerStats(*db, layer))
+  const std::vector<int> layers = db::dbInfo(*db).layers;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    stage(progress, static_cast<double>(i), static_cast<double>(layers.size()),
+          "Reading feature statistics of layer " + std::to_string(layers[i]));
+    for (const auto& s : db::readLayerStats(*db, layers[i]))
       if (!s.family.empty()) suggested[{s.layer, s.feature}] = s.family;
+  }
+  stage(progress, 1, 1, "Feature database opened");
   d_->db = std::move(db);
   d_->dbFile = file;
   d_->labels = std::move(labels);

@@ -127,19 +127,23 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Model folder (HF GPT-2 + vocab.json/merges.txt). device: auto|cpu|cuda. Throws InputError/UsageError.
-  ModelInfo loadModel(const std::string& dir, const std::string& device = "auto");
+  // Reports its stages to `progress` and stops with Cancelled when it is cancelled; on
+  // any error or cancellation the previously loaded model (and its SAEs) stay.
+  ModelInfo loadModel(const std::string& dir, const std::string& device = "auto", const Progress& progress = {});
   bool hasModel() const;
   const ModelInfo& model() const;
 
   // SAELens folder; checks d_in and layer against the model (InputError). Replaces the layer's SAE.
   SaeInfo loadSae(const std::string& dir);
-  // Every SAE folder under dir (sub-folders with cfg.json), sorted by layer.
-  std::vector<SaeInfo> loadSaeTree(const std::string& dir);
+  // Every SAE folder under dir (sub-folders with cfg.json), sorted by layer. All or
+  // nothing: every SAE is read and checked before any replaces a loaded one, so an
+  // error or a cancellation (progress per SAE) leaves the loaded SAEs as they were.
+  std::vector<SaeInfo> loadSaeTree(const std::string& dir, const Progress& progress = {});
   void unloadSaes();
   std::vector<SaeInfo> saes() const;
 
   // Feature database (SQLite, issue 6). Throws InputError.
-  void openDatabase(const std::string& file);
+  void openDatabase(const std::string& file, const Progress& progress = {});
   bool hasDatabase() const;
   std::string databaseFile() const;
 
@@ -161,6 +165,9 @@ class Engine {
 
  private:
   struct Impl;
+  struct PreparedSae;
+  PreparedSae prepareSae(const std::string& dir) const;
+  void install(PreparedSae&& p);
   std::unique_ptr<Impl> d_;
 };
 

@@ -60,7 +60,7 @@ void ExplorerController::end() {
   if (pending_ == 0) Q_EMIT busyChanged(false, QString());
 }
 
-void ExplorerController::cancel() { worker_->cancelFlag() = true; }
+void ExplorerController::cancel() { worker_->cancelIssued(); }
 
 void ExplorerController::run(const QString& text, bool bos) {
   const quint64 id = worker_->nextId(RequestKind::Analyse);

@@ -26,6 +26,8 @@
 #include <QTimer>
 #include <QToolButton>
 
+#include <algorithm>
+
 #include "app/gui/explorer_controller.h"
 #include "app/gui/explorer_export.h"
 #include "app/gui/explorer_prompt.h"
@@ -75,18 +77,25 @@ MainWindow::MainWindow(const StartupOptions& opts, QWidget* parent) : QMainWindo
     Q_EMIT databaseChanged(f);
   });
   connect(worker_, &Worker::failed, this, [this](quint64, int kind, const QString& msg) {
-    if (!msg.isEmpty() && (kind == int(RequestKind::Load) || kind == int(RequestKind::Job))) showError(tr("Could not open"), msg);
+    if (kind != int(RequestKind::Load) && kind != int(RequestKind::Job)) return;
+    if (msg.isEmpty()) statusBar()->showMessage(tr("Loading cancelled; what was open before stays open"), 6000);
+    else showError(tr("Could not open"), msg);
   });
+  connect(worker_, &Worker::loadDone, this, [this](quint64 id) { endJob(QString("load:%1").arg(id)); });
   connect(explorer_, &ExplorerController::error, this, [this](const QString& m) { showError(tr("Zscope"), m); });
   connect(explorer_, &ExplorerController::busyChanged, this, [this](bool busy, const QString& what) {
-    progress_->setVisible(busy);
-    cancel_->setVisible(busy);
-    if (busy) statusBar()->showMessage(what);
-    else statusBar()->clearMessage();
+    if (busy) beginJob("explorer", what);
+    else endJob("explorer");
   });
-  connect(worker_, &Worker::progress, this, [this](double d, double n, const QString&) {
-    progress_->setRange(0, 1000);
-    progress_->setValue(n > 0 ? int(1000 * d / n) : 0);
+  connect(worker_, &Worker::progress, this, [this](double d, double n, const QString& what) {
+    if (jobs_.isEmpty()) return;  // a late report of a finished job
+    if (n > 0) {
+      progress_->setRange(0, 1000);
+      progress_->setValue(int(1000 * std::clamp(d / n, 0.0, 1.0)));
+    } else {
+      progress_->setRange(0, 0);  // busy indicator
+    }
+    if (!what.isEmpty()) showJobMessage(what);
   });
   connect(explorer_, &ExplorerController::latencyMeasured, this, [this](double total, double workerMs) {
     latencyLabel_->setText(tr("last request %1 ms").arg(total, 0, 'f', 0));
@@ -163,8 +172,12 @@ void MainWindow::buildStatusBar() {
   progress_ = new QProgressBar;
   progress_->setMaximumWidth(160);
   progress_->setVisible(false);
+  progress_->setObjectName("jobProgress");
   cancel_ = new QToolButton;
+  cancel_->setObjectName("jobCancel");
   cancel_->setText(tr("Cancel"));
+  cancel_->setToolTip(tr("Cancel the running job (Esc)"));
+  cancel_->setShortcut(QKeySequence(Qt::Key_Escape));
   cancel_->setVisible(false);
   connect(cancel_, &QToolButton::clicked, explorer_, &ExplorerController::cancel);
   statusBar()->addPermanentWidget(progress_);
@@ -232,19 +245,50 @@ void MainWindow::startup() {
   }
 }
 
+void MainWindow::beginJob(const QString& key, const QString& what) {
+  if (jobs_.isEmpty()) {
+    progress_->setRange(0, 0);  // busy until the job reports progress
+    progress_->setValue(0);
+  }
+  jobs_[key] = what;
+  progress_->setVisible(true);
+  cancel_->setVisible(true);
+  showJobMessage(what);
+}
+
+void MainWindow::endJob(const QString& key) {
+  if (!jobs_.remove(key)) return;
+  if (!jobs_.isEmpty()) {
+    showJobMessage(jobs_.last());
+    return;
+  }
+  progress_->setVisible(false);
+  cancel_->setVisible(false);
+  // Clear what the jobs said, not a result message shown since ("loaded", "cancelled").
+  if (statusBar()->currentMessage() == jobMessage_) statusBar()->clearMessage();
+}
+
+void MainWindow::showJobMessage(const QString& what) {
+  jobMessage_ = what;
+  statusBar()->showMessage(what);
+}
+
 void MainWindow::openModel(const QString& dir) {
   const quint64 id = worker_->nextId(RequestKind::Load);
+  beginJob(QString("load:%1").arg(id), tr("Loading model %1…").arg(QDir::toNativeSeparators(dir)));
   QMetaObject::invokeMethod(worker_, "loadModel", Qt::QueuedConnection, Q_ARG(quint64, id), Q_ARG(QString, dir),
                             Q_ARG(QString, device_), Q_ARG(int, threads_));
 }
 
 void MainWindow::openSae(const QString& dir) {
   const quint64 id = worker_->nextId(RequestKind::Job);
+  beginJob(QString("load:%1").arg(id), tr("Loading SAEs from %1…").arg(QDir::toNativeSeparators(dir)));
   QMetaObject::invokeMethod(worker_, "loadSae", Qt::QueuedConnection, Q_ARG(quint64, id), Q_ARG(QString, dir));
 }
 
 void MainWindow::openDatabase(const QString& file) {
   const quint64 id = worker_->nextId(RequestKind::Job);
+  beginJob(QString("load:%1").arg(id), tr("Opening feature database %1…").arg(QDir::toNativeSeparators(file)));
   QMetaObject::invokeMethod(worker_, "openDatabase", Qt::QueuedConnection, Q_ARG(quint64, id), Q_ARG(QString, file));
 }
 

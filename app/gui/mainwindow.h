@@ -4,6 +4,7 @@
 // Other panels (labeling, training, manager: app/gui/tool_panels.cpp) plug in
 // through addToolDock() and toolsMenu().
 #include <QKeySequence>
+#include <QMap>
 #include <QMainWindow>
 #include <QString>
 #include <QStringList>
@@ -47,6 +48,10 @@ class MainWindow : public QMainWindow {
   QString modelStatus() const;
   QString deviceStatus() const;
   bool blasWarningShown() const;
+  // Long jobs shown in the status bar (progress bar + Cancel) while any runs:
+  // model/SAE/database loads and the explorer's requests.
+  bool busy() const { return !jobs_.isEmpty(); }
+  QStringList activeJobs() const { return jobs_.values(); }
   void setDarkPalette(bool dark);
 
  public Q_SLOTS:
@@ -81,6 +86,9 @@ class MainWindow : public QMainWindow {
   void chooseDatabase();
   void setThreads();
   void screenshotTick();
+  void beginJob(const QString& key, const QString& what);
+  void endJob(const QString& key);
+  void showJobMessage(const QString& what);
 
   QLabel* modelLabel_ = nullptr;
   QLabel* deviceLabel_ = nullptr;
@@ -102,6 +110,8 @@ class MainWindow : public QMainWindow {
   QMenu* toolsMenu_ = nullptr;
   StartupOptions opts_;
   bool layoutRestored_ = false;
+  QMap<QString, QString> jobs_;  // key -> what the status bar says
+  QString jobMessage_;           // the last job text shown in the status bar
 };
 
 // Defined in tool_panels.cpp (owned by the labeling/training/manager panels):

@@ -38,7 +38,7 @@ void Worker::start() {
 
 void Worker::stop() {
   if (!thread_ptr_) return;
-  cancel_ = true;
+  cancelUpTo_ = ~quint64(0);
   thread_ptr_->requestInterruption();
   thread_ptr_->quit();
   thread_ptr_->wait();
@@ -79,21 +79,35 @@ void Worker::guarded(quint64 id, RequestKind k, F&& f) {
   }
 }
 
+zs::Progress Worker::jobProgress(quint64 id) {
+  zs::Progress p;
+  p.cancelledFn = [this, id] { return isCancelled(id); };
+  p.report = [this](double d, double n, const std::string& m) { Q_EMIT progress(d, n, QString::fromStdString(m)); };
+  return p;
+}
+
+// Loads report progress and stop when cancelled; they end with loadDone(id)
+// whatever happened, so the status bar can take its progress bar down.
 void Worker::loadModel(quint64 id, const QString& dir, const QString& device, int threads) {
   guarded(id, RequestKind::Load, [&] {
     if (threads > 0) zs::runtime::setThreads(threads);
-    zs::ModelInfo info = engine_->loadModel(dir.toStdString(), device.isEmpty() ? "auto" : device.toStdString());
+    zs::ModelInfo info =
+        engine_->loadModel(dir.toStdString(), device.isEmpty() ? "auto" : device.toStdString(), jobProgress(id));
     Q_EMIT modelLoaded(id, info);
   });
+  Q_EMIT loadDone(id);
 }
 
 void Worker::loadSae(quint64 id, const QString& dir) {
   // Loads are not superseded by one another (several SAEs load in a row).
   try {
-    for (const zs::SaeInfo& i : engine_->loadSaeTree(dir.toStdString())) Q_EMIT saeLoaded(id, i);
+    for (const zs::SaeInfo& i : engine_->loadSaeTree(dir.toStdString(), jobProgress(id))) Q_EMIT saeLoaded(id, i);
+  } catch (const zs::Cancelled&) {
+    Q_EMIT failed(id, static_cast<int>(RequestKind::Load), QString());
   } catch (const std::exception& e) {
     Q_EMIT failed(id, static_cast<int>(RequestKind::Load), QString::fromStdString(e.what()));
   }
+  Q_EMIT loadDone(id);
 }
 
 void Worker::unloadSaes(quint64 id) {
@@ -103,22 +117,21 @@ void Worker::unloadSaes(quint64 id) {
 
 void Worker::openDatabase(quint64 id, const QString& file) {
   try {
-    engine_->openDatabase(file.toStdString());
+    engine_->openDatabase(file.toStdString(), jobProgress(id));
     Q_EMIT databaseOpened(id, file);
+  } catch (const zs::Cancelled&) {
+    Q_EMIT failed(id, static_cast<int>(RequestKind::Load), QString());
   } catch (const std::exception& e) {
     Q_EMIT failed(id, static_cast<int>(RequestKind::Load), QString::fromStdString(e.what()));
   }
+  Q_EMIT loadDone(id);
 }
 
 void Worker::analyse(quint64 id, const QString& prompt, bool bos) {
   guarded(id, RequestKind::Analyse, [&] {
-    cancel_ = false;
     QElapsedTimer t;
     t.start();
-    zs::Progress p;
-    p.cancel = &cancel_;
-    p.report = [this](double d, double n, const std::string& m) { Q_EMIT progress(d, n, QString::fromStdString(m)); };
-    zs::PromptAnalysis r = engine_->analyse(prompt.toStdString(), bos, p);
+    zs::PromptAnalysis r = engine_->analyse(prompt.toStdString(), bos, jobProgress(id));
     if (!isCurrent(RequestKind::Analyse, id)) return;  // superseded while running
     Q_EMIT analysed(id, std::move(r), t.nsecsElapsed() / 1e6);
   });

@@ -35,9 +35,11 @@ class Worker : public QObject {
   // Thread-safe: next request id of a kind; marks it as the newest.
   quint64 nextId(RequestKind k);
   bool isCurrent(RequestKind k, quint64 id) const;
-  // Cancel flag that long jobs poll (zs::Progress::cancel); the status-bar
-  // cancel button sets it.
-  std::atomic<bool>& cancelFlag() { return cancel_; }
+  // Thread-safe: cancels every request issued so far (the status-bar Cancel
+  // button); requests issued later run normally. Long jobs poll it through
+  // their zs::Progress.
+  void cancelIssued() { cancelUpTo_ = counter_.load(); }
+  bool isCancelled(quint64 id) const { return id <= cancelUpTo_.load(); }
 
   // Runs fn on the worker thread with the engine (queued). For panels that
   // need direct engine access (training, labeling): fn must not touch widgets;
@@ -74,16 +76,19 @@ class Worker : public QObject {
   void headTopReady(quint64 id, int layer, int head, std::vector<zs::HeadTopFeature> feats);
   void failed(quint64 id, int kind, QString message);
   void progress(double done, double total, QString message);
+  // After loadModel / loadSae / openDatabase request `id` finished: loaded, failed or cancelled.
+  void loadDone(quint64 id);
 
  private:
   template <class F>
   void guarded(quint64 id, RequestKind k, F&& f);
+  zs::Progress jobProgress(quint64 id);  // reports through progress(), cancelled by cancelIssued()
 
   std::unique_ptr<zs::Engine> engine_;
   QThread* thread_ptr_ = nullptr;
   std::atomic<quint64> counter_{0};
   std::atomic<quint64> latest_[static_cast<int>(RequestKind::Count)] = {};
-  std::atomic<bool> cancel_{false};
+  std::atomic<quint64> cancelUpTo_{0};
 };
 
 // Registers the plain structs with Qt's meta-type system (queued signals copy them).

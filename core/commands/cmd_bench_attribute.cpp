@@ -11,6 +11,7 @@
 #include "core/attribution.h"
 #include "core/attribution_setup.h"
 #include "core/commands/command.h"
+#include "core/commands/common.h"
 #include "core/error.h"
 #include "core/gpt2.h"
 #include "core/runtime.h"
@@ -18,20 +19,6 @@
 
 namespace zs::cli {
 namespace {
-
-double pct(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  const double idx = p / 100.0 * (v.size() - 1);
-  const size_t lo = static_cast<size_t>(idx), hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (idx - lo);
-}
-
-nlohmann::json stats(const std::vector<double>& ms) {
-  double mean = 0;
-  for (double x : ms) mean += x;
-  mean /= ms.size();
-  return {{"mean", mean}, {"p50", pct(ms, 50)}, {"p90", pct(ms, 90)}, {"p99", pct(ms, 99)}, {"max", pct(ms, 100)}};
-}
 
 // Without --sae: one random SAE per layer with thresholds set so that about
 // `l0` features fire per token on this prompt (a realistic sparsity).
@@ -117,20 +104,20 @@ int runBenchAttribute(const Args& a) {
                       {"mean_active_features_per_token_per_layer", l0},
                       {"iters", iters},
                       {"threads", runtime::threads()},
-                      {"analyse_ms", stats(analyseMs)},
-                      {"attribute_ms", stats(attributeMs)},
-                      {"total_ms", stats(totalMs)}};
+                      {"analyse_ms", latencyStats(analyseMs)},
+                      {"attribute_ms", latencyStats(attributeMs)},
+                      {"total_ms", latencyStats(totalMs)}};
   if (a.has("json")) {
     printJson(j);
   } else {
     std::printf("%lld tokens, L%d F%d, tree depth %d top %d (%zu nodes), %.1f active features/token/layer\n",
                 static_cast<long long>(n), layer, feature, depth, top, nodes, l0);
-    std::printf("analyse prompt (forward + cache + SAE encode): p50 %.2f ms, p90 %.2f ms\n", pct(analyseMs, 50),
-                pct(analyseMs, 90));
-    std::printf("attribute (DFA + head attribution + tree):     p50 %.2f ms, p90 %.2f ms\n", pct(attributeMs, 50),
-                pct(attributeMs, 90));
-    std::printf("total:                                          p50 %.2f ms, p90 %.2f ms\n", pct(totalMs, 50),
-                pct(totalMs, 90));
+    std::printf("analyse prompt (forward + cache + SAE encode): p50 %.2f ms, p90 %.2f ms\n", percentile(analyseMs, 50),
+                percentile(analyseMs, 90));
+    std::printf("attribute (DFA + head attribution + tree):     p50 %.2f ms, p90 %.2f ms\n", percentile(attributeMs, 50),
+                percentile(attributeMs, 90));
+    std::printf("total:                                          p50 %.2f ms, p90 %.2f ms\n", percentile(totalMs, 50),
+                percentile(totalMs, 90));
   }
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "core/commands/command.h"
+#include "core/commands/common.h"
 #include "core/error.h"
 #include "core/gpt2.h"
 #include "core/paths.h"
@@ -13,13 +14,6 @@
 
 namespace zs::cli {
 namespace {
-
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  double idx = p / 100.0 * (v.size() - 1);
-  size_t lo = static_cast<size_t>(idx), hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (idx - lo);
-}
 
 int runBenchForward(const Args& a) {
   const std::string dir = paths::resolveModel(a.require("model"));

@@ -176,6 +176,31 @@ class TestAttributionCli : public QObject {
       QVERIFY(j[k]["p50"].get<double>() > 0 && j[k]["p90"].get<double>() >= j[k]["p50"].get<double>());
     QVERIFY(j["tree_nodes"].get<int>() > 1);
   }
+
+  // bench prompt: the explorer's Ctrl+Enter path (Engine::analyse) on a prompt of exactly --tokens tokens.
+  void benchPromptJson() {
+    Run r = cli({"bench", "prompt", "--model", q(tiny_), "--sae", sae0_, "--sae", sae1_, "--tokens", "16", "--iters",
+                 "3", "--warmup", "1", "--json"});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    json j = json::parse(r.out);
+    QCOMPARE(j["tokens"].get<int>(), 16);
+    QCOMPARE(j["sae_layers"].get<int>(), 2);
+    QCOMPARE(j["iters"].get<int>(), 3);
+    QVERIFY(j["analyse_ms"]["p50"].get<double>() > 0);
+    QVERIFY(j["analyse_ms"]["max"].get<double>() >= j["analyse_ms"]["p50"].get<double>());
+    Run bad = cli({"bench", "prompt", "--model", q(tiny_), "--sae", sae0_, "--tokens", "0"});
+    QCOMPARE(bad.code, 2);
+    QVERIFY(bad.err.find("--tokens") != std::string::npos);
+  }
+
+  // With no options it measures the shipped default model with its shipped SAEs (64 tokens).
+  void benchPromptDefaultModel() {
+    Run r = cli({"bench", "prompt", "--iters", "2", "--warmup", "0", "--json"});
+    QVERIFY2(r.code == 0, r.err.c_str());
+    json j = json::parse(r.out);
+    QCOMPARE(j["tokens"].get<int>(), 64);
+    QCOMPARE(j["sae_layers"].get<int>(), 2);
+  }
 };
 
 QTEST_MAIN(TestAttributionCli)

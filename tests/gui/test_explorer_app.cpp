@@ -1,0 +1,274 @@
+// The explorer as an application: loads report progress in the status bar and
+// can be cancelled without losing what was open; loads are all-or-nothing in
+// core; the window layout (geometry, dock visibility, palette) survives a
+// restart; File > Export figure writes valid PNG/SVG/PDF/CSV files through its
+// dialog and remembers the choices.
+#include <QApplication>
+#include <QComboBox>
+#include <QDockWidget>
+#include <QImage>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QProgressBar>
+#include <QSemaphore>
+#include <QSignalSpy>
+#include <QStatusBar>
+#include <QSvgRenderer>
+#include <QTimer>
+#include <QToolButton>
+
+#include <atomic>
+#include <functional>
+
+#include "app/gui/explorer_controller.h"
+#include "app/gui/explorer_export.h"
+#include "app/gui/mainwindow.h"
+#include "app/gui/worker.h"
+#include "core/engine.h"
+#include "core/error.h"
+#include "explorer_fixture.h"
+#include "testutil.h"
+
+namespace {
+
+// Runs `fill` on the export dialog as soon as it is shown (it is modal: the
+// caller's exec() only returns once the dialog is closed).
+void onExportDialog(std::function<void(FigureExportDialog*)> fill) {
+  auto* t = new QTimer;
+  t->setInterval(20);
+  QObject::connect(t, &QTimer::timeout, [t, fill] {
+    if (auto* d = qobject_cast<FigureExportDialog*>(QApplication::activeModalWidget())) {
+      t->stop();
+      t->deleteLater();
+      fill(d);
+    }
+  });
+  t->start();
+}
+
+QAction* findAction(QWidget* w, const QString& text) {
+  for (QAction* a : w->findChildren<QAction*>())
+    if (a->text() == text) return a;
+  return nullptr;
+}
+
+}  // namespace
+
+class TestExplorerApp : public QObject {
+  Q_OBJECT
+  std::string model_, saeRoot_;
+
+  QString tmp(const QString& name) const { return QString::fromStdString(zs::test::tempDir()) + "/" + name; }
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    QSettings().clear();
+    const std::string shared = zs::test::sharedDir();
+    if (shared.empty()) return;
+    model_ = shared + "/testdata/tiny-gpt2";
+    saeRoot_ = zs::test::tempDir() + "/saes";
+    zs::test::writeRandomSae(saeRoot_, 0, 64, 32, 4, 1);
+    zs::test::writeRandomSae(saeRoot_, 1, 64, 32, 4, 2);
+  }
+
+  // core: stages are reported, cancellation throws Cancelled and keeps the model
+  // and SAEs that were loaded; an SAE folder with one bad SAE loads none of them.
+  void engineLoadsReportProgressAndAreAllOrNothing() {
+    ZS_REQUIRE_SHARED(shared);
+    zs::Engine e;
+    std::vector<std::pair<double, double>> reports;
+    zs::Progress p;
+    p.report = [&](double d, double n, const std::string&) { reports.emplace_back(d, n); };
+    e.loadModel(model_, "cpu", p);
+    QVERIFY(reports.size() >= 3);
+    QCOMPARE(reports.back().first, reports.back().second);
+    reports.clear();
+    QCOMPARE(e.loadSaeTree(saeRoot_, p).size(), size_t(2));
+    QCOMPARE(reports.back(), std::make_pair(2.0, 2.0));
+
+    std::atomic<bool> cancel{true};
+    zs::Progress c;
+    c.cancel = &cancel;
+    QVERIFY_THROWS_EXCEPTION(zs::Cancelled, e.loadModel(model_, "cpu", c));
+    QVERIFY(e.hasModel());
+    QCOMPARE(e.saes().size(), size_t(2));  // a cancelled model load keeps the SAEs too
+    QVERIFY_THROWS_EXCEPTION(zs::Cancelled, e.loadSaeTree(saeRoot_, c));
+    QCOMPARE(e.saes().size(), size_t(2));
+    QVERIFY_THROWS_EXCEPTION(zs::Cancelled, e.openDatabase(model_ + "/config.json", c));
+
+    // A folder of SAEs where layer 1's has the wrong d_in: nothing replaces the loaded SAEs.
+    const std::string mixed = zs::test::tempDir() + "/mixed";
+    zs::test::writeRandomSae(mixed, 0, 64, 16, 4, 9);
+    zs::test::writeRandomSae(mixed, 1, 32, 16, 4, 9);
+    QVERIFY_THROWS_EXCEPTION(zs::InputError, e.loadSaeTree(mixed));
+    const auto saes = e.saes();
+    QCOMPARE(saes.size(), size_t(2));
+    QCOMPARE(saes[0].dSae, 32);  // still the first tree's
+  }
+
+  // GUI: a load shows the progress bar and Cancel while it runs and takes them
+  // down when done; Cancel stops a queued load and what was open stays open.
+  void loadsShowProgressAndCanBeCancelled() {
+    ZS_REQUIRE_SHARED(shared);
+    StartupOptions o;
+    o.noDefaultModel = true;
+    o.threads = 1;
+    MainWindow w(o);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    auto* bar = w.findChild<QProgressBar*>("jobProgress");
+    auto* cancel = w.findChild<QToolButton*>("jobCancel");
+    QVERIFY(bar && cancel);
+    QVERIFY(!w.busy() && bar->isHidden());
+
+    QSignalSpy progress(w.worker(), &Worker::progress);
+    QSignalSpy models(&w, &MainWindow::modelChanged);
+    w.openModel(QString::fromStdString(model_));
+    QVERIFY(w.busy());
+    QVERIFY(bar->isVisible() && cancel->isVisible());
+    QVERIFY(w.activeJobs().join(' ').contains("tiny-gpt2"));
+    QTRY_VERIFY_WITH_TIMEOUT(!w.busy(), 20000);
+    QCOMPARE(models.count(), 1);
+    QVERIFY(bar->isHidden() && cancel->isHidden());
+    QVERIFY(progress.count() >= 3);
+
+    // Hold the worker so the next loads are queued, then cancel them.
+    QSemaphore hold, entered;
+    w.worker()->post([&](zs::Engine&) {
+      entered.release();
+      hold.acquire();
+    });
+    QVERIFY(entered.tryAcquire(1, 10000));
+    QSignalSpy saes(&w, &MainWindow::saesChanged);
+    w.openSae(QString::fromStdString(saeRoot_));
+    w.openModel(QString::fromStdString(model_));
+    QCOMPARE(w.activeJobs().size(), 2);
+    QTest::mouseClick(cancel, Qt::LeftButton);
+    hold.release();
+    QTRY_VERIFY_WITH_TIMEOUT(!w.busy(), 20000);
+    QCOMPARE(saes.count(), 0);
+    QCOMPARE(models.count(), 1);
+    QVERIFY(w.statusBar()->currentMessage().contains("cancelled"));
+    QVERIFY(w.modelStatus().contains("tiny-gpt2"));
+
+    // A load issued after the cancel runs normally.
+    w.openSae(QString::fromStdString(saeRoot_));
+    QTRY_VERIFY_WITH_TIMEOUT(!w.busy(), 20000);
+    QCOMPARE(saes.count(), 2);
+    QVERIFY(QSettings().value("recent/models").toStringList().contains(QString::fromStdString(model_)));
+  }
+
+  // Geometry, dock visibility and the palette are remembered across restarts.
+  void layoutIsRestoredAfterRestart() {
+    QSettings().remove("window");
+    StartupOptions o;
+    o.noDefaultModel = true;
+    QSize saved;
+    {
+      MainWindow w(o);
+      w.show();
+      QVERIFY(QTest::qWaitForWindowExposed(&w));
+      w.resize(1010, 707);
+      auto* dfa = w.findChild<QDockWidget*>("dfaDock");
+      auto* dash = w.findChild<QDockWidget*>("dashboardDock");
+      QVERIFY(dfa && dash);
+      QVERIFY(dfa->isVisible());
+      dfa->hide();
+      dash->setFloating(true);
+      w.setDarkPalette(true);
+      QTRY_COMPARE(w.width(), 1010);  // (the height may be raised to the docks' minimum)
+      saved = w.size();
+      QVERIFY(w.close());
+    }
+    QVERIFY(!QSettings().value("window/state").toByteArray().isEmpty());
+    {
+      MainWindow w(o);
+      w.show();
+      QVERIFY(QTest::qWaitForWindowExposed(&w));
+      QTRY_COMPARE(w.size(), saved);  // not the default 1400 x 900
+      QVERIFY(w.findChild<QDockWidget*>("dfaDock")->isHidden());
+      QVERIFY(w.findChild<QDockWidget*>("dashboardDock")->isFloating());
+      QVERIFY(w.findChild<QDockWidget*>("headsDock")->isVisible());
+      QVERIFY(findAction(&w, "&Dark palette")->isChecked());
+      w.setDarkPalette(false);
+      w.close();
+    }
+    QSettings().remove("window");
+  }
+
+  // File > Export figure > Head attribution…: each format through the dialog,
+  // a failed export keeps the dialog open with the error, choices are remembered.
+  void exportDialogWritesEveryFormat() {
+    ZS_REQUIRE_SHARED(shared);
+    StartupOptions o;
+    o.model = QString::fromStdString(model_);
+    o.saes = {QString::fromStdString(saeRoot_)};
+    o.threads = 1;
+    o.prompt = "the cat sat on the mat. the cat sat";
+    MainWindow w(o);
+    w.resize(1200, 800);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QTRY_VERIFY_WITH_TIMEOUT(!w.busy() && !w.explorer()->analysis().tokens.empty(), 20000);
+    QAction* act = findAction(&w, "Head attribution…");
+    QVERIFY(act);
+
+    // PNG at 192 DPI: twice the logical size in pixels.
+    const QString png = tmp("heads.png");
+    onExportDialog([&](FigureExportDialog* d) {
+      d->setFile(png);
+      d->setFigureSize(QSize(400, 300));
+      d->setDpi(192);
+      d->accept();
+    });
+    act->trigger();
+    QImage img(png);
+    QVERIFY(!img.isNull());
+    QCOMPARE(img.size(), QSize(800, 600));
+    QCOMPARE(QSettings().value("export/dpi").toInt(), 192);
+
+    // The format box sets the suffix; SVG, PDF and CSV come out valid.
+    for (const QString suffix : {QString("svg"), QString("pdf"), QString("csv")}) {
+      onExportDialog([&](FigureExportDialog* d) {
+        QCOMPARE(d->dpi(), 192);  // remembered
+        QCOMPARE(d->figureSize(), QSize(400, 300));
+        QVERIFY(d->file().startsWith(tmp("")));  // the last folder
+        d->setFile(tmp("heads.png"));
+        d->formatBox()->setCurrentIndex(d->formatBox()->findData(suffix));
+        QCOMPARE(d->file(), tmp("heads." + suffix));
+        d->accept();
+      });
+      act->trigger();
+      QFile f(tmp("heads." + suffix));
+      QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(suffix));
+      const QByteArray bytes = f.readAll();
+      if (suffix == "svg") QVERIFY(QSvgRenderer(bytes).isValid());
+      if (suffix == "pdf") QVERIFY(bytes.startsWith("%PDF-") && bytes.trimmed().endsWith("%%EOF"));
+      if (suffix == "csv") {
+        const QStringList lines = QString::fromUtf8(bytes).split('\n', Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), 3);  // header + one row per layer of tiny-gpt2
+        QCOMPARE(lines[1].split(',').size(), 5);  // row label + 4 heads
+      }
+    }
+
+    // A folder that does not exist: the dialog stays open and says why.
+    bool stayedOpen = false;
+    QString shown;
+    onExportDialog([&](FigureExportDialog* d) {
+      d->setFile("/nonexistent-zscope-dir/heads.png");
+      d->accept();
+      stayedOpen = d->isVisible();
+      shown = d->findChild<QLabel*>("exportError")->text();
+      d->reject();
+    });
+    act->trigger();
+    QVERIFY(stayedOpen);
+    QVERIFY2(shown.contains("nonexistent-zscope-dir"), qPrintable(shown));
+    QVERIFY(!QFile::exists("/nonexistent-zscope-dir/heads.png"));
+  }
+};
+
+QTEST_MAIN(TestExplorerApp)
+#include "test_explorer_app.moc"
