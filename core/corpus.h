@@ -37,6 +37,13 @@ class DocumentReader {
   // Throws InputError when the path is missing or unreadable.
   static std::unique_ptr<DocumentReader> open(const std::string& path, const std::string& format = "auto",
                                               int64_t eotId = -1);
+  // The same documents in a seeded random order, a new order on every rewind()
+  // (one pass = every document once). Indexes the corpus first (one read of it;
+  // only byte ranges are kept); pieces of long documents (~1 MB of text, 1M ids)
+  // are shuffled as documents of their own. For training on corpora that are
+  // stored by source (all of one kind, then all of the next).
+  static std::unique_ptr<DocumentReader> openShuffled(const std::string& path, const std::string& format,
+                                                      int64_t eotId, uint64_t seed);
   virtual ~DocumentReader() = default;
   // Next document; false at the end. Throws InputError on malformed input
   // (bad JSON line, missing "text", truncated .bin).
@@ -58,6 +65,9 @@ struct WindowOptions {
   // Start again from the first document at the end of the corpus.
   bool loop = false;
   int64_t vocabSize = -1;  // when > 0, ids >= vocabSize in .bin files are an InputError
+  // Read documents in a seeded random order (DocumentReader::openShuffled).
+  bool shuffle = false;
+  uint64_t shuffleSeed = 0;
 };
 
 // Cuts a document stream into token windows.

@@ -173,6 +173,11 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   wo.bosId = run.bosId;
   wo.pack = true;
   wo.vocabSize = mc.vocab_size;
+  // Corpora are often stored by source; without shuffling, the SAE would learn
+  // one source after another and forget the first. The eval windows come from the
+  // same seeded order, so with no eval corpus the training stream skips exactly them.
+  wo.shuffle = p.shuffleDocs;
+  wo.shuffleSeed = p.seed;
   // Held-out windows for CE: a separate corpus, or the first windows of this one.
   {
     wo.loop = false;

@@ -15,6 +15,7 @@ struct TrainSaeParams {
   std::string modelDir;
   std::string corpus;
   std::string corpusFormat = "auto";
+  bool shuffleDocs = true;      // read documents in a seeded random order (DocumentReader::openShuffled)
   std::string evalCorpus;       // held-out windows for CE; empty: the first evalWindows of `corpus` (not trained on)
   std::string outDir;
   std::vector<int64_t> layers;

@@ -47,12 +47,14 @@ int runTrainSae(const Args& a) {
   p.device = a.get("device", "auto");
   p.mode = a.get("step", "auto");
   p.resume = !a.has("no-resume");
+  p.shuffleDocs = !a.has("no-shuffle");
   if (p.resampleEvery == 0) throw UsageError("--resample-every must be positive");
   std::string cmd = "zscope-cli train-sae";
   for (const char* k : {"model", "layer", "corpus", "corpus-format", "eval-corpus", "out", "d-sae", "expansion", "l1",
                         "l1-scale", "lr", "batch", "tokens", "context", "seed", "buffer-tokens", "reuse", "ce-every",
                         "warmup", "resample-every", "dead-window", "decay-fraction", "step"})
     if (a.has(k)) cmd += std::string(" --") + k + " " + a.get(k);
+  if (!p.shuffleDocs) cmd += " --no-shuffle";
   p.commandLine = cmd;
   bool json = a.has("json");
   auto res = trainSaes(p, terminalProgress("train-sae"));
@@ -79,9 +81,9 @@ Registrar reg({"train-sae",
                "[--l1-scale X] [--lr X] [--batch N] [--tokens N] [--context C] [--seed S] [--buffer-tokens N] "
                "[--reuse K] [--ce-every N] [--eval-corpus PATH] [--eval-windows N] [--metrics-every N] [--checkpoint-every N] "
                "[--warmup N] [--resample-every N] [--dead-window N] [--decay-fraction X] [--corpus-format F] "
-               "[--step auto|dense|sparse] [--device auto|cpu|cuda] [--no-resume] [--json]",
+               "[--step auto|dense|sparse] [--device auto|cpu|cuda] [--no-shuffle] [--no-resume] [--json]",
                "Train attention-output (hook_z) SAEs, one per layer; Ctrl+C saves and resumes",
-               {"json", "no-resume"},
+               {"json", "no-resume", "no-shuffle"},
                &runTrainSae});
 
 }  // namespace

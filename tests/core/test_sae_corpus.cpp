@@ -1,5 +1,7 @@
 // Corpus streaming and windowing (core/corpus.h): every format, BOS prepended,
 // packing vs per-document windows, looping, resume by skipping, bad input.
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -161,6 +163,109 @@ class TestSaeCorpus : public QObject {
       ++pieces;
     }
     QVERIFY(pieces >= 3);
+    QVERIFY(joined == text);
+  }
+
+  // openShuffled: every document exactly once per pass, in a seeded order that
+  // changes from pass to pass; the same documents as the sequential reader.
+  void shuffledReaderServesEveryDocumentOnce() {
+    const std::string dir = test::tempDir() + "/shuf";
+    fs::create_directories(dir + "/folder/sub");
+    std::string txt, jsonl;
+    std::vector<std::string> docs;
+    for (int i = 0; i < 60; ++i) docs.push_back("document number " + std::to_string(i) + "\nwith two lines");
+    for (size_t i = 0; i < docs.size(); ++i) {
+      txt += docs[i] + (i + 1 < docs.size() ? "<|endoftext|>" : "");
+      jsonl += "{\"text\": \"" + std::to_string(i) + "\"}\n" + (i % 7 == 0 ? "  \n" : "");
+    }
+    writeFile(dir + "/a.txt", txt);
+    writeFile(dir + "/a.jsonl", jsonl);
+    writeFile(dir + "/folder/x.txt", "one<|endoftext|>two");
+    writeFile(dir + "/folder/sub/y.txt", "three");
+    auto texts = [](DocumentReader& r) {
+      std::vector<std::string> v;
+      Document d;
+      while (r.next(d)) v.push_back(d.text);
+      return v;
+    };
+    for (const std::string& path : {dir + "/a.txt", dir + "/a.jsonl", dir + "/folder"}) {
+      auto seq = DocumentReader::open(path);
+      auto a = DocumentReader::openShuffled(path, "auto", -1, 7);
+      auto b = DocumentReader::openShuffled(path, "auto", -1, 7);
+      auto c = DocumentReader::openShuffled(path, "auto", -1, 8);
+      const auto s = texts(*seq), x = texts(*a), y = texts(*b), z = texts(*c);
+      QCOMPARE(x, y);  // seeded
+      auto sorted = [](std::vector<std::string> v) {
+        std::sort(v.begin(), v.end());
+        return v;
+      };
+      QCOMPARE(sorted(x), sorted(s));
+      QCOMPARE(sorted(z), sorted(s));
+      if (s.size() > 10) {
+        QVERIFY(x != s);  // 60 documents: a random order is not the file order
+        QVERIFY(x != z);
+        a->rewind();  // the next pass: another order of the same documents
+        const auto x2 = texts(*a);
+        QVERIFY(x2 != x);
+        QCOMPARE(sorted(x2), sorted(s));
+      }
+    }
+    // .bin with end-of-text ids between documents.
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 40; ++i) {
+      for (int k = 0; k <= i % 5; ++k) ids.push_back(100 + i);
+      ids.push_back(9);
+    }
+    writeU16(dir + "/ids.bin", ids);
+    auto seqBin = DocumentReader::open(dir + "/ids.bin", "auto", 9);
+    auto shufBin = DocumentReader::openShuffled(dir + "/ids.bin", "auto", 9, 1);
+    std::vector<std::vector<int64_t>> sb, hb;
+    Document d;
+    while (seqBin->next(d)) sb.push_back(d.ids);
+    while (shufBin->next(d)) {
+      QVERIFY(d.tokenized);
+      hb.push_back(d.ids);
+    }
+    QVERIFY(sb != hb);
+    std::sort(sb.begin(), sb.end());
+    std::sort(hb.begin(), hb.end());
+    QCOMPARE(hb, sb);
+    // A bad JSONL line is reported with its line number when it is read.
+    writeFile(dir + "/bad.jsonl", "{\"text\": \"ok\"}\n\n{\"txt\": 1}\n");
+    auto bad = DocumentReader::openShuffled(dir + "/bad.jsonl", "auto", -1, 0);
+    try {
+      while (bad->next(d)) {
+      }
+      QFAIL("accepted a line without text");
+    } catch (const InputError& e) {
+      QVERIFY2(std::string(e.what()).find("line 3") != std::string::npos, e.what());
+    }
+    writeFile(dir + "/odd.bin", "abc");
+    QVERIFY_THROWS_EXCEPTION(InputError, DocumentReader::openShuffled(dir + "/odd.bin", "auto", 9, 0));
+    QVERIFY_THROWS_EXCEPTION(InputError, DocumentReader::openShuffled(dir + "/missing.jsonl", "auto", -1, 0));
+  }
+
+  // A long document is shuffled in ~1 MB pieces cut at line ends; together they are the document.
+  void shuffledLongTextPiecesCoverTheDocument() {
+    std::string p = test::tempDir() + "/long-numbered.txt";
+    std::string text;
+    for (int i = 0; text.size() < 3u << 20; ++i) {
+      char line[48];
+      std::snprintf(line, sizeof line, "line %08d of a long document\n", i);
+      text += line;
+    }
+    writeFile(p, text);
+    auto r = DocumentReader::openShuffled(p, "text", -1, 3);
+    Document d;
+    std::vector<std::string> pieces;
+    while (r->next(d)) {
+      QVERIFY(!d.text.empty() && d.text.back() == '\n');
+      pieces.push_back(d.text);
+    }
+    QVERIFY(pieces.size() >= 3);
+    std::sort(pieces.begin(), pieces.end());  // numbered lines: sorting restores the file order
+    std::string joined;
+    for (const auto& s : pieces) joined += s;
     QVERIFY(joined == text);
   }
 };
