@@ -1,11 +1,13 @@
 // zscope: the explorer GUI. Parses the command line and opens the main window.
 //   zscope [--model DIR|default] [--sae DIR ...] [--db FILE] [--prompt TEXT]
 //          [--threads N] [--device auto|cpu|cuda] [--screenshot FILE [--select L:F]] [--dark|--light]
+//          [--bench-latency N]
 #include <QApplication>
 #include <QCommandLineParser>
 
 #include <cstdio>
 
+#include "app/gui/latency_bench.h"
 #include "app/gui/mainwindow.h"
 #include "core/runtime.h"
 
@@ -27,6 +29,8 @@ int main(int argc, char** argv) {
   p.addOption({"device", "auto, cpu or cuda.", "DEVICE"});
   p.addOption({"screenshot", "Render the window to FILE (PNG) once loaded, then quit.", "FILE"});
   p.addOption({"select", "With --screenshot: feature to select, as LAYER:FEATURE.", "L:F"});
+  p.addOption({"bench-latency", "Benchmark: once loaded, run a 64-token prompt (or --prompt) N times like "
+                                 "Ctrl+Enter, print latency percentiles as JSON, quit.", "N"});
   p.addOption({"dark", "Use the dark palette (remembered)."});
   p.addOption({"light", "Use the light palette (remembered)."});
   p.process(app);
@@ -47,6 +51,16 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  int benchIters = 0;
+  if (p.isSet("bench-latency")) {
+    bool ok = false;
+    benchIters = p.value("bench-latency").toInt(&ok);
+    if (!ok || benchIters < 1) {
+      std::fprintf(stderr, "zscope: --bench-latency needs a positive number of runs\n");
+      return 2;
+    }
+    o.prompt.clear();  // the benchmark runs it
+  }
   if (!o.device.isEmpty() && o.device != "auto" && o.device != "cpu" && o.device != "cuda") {
     std::fprintf(stderr, "zscope: --device must be auto, cpu or cuda\n");
     return 2;
@@ -56,5 +70,6 @@ int main(int argc, char** argv) {
   if (p.isSet("dark")) w.setDarkPalette(true);
   if (p.isSet("light")) w.setDarkPalette(false);
   w.show();
+  if (benchIters > 0) new LatencyBench(&w, benchIters, 3, 64, p.value("prompt"));
   return app.exec();
 }

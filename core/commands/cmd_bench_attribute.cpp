@@ -10,8 +10,8 @@
 
 #include "core/attribution.h"
 #include "core/attribution_setup.h"
+#include "core/bench.h"
 #include "core/commands/command.h"
-#include "core/commands/common.h"
 #include "core/error.h"
 #include "core/gpt2.h"
 #include "core/runtime.h"

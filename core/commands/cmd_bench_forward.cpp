@@ -5,8 +5,8 @@
 #include <chrono>
 #include <iostream>
 
+#include "core/bench.h"
 #include "core/commands/command.h"
-#include "core/commands/common.h"
 #include "core/error.h"
 #include "core/gpt2.h"
 #include "core/paths.h"

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/bench.h"
 #include "core/commands/command.h"
-#include "core/commands/common.h"
 #include "core/engine.h"
 #include "core/error.h"
 #include "core/paths.h"
@@ -16,13 +16,6 @@
 
 namespace zs::cli {
 namespace {
-
-// Ordinary text in the default model's domain, cut to the requested length.
-const char* kText =
-    "And it came to pass, when the men of the city saw that the king was come, that they went out to meet him. "
-    "The cat sat on the mat, and the cat sat on the mat again. def read_config(path):\n    with open(path) as f:\n"
-    "        return json.load(f)\nThe Lord is my shepherd; I shall not want. He maketh me to lie down in green "
-    "pastures: he leadeth me beside the still waters. A fool and his money are soon parted, said the fortune.";
 
 int runBenchPrompt(const Args& a) {
   Engine e;
@@ -41,14 +34,7 @@ int runBenchPrompt(const Args& a) {
   if (n < 1 || n > m.nCtx) throw UsageError("--tokens must be in 1.." + std::to_string(m.nCtx));
   if (iters < 1 || warm < 0) throw UsageError("--iters must be positive and --warmup not negative");
   std::string prompt = a.get("prompt");
-  if (prompt.empty()) {
-    auto tok = Tokenizer::loadDir(m.dir);
-    std::string text;
-    while (static_cast<int64_t>(tok->encode(text).size()) < n) text += kText;
-    std::vector<int64_t> ids = tok->encode(text);
-    ids.resize(static_cast<size_t>(n - (bos ? 1 : 0)));
-    prompt = tok->decode(ids);
-  }
+  if (prompt.empty()) prompt = benchPromptText(*Tokenizer::loadDir(m.dir), n, bos);
 
   std::vector<double> ms;
   size_t tokens = 0, active = 0;

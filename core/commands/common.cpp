@@ -1,6 +1,5 @@
 #include "core/commands/common.h"
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -74,21 +73,6 @@ std::pair<int, int64_t> requireLayerFeature(const Args& a) {
   const int64_t feature = a.getInt("feature", -1);
   if (layer < 0 || feature < 0) throw UsageError("give --layer L and --feature F (both >= 0)");
   return {layer, feature};
-}
-
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  const double idx = p / 100.0 * static_cast<double>(v.size() - 1);
-  const size_t lo = static_cast<size_t>(idx), hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (idx - static_cast<double>(lo));
-}
-
-nlohmann::json latencyStats(const std::vector<double>& ms) {
-  double mean = 0;
-  for (double x : ms) mean += x;
-  mean /= static_cast<double>(ms.size());
-  return {{"mean", mean}, {"p50", percentile(ms, 50)}, {"p90", percentile(ms, 90)}, {"p99", percentile(ms, 99)},
-          {"max", percentile(ms, 100)}};
 }
 
 }  // namespace zs::cli

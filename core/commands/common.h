@@ -25,11 +25,6 @@ std::vector<int64_t> promptIds(const Args& a, const Gpt2Config& cfg, const std::
 // Opens the existing feature database named by --db (never creates one).
 std::unique_ptr<db::Db> openExistingDb(const Args& a);
 
-// Percentile p (0..100) of v with linear interpolation; v must not be empty.
-double percentile(std::vector<double> v, double p);
-// {"mean", "p50", "p90", "p99", "max"} of latencies (bench commands).
-nlohmann::json latencyStats(const std::vector<double>& ms);
-
 // --layer L and --feature F, both required and >= 0 (UsageError otherwise).
 std::pair<int, int64_t> requireLayerFeature(const Args& a);
 

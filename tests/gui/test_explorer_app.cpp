@@ -10,6 +10,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenuBar>
+#include <QProcess>
 #include <QProgressBar>
 #include <QSemaphore>
 #include <QSignalSpy>
@@ -20,6 +21,8 @@
 
 #include <atomic>
 #include <functional>
+
+#include <nlohmann/json.hpp>
 
 #include "app/gui/explorer_controller.h"
 #include "app/gui/explorer_export.h"
@@ -267,6 +270,41 @@ class TestExplorerApp : public QObject {
     QVERIFY(stayedOpen);
     QVERIFY2(shown.contains("nonexistent-zscope-dir"), qPrintable(shown));
     QVERIFY(!QFile::exists("/nonexistent-zscope-dir/heads.png"));
+  }
+
+  // zscope --bench-latency N prints the Ctrl+Enter latency percentiles as JSON and quits.
+  void benchLatencyPrintsJson() {
+    ZS_REQUIRE_SHARED(shared);
+    const QString gui = qEnvironmentVariable("ZSCOPE_GUI");
+    if (gui.isEmpty()) QSKIP("ZSCOPE_GUI is not set (run through ctest)");
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("XDG_CONFIG_HOME", tmp("xdg-config"));  // keep the user's settings out of it
+    env.insert("XDG_DATA_HOME", tmp("xdg-data"));
+    env.insert("QT_QPA_PLATFORM", "offscreen");
+    auto run = [&](const QStringList& args, QByteArray* out, QByteArray* err) {
+      QProcess p;
+      p.setProcessEnvironment(env);
+      p.start(gui, args);
+      if (!p.waitForFinished(120000)) {
+        p.kill();
+        return -1;
+      }
+      *out = p.readAllStandardOutput();
+      *err = p.readAllStandardError();
+      return p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    };
+    QByteArray out, err;
+    const int rc = run({"--model", QString::fromStdString(model_), "--sae", QString::fromStdString(saeRoot_),
+                        "--threads", "1", "--prompt", "the cat sat on the mat", "--bench-latency", "3"},
+                       &out, &err);
+    QVERIFY2(rc == 0, err.constData());
+    const auto j = nlohmann::json::parse(out.toStdString());
+    QCOMPARE(j["iters"].get<int>(), 3);
+    QVERIFY(j["tokens"].get<int>() > 3);
+    QVERIFY(j["request_to_screen_ms"]["p50"].get<double>() > 0);
+    QVERIFY(j["request_to_screen_ms"]["p50"].get<double>() >= j["worker_ms"]["p50"].get<double>() * 0.5);
+    QCOMPARE(run({"--bench-latency", "0"}, &out, &err), 2);
+    QVERIFY(err.contains("--bench-latency"));
   }
 };
 
