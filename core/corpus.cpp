@@ -27,6 +27,19 @@ void checkBinSize(const std::string& path, int width) {
     throw InputError(path, "size " + std::to_string(size) + " is not a multiple of " + std::to_string(width) +
                                " bytes (truncated, or uint16/uint32 mixed up)");
 }
+// The "text" field of one JSONL line (InputError naming the line otherwise).
+std::string jsonlText(const std::string& line, const std::string& path, int64_t lineNo) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(line);
+  } catch (const std::exception&) {
+    throw InputError(path, "line " + std::to_string(lineNo) + " is not valid JSON");
+  }
+  if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
+    throw InputError(path, "line " + std::to_string(lineNo) + " has no string field \"text\"");
+  return j["text"].get<std::string>();
+}
+
 bool endsWith(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
@@ -135,15 +148,7 @@ class JsonlReader : public DocumentReader {
     while (std::getline(in_, line)) {
       ++lineNo_;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const std::exception& e) {
-        throw InputError(path_, "line " + std::to_string(lineNo_) + " is not valid JSON");
-      }
-      if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
-        throw InputError(path_, "line " + std::to_string(lineNo_) + " has no string field \"text\"");
-      doc.text = j["text"].get<std::string>();
+      doc.text = jsonlText(line, path_, lineNo_);
       doc.ids.clear();
       doc.tokenized = false;
       doc.continues = false;
@@ -306,15 +311,7 @@ class ShuffledReader : public DocumentReader {
       doc.text = std::move(bytes);
       return true;
     }
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(bytes);
-    } catch (const std::exception&) {
-      throw InputError(path, "line " + std::to_string(s.line) + " is not valid JSON");
-    }
-    if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
-      throw InputError(path, "line " + std::to_string(s.line) + " has no string field \"text\"");
-    doc.text = j["text"].get<std::string>();
+    doc.text = jsonlText(bytes, path, s.line);
     return true;
   }
   void rewind() override {

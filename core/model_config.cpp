@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_util.h"
 
 namespace zs {
 namespace {
@@ -14,13 +15,7 @@ using nlohmann::json;
 
 int64_t readInt(const json& j, const char* key, int64_t def, const std::string& file) {
   if (!j.contains(key) || j[key].is_null()) return def;
-  const json& v = j[key];
-  if (v.is_number_integer() || v.is_number_unsigned()) return v.get<int64_t>();
-  if (v.is_number_float()) {
-    double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
-  }
-  throw InputError(file, std::string("config field '") + key + "' must be an integer, got " + v.dump());
+  return jsonInteger(j, key, file);
 }
 
 }  // namespace
@@ -34,13 +29,7 @@ Gpt2Config Gpt2Config::fromFile(const std::string& path) {
 }
 
 Gpt2Config Gpt2Config::fromJsonText(const std::string& text, const std::string& file) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const std::exception& e) {
-    throw InputError(file, std::string("config is not valid JSON: ") + e.what());
-  }
-  if (!j.is_object()) throw InputError(file, "config must be a JSON object");
+  const json j = parseJsonObject(text, file, "config");
   if (j.contains("model_type") && j["model_type"].is_string() && j["model_type"] != "gpt2")
     throw InputError(file, "model_type is '" + j["model_type"].get<std::string>() + "', only 'gpt2' is supported");
   Gpt2Config c;

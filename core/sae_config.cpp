@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_util.h"
 #include "core/sae.h"
 
 namespace zs {
@@ -18,13 +19,7 @@ const char* kKnown[] = {"d_in", "d_sae", "hook_name", "hook_point", "hook_layer"
                         "model_name", "dtype", "context_size", "architecture", "hook_head_index",
                         "hook_point_head_index", "finetuning_scaling_factor", "activation_fn_kwargs"};
 
-int64_t getInt(const json& j, const char* key, const std::string& file) {
-  const json& v = j.at(key);
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())))
-    return static_cast<int64_t>(v.get<double>());
-  throw InputError(file, std::string("\"") + key + "\" must be an integer");
-}
+int64_t getInt(const json& j, const char* key, const std::string& file) { return jsonInteger(j, key, file); }
 
 std::string getStr(const json& j, const char* key, const std::string& file) {
   const json& v = j.at(key);
@@ -40,13 +35,7 @@ bool SaeConfig::flatten_heads() const {
 }
 
 SaeConfig SaeConfig::fromJsonText(const std::string& text, const std::string& file) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const std::exception& e) {
-    throw InputError(file, std::string("not valid JSON: ") + e.what());
-  }
-  if (!j.is_object()) throw InputError(file, "cfg.json must hold a JSON object");
+  const json j = parseJsonObject(text, file, "cfg.json");
   SaeConfig c;
   try {
     if (j.contains("d_in")) c.d_in = getInt(j, "d_in", file);

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_util.h"
 #include "core/train_model.h"
 
 namespace zs {
@@ -54,13 +55,7 @@ TrainConfig TrainConfig::fromFile(const std::string& path) {
 }
 
 TrainConfig TrainConfig::fromJsonText(const std::string& text, const std::string& file) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const std::exception& e) {
-    throw InputError(file, std::string("training config is not valid JSON: ") + e.what());
-  }
-  if (!j.is_object()) throw InputError(file, "training config must be a JSON object");
+  const json j = parseJsonObject(text, file, "training config");
   for (auto it = j.begin(); it != j.end(); ++it)
     if (it.key() != "model" && it.key() != "train")
       throw InputError(file, "unknown section '" + it.key() + "' (expected \"model\" and \"train\")");
