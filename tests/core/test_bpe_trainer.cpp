@@ -15,6 +15,7 @@
 #include "core/commands/command.h"
 #include "core/error.h"
 #include "core/tokenizer.h"
+#include "cli_inprocess.h"
 #include "testutil.h"
 
 namespace fs = std::filesystem;
@@ -81,18 +82,6 @@ std::string makeCorpus(size_t bytes, unsigned seed) {
   return s;
 }
 
-int runCli(std::vector<std::string> args, std::string* out = nullptr) {
-  args.insert(args.begin(), "zscope-cli");
-  args.push_back("--quiet");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  std::ostringstream captured;
-  auto* old = std::cout.rdbuf(captured.rdbuf());
-  int rc = zs::cli::runMain(int(argv.size()), argv.data());
-  std::cout.rdbuf(old);
-  if (out) *out = captured.str();
-  return rc;
-}
 
 std::string tmp(const std::string& name) { return zs::test::tempDir() + "/" + name; }
 
@@ -281,17 +270,17 @@ class TestBpeTrainer : public QObject {
     const std::string corpus = tmp("cli.txt");
     writeFile(corpus, makeCorpus(200000, 7));
     std::string out;
-    QCOMPARE(runCli({"train-tokenizer", "--corpus", corpus, "--vocab-size", "512", "--out", tmp("cliout"), "--json"},
+    QCOMPARE(zs::test::runCli({"train-tokenizer", "--corpus", corpus, "--vocab-size", "512", "--out", tmp("cliout"), "--json"},
                     &out),
              0);
     auto j = nlohmann::json::parse(out);
     QCOMPARE(j["vocab_size"].get<int64_t>(), int64_t(512));
     QCOMPARE(j["end_of_text_id"].get<int64_t>(), int64_t(511));
     QCOMPARE(zs::Tokenizer::loadDir(tmp("cliout"))->vocabSize(), int64_t(512));
-    QCOMPARE(runCli({"train-tokenizer", "--corpus", corpus, "--vocab-size", "100", "--out", tmp("x")}), 2);
-    QCOMPARE(runCli({"train-tokenizer", "--corpus", corpus, "--vocab-size", "abc", "--out", tmp("x")}), 2);
-    QCOMPARE(runCli({"train-tokenizer", "--corpus", corpus, "--out", tmp("x")}), 2);
-    QCOMPARE(runCli({"train-tokenizer", "--corpus", tmp("missing.txt"), "--vocab-size", "300", "--out", tmp("x")}), 3);
+    QCOMPARE(zs::test::runCli({"train-tokenizer", "--corpus", corpus, "--vocab-size", "100", "--out", tmp("x")}), 2);
+    QCOMPARE(zs::test::runCli({"train-tokenizer", "--corpus", corpus, "--vocab-size", "abc", "--out", tmp("x")}), 2);
+    QCOMPARE(zs::test::runCli({"train-tokenizer", "--corpus", corpus, "--out", tmp("x")}), 2);
+    QCOMPARE(zs::test::runCli({"train-tokenizer", "--corpus", tmp("missing.txt"), "--vocab-size", "300", "--out", tmp("x")}), 3);
   }
 
   void speedReport() {

@@ -11,6 +11,7 @@
 #include "core/db/features.h"
 #include "core/db/labels.h"
 #include "core/error.h"
+#include "cli_inprocess.h"
 #include "testutil.h"
 
 using namespace zs;
@@ -259,10 +260,9 @@ void TestDbBuild::dfaLogitsAndHeadsMatchIndependentComputation() {
   setLabel(*db, l);
   QCOMPARE(QString::fromStdString(dashboardJson(readDashboard(*db, 1, 5))["label"]["text"].get<std::string>()), QString("test"));
   // The commands run in-process on the built database.
-  std::vector<std::string> args = {"zscope-cli", "feature", "--db", o.out, "--layer", "1", "--feature", "5", "--json", "--quiet"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  QCOMPARE(cli::runMain(static_cast<int>(argv.size()), argv.data()), 0);
+  std::string out;
+  QCOMPARE(zs::test::runCli({"feature", "--db", o.out, "--layer", "1", "--feature", "5", "--json"}, &out), 0);
+  QVERIFY(out.find("\"label\"") != std::string::npos);
 }
 
 void TestDbBuild::resumeEqualsUninterrupted() {

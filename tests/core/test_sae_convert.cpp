@@ -14,6 +14,7 @@
 #include "core/sae.h"
 #include "core/sae_convert.h"
 #include "core/sae_pt.h"
+#include "cli_inprocess.h"
 #include "testutil.h"
 
 using namespace zs;
@@ -171,13 +172,6 @@ void writeCfg(const std::string& path, int64_t dIn, int64_t dSae, const std::str
   std::ofstream(path) << j.dump();
 }
 
-int runCli(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  static std::string prog = "zscope-cli";
-  argv.push_back(prog.data());
-  for (auto& a : args) argv.push_back(a.data());
-  return cli::runMain(static_cast<int>(argv.size()), argv.data());
-}
 
 }  // namespace
 
@@ -260,13 +254,13 @@ class TestSaeConvert : public QObject {
     auto f = makeFixture(12, 40);
     writeBytes(dir + "/cli.pt", f.bytes);
     writeCfg(dir + "/cli_cfg.json", 12, 40);
-    QCOMPARE(runCli({"convert-sae", "--pt", dir + "/cli.pt", "--out", dir + "/cli-out", "--quiet"}), 2);
-    QCOMPARE(runCli({"convert-sae", "--pt", dir + "/cli.pt", "--out", dir + "/cli-out", "--allow-pickle", "--quiet"}), 0);
+    QCOMPARE(zs::test::runCli({"convert-sae", "--pt", dir + "/cli.pt", "--out", dir + "/cli-out", "--quiet"}, nullptr, false), 2);
+    QCOMPARE(zs::test::runCli({"convert-sae", "--pt", dir + "/cli.pt", "--out", dir + "/cli-out", "--allow-pickle", "--quiet"}, nullptr, false), 0);
     auto sae = Sae::loadDir(dir + "/cli-out");
     QVERIFY(torch::equal(sae->W_dec, f.W_dec));
     QCOMPARE(sae->cfg.hook_name, std::string("blocks.3.attn.hook_z"));
     writeCfg(dir + "/cli_cfg.json", 12, 39);
-    QCOMPARE(runCli({"convert-sae", "--pt", dir + "/cli.pt", "--out", dir + "/cli-out2", "--allow-pickle", "--quiet"}), 3);
+    QCOMPARE(zs::test::runCli({"convert-sae", "--pt", dir + "/cli.pt", "--out", dir + "/cli-out2", "--allow-pickle", "--quiet"}, nullptr, false), 3);
   }
 };
 

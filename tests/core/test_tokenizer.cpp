@@ -18,6 +18,7 @@
 #include "core/tokenizer.h"
 #include "core/tokenizer_pretok.h"
 #include "core/tokenizer_util.h"
+#include "cli_inprocess.h"
 #include "testutil.h"
 
 using zs::Tokenizer;
@@ -77,19 +78,6 @@ std::string randomUtf8(std::mt19937& rng, size_t codePoints) {
   return s;
 }
 
-// Runs the CLI in-process; returns the exit code and captures stdout.
-int runCli(std::vector<std::string> args, std::string* out = nullptr) {
-  args.insert(args.begin(), "zscope-cli");
-  args.push_back("--quiet");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  std::ostringstream captured;
-  auto* old = std::cout.rdbuf(captured.rdbuf());
-  int rc = zs::cli::runMain(int(argv.size()), argv.data());
-  std::cout.rdbuf(old);
-  if (out) *out = captured.str();
-  return rc;
-}
 
 }  // namespace
 
@@ -346,24 +334,24 @@ class TestTokenizer : public QObject {
   void cliTokenize() {
     ZS_REQUIRE_SHARED(shared);
     std::string out;
-    QCOMPARE(runCli({"tokenize", "--model", gpt2Dir(shared), "--text", "Hello world!", "--json"}, &out), 0);
+    QCOMPARE(zs::test::runCli({"tokenize", "--model", gpt2Dir(shared), "--text", "Hello world!", "--json"}, &out), 0);
     auto j = nlohmann::json::parse(out);
     QCOMPARE(j["ids"].get<std::vector<int64_t>>(), (std::vector<int64_t>{15496, 995, 0}));
     QCOMPARE(j["tokens"].get<std::vector<std::string>>(), (std::vector<std::string>{"Hello", " world", "!"}));
     QCOMPARE(j["display"][1].get<std::string>(), std::string("\u00B7world"));
     const std::string file = zs::test::tempDir() + "/prompt.txt";
     writeFile(file, "a<|endoftext|>b\n");
-    QCOMPARE(runCli({"tokenize", "--model", gpt2Dir(shared), "--text-file", file, "--json"}, &out), 0);
+    QCOMPARE(zs::test::runCli({"tokenize", "--model", gpt2Dir(shared), "--text-file", file, "--json"}, &out), 0);
     QCOMPARE(nlohmann::json::parse(out)["ids"].get<std::vector<int64_t>>(),
              (std::vector<int64_t>{64, 50256, 65, 198}));
-    QCOMPARE(runCli({"tokenize", "--model", gpt2Dir(shared), "--text", "hi"}, &out), 0);
+    QCOMPARE(zs::test::runCli({"tokenize", "--model", gpt2Dir(shared), "--text", "hi"}, &out), 0);
     QVERIFY(out.find("5303") != std::string::npos);  // "hi"
     // Bad flags -> 2, bad input -> 3.
-    QCOMPARE(runCli({"tokenize", "--model", gpt2Dir(shared)}), 2);
-    QCOMPARE(runCli({"tokenize", "--model", gpt2Dir(shared), "--text", "a", "--text-file", file}), 2);
-    QCOMPARE(runCli({"tokenize", "--text", "a"}), 2);
-    QCOMPARE(runCli({"tokenize", "--model", "/nonexistent/model", "--text", "a"}), 3);
-    QCOMPARE(runCli({"tokenize", "--model", gpt2Dir(shared), "--text-file", "/nonexistent.txt"}), 3);
+    QCOMPARE(zs::test::runCli({"tokenize", "--model", gpt2Dir(shared)}), 2);
+    QCOMPARE(zs::test::runCli({"tokenize", "--model", gpt2Dir(shared), "--text", "a", "--text-file", file}), 2);
+    QCOMPARE(zs::test::runCli({"tokenize", "--text", "a"}), 2);
+    QCOMPARE(zs::test::runCli({"tokenize", "--model", "/nonexistent/model", "--text", "a"}), 3);
+    QCOMPARE(zs::test::runCli({"tokenize", "--model", gpt2Dir(shared), "--text-file", "/nonexistent.txt"}), 3);
   }
 };
 
