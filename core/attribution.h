@@ -67,6 +67,27 @@ struct FamilySuggestion {
   std::string reason;         // one line: which rule fired
 };
 
+// DFA mass at one destination, accumulated source by source (ATTRIBUTION.md,
+// "Feature families"): mass = sum over heads of |DFA[s,h]|; afterCopy: s >= 1 and
+// token[s-1] == token[dest].
+struct DfaMass {
+  double total = 0, induction = 0, local = 0, distance = 0, sumSq = 0;
+  void add(double mass, int src, int dest, bool afterCopy) {
+    total += mass;
+    sumSq += mass * mass;
+    distance += mass * (dest - src);
+    if (dest - src <= 3) local += mass;
+    if (afterCopy) induction += mass;
+  }
+};
+
+// The family rule on the shares in f (induction share >= 0.5: induction; local
+// share >= 0.6: local context; spread >= 4 and mean distance >= 4: high-level
+// context; else unclear; no mass: unclear). Sets f.family and f.reason. Used by
+// the explorer and by the feature database builder alike.
+void classifyFamily(FamilySuggestion& f);
+extern const char* const kFamilyRule;  // the rule in one line, stored with the database's numbers
+
 class Attribution {
  public:
   // Runs `model` on `tokens` (BOS already included when wanted). `saes` may be

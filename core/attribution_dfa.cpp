@@ -27,22 +27,13 @@ std::vector<double> dfaTerms(const Data& D, int l, int g, int dest) {
 
 namespace {
 
-// Mass per source, for the family numbers.
-struct Masses {
-  double total = 0, induction = 0, local = 0, distance = 0, sumSq = 0;
-};
-
-Masses masses(const Data& D, int l, int g, int dest) {
+DfaMass masses(const Data& D, int l, int g, int dest) {
   std::vector<double> t = dfaTerms(D, l, g, dest);
-  Masses m;
+  DfaMass m;
   for (int s = 0; s <= dest; ++s) {
     double ms = 0;
     for (int h = 0; h < D.H; ++h) ms += std::fabs(t[static_cast<size_t>(s) * D.H + h]);
-    m.total += ms;
-    m.sumSq += ms * ms;
-    m.distance += ms * (dest - s);
-    if (dest - s <= 3) m.local += ms;
-    if (s >= 1 && D.tokens[s - 1] == D.tokens[dest]) m.induction += ms;
+    m.add(ms, s, dest, s >= 1 && D.tokens[s - 1] == D.tokens[dest]);
   }
   return m;
 }
@@ -53,10 +44,20 @@ std::string fmt(double x) {
   return b;
 }
 
+}  // namespace
+}  // namespace zs::attr
+
+namespace zs {
+
+const char* const kFamilyRule =
+    "induction_share >= 0.5; local_share (d-s <= 3) >= 0.6; spread >= 4 and mean_distance >= 4: high-level "
+    "context; else unclear";
+
 // The thresholds: a majority of the mass for induction and local context; for
 // high-level context the mass must be spread (>= 4 effective sources) and far
 // (mean distance >= 4 tokens).
-void classify(FamilySuggestion& f) {
+void classifyFamily(FamilySuggestion& f) {
+  using attr::fmt;
   if (f.totalMass <= 0) {
     f.family = "unclear";
     f.reason = "no DFA mass";
@@ -75,11 +76,6 @@ void classify(FamilySuggestion& f) {
                fmt(f.spread) + ", distance " + fmt(f.meanDistance) + ")";
   }
 }
-
-}  // namespace
-}  // namespace zs::attr
-
-namespace zs {
 
 Dfa Attribution::dfa(int layer, int feature, int pos) const {
   const attr::Data& D = d_->D;
@@ -111,7 +107,7 @@ FamilySuggestion Attribution::family(int layer, int feature, int pos) const {
   const attr::Data& D = d_->D;
   attr::checkFeature(D, layer, feature);
   attr::checkPos(D, pos);
-  attr::Masses m = attr::masses(D, layer, feature, pos);
+  DfaMass m = attr::masses(D, layer, feature, pos);
   FamilySuggestion f;
   f.positions = 1;
   f.totalMass = m.total;
@@ -121,7 +117,7 @@ FamilySuggestion Attribution::family(int layer, int feature, int pos) const {
     f.meanDistance = m.distance / m.total;
     f.spread = m.total * m.total / m.sumSq;
   }
-  attr::classify(f);
+  classifyFamily(f);
   return f;
 }
 
@@ -153,7 +149,7 @@ FamilySuggestion Attribution::family(int layer, int feature) const {
   agg.localShare /= wsum;
   agg.meanDistance /= wsum;
   agg.spread /= wsum;
-  attr::classify(agg);
+  classifyFamily(agg);
   return agg;
 }
 

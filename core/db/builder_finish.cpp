@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "core/attribution.h"
 #include "core/db/builder_internal.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
@@ -22,13 +23,8 @@ struct ExampleRef {
   FeatureExample ex;  // kind, bucket, rank, window, activation filled from the pass
 };
 
-// Family numbers of one example (the same definitions and thresholds as
-// zs::Attribution::family in core/attribution_dfa.cpp): mass of a source s =
-// sum over heads of |DFA[s,h]|.
-struct Masses {
-  double total = 0, induction = 0, local = 0, distance = 0, sumSq = 0;
-};
-
+// Family numbers of the top examples: zs::DfaMass and zs::classifyFamily, the
+// rule the explorer applies (core/attribution.h).
 struct FamilyAcc {
   double w = 0, induction = 0, local = 0, distance = 0, spread = 0, mass = 0;
   int n = 0;
@@ -75,7 +71,7 @@ void examplesOfLayer(std::vector<ExampleRef*>& refs, const LayerState& ls, const
       x.maxPos = static_cast<int>(mA[e]);
       const int d = x.maxPos;
       float best = -INFINITY;
-      Masses m;
+      DfaMass m;
       const auto& toks = windows.at(x.window);
       for (int s = 0; s <= d; ++s) {
         double ms = 0;
@@ -88,11 +84,7 @@ void examplesOfLayer(std::vector<ExampleRef*>& refs, const LayerState& ls, const
           }
           ms += std::fabs(val);
         }
-        m.total += ms;
-        m.sumSq += ms * ms;
-        m.distance += ms * (d - s);
-        if (d - s <= 3) m.local += ms;
-        if (s >= 1 && toks[s - 1] == toks[d]) m.induction += ms;
+        m.add(ms, s, d, s >= 1 && toks[s - 1] == toks[d]);
       }
       x.dfaValue = best;
       if (x.kind == "top" && m.total > 0) {
@@ -111,25 +103,24 @@ void examplesOfLayer(std::vector<ExampleRef*>& refs, const LayerState& ls, const
 }
 
 void classify(const FamilyAcc& a, FeatureStats& s) {
-  nlohmann::json n;
   if (a.w <= 0) {
     s.family = "";
     s.familyNumbers = nullptr;
     return;
   }
-  const double ind = a.induction / a.w, loc = a.local / a.w, dist = a.distance / a.w, spr = a.spread / a.w;
-  if (ind >= 0.5)
-    s.family = "induction";
-  else if (loc >= 0.6)
-    s.family = "local context";
-  else if (spr >= 4 && dist >= 4)
-    s.family = "high-level context";
-  else
-    s.family = "unclear";
-  s.familyNumbers = {{"induction_share", ind},  {"local_share", loc}, {"mean_distance", dist},
-                     {"spread", spr},           {"mean_mass", a.mass / a.w}, {"examples", a.n},
-                     {"rule", "induction_share >= 0.5; local_share (d-s <= 3) >= 0.6; spread >= 4 and "
-                              "mean_distance >= 4: high-level context; else unclear"}};
+  FamilySuggestion f;
+  f.inductionShare = a.induction / a.w;
+  f.localShare = a.local / a.w;
+  f.meanDistance = a.distance / a.w;
+  f.spread = a.spread / a.w;
+  f.totalMass = a.mass / a.w;
+  f.positions = a.n;
+  classifyFamily(f);
+  s.family = f.family;
+  s.familyNumbers = {{"induction_share", f.inductionShare}, {"local_share", f.localShare},
+                     {"mean_distance", f.meanDistance},      {"spread", f.spread},
+                     {"mean_mass", f.totalMass},             {"examples", a.n},
+                     {"rule", kFamilyRule}};
 }
 
 }  // namespace
