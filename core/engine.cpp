@@ -139,7 +139,7 @@ Engine::PreparedSae Engine::prepareSae(const std::string& dir) const {
   if (sae.layer() < 0 || sae.layer() >= m.nLayer)
     throw InputError(dir, "SAE hook layer " + std::to_string(sae.layer()) + " is outside the model's " +
                               std::to_string(m.nLayer) + " layers (" + m.name + ")");
-  p.info = SaeInfo{dir, sae.cfg.hook_name, static_cast<int>(sae.layer()), sae.cfg.d_in, sae.cfg.d_sae};
+  p.info = SaeInfo{dir, sae.cfg.hook_name, static_cast<int>(sae.layer()), sae.cfg.d_in, sae.cfg.d_sae, sae.fingerprint()};
   // Head fractions of every feature at once (ATTRIBUTION.md, head attribution):
   // the feature table shows them for every active feature.
   torch::Tensor n = sae.W_dec.to(torch::kCPU, torch::kFloat32).reshape({p.info.dSae, m.nHead, m.dHead}).norm(2, {2});
@@ -212,7 +212,24 @@ void Engine::openDatabase(const std::string& file, const Progress& progress) {
   std::map<std::pair<int, int64_t>, db::Label> labels;
   for (auto& l : db::listLabels(*db)) labels[{l.layer, l.feature}] = l;
   std::map<std::pair<int, int64_t>, std::string> suggested;
-  const std::vector<int> layers = db::dbInfo(*db).layers;
+  const db::DbInfo dbi = db::dbInfo(*db);
+  const std::vector<int>& layers = dbi.layers;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    auto it = d_->saeInfo.find(layers[i]);
+    if (it == d_->saeInfo.end()) continue;
+    const SaeInfo& si = it->second;
+    const auto fp = dbi.saeFingerprints.find(layers[i]);
+    std::string why;
+    if (dbi.featuresPerLayer[i] != si.dSae)
+      why = "it has " + std::to_string(dbi.featuresPerLayer[i]) + " features for layer " + std::to_string(layers[i]) +
+            ", the loaded SAE has " + std::to_string(si.dSae);
+    else if (fp != dbi.saeFingerprints.end() && fp->second != si.fingerprint)
+      why = "its layer " + std::to_string(layers[i]) + " SAE had other weights (" + fp->second + ", loaded " +
+            si.fingerprint + ")";
+    if (!why.empty())
+      throw InputError(file, "this feature database was built from other SAEs than the loaded ones: " + why +
+                                 ". Open the database built for these SAEs, or build one with zscope-cli build-db.");
+  }
   for (size_t i = 0; i < layers.size(); ++i) {
     stage(progress, static_cast<double>(i), static_cast<double>(layers.size()),
           "Reading feature statistics of layer " + std::to_string(layers[i]));

@@ -23,6 +23,7 @@ struct SaeInfo {
   std::string dir, hookName;
   int layer = -1;
   int64_t dIn = 0, dSae = 0;
+  std::string fingerprint;  // Sae::fingerprint()
 };
 
 struct TokenInfo {
@@ -142,7 +143,9 @@ class Engine {
   void unloadSaes();
   std::vector<SaeInfo> saes() const;
 
-  // Feature database (SQLite, issue 6). Throws InputError.
+  // Feature database (SQLite, issue 6). Throws InputError, also when it was built
+  // from other SAEs than the loaded ones (d_sae or weight fingerprint differ for
+  // a layer both have): its dashboards and labels would belong to other features.
   void openDatabase(const std::string& file, const Progress& progress = {});
   bool hasDatabase() const;
   std::string databaseFile() const;

@@ -120,4 +120,20 @@ void Sae::saveDir(const std::string& dir) const {
   if (ec) throw std::runtime_error("cannot write " + path + ": " + ec.message());
 }
 
+std::string Sae::fingerprint() const {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a, 64 bit
+  for (const torch::Tensor* t : {&W_enc, &W_dec, &b_enc, &b_dec}) {
+    torch::Tensor c = t->to(torch::kCPU, torch::kFloat32).contiguous();
+    const auto* p = reinterpret_cast<const unsigned char*>(c.data_ptr<float>());
+    const size_t n = static_cast<size_t>(c.numel()) * sizeof(float);
+    for (size_t i = 0; i < n; ++i) {
+      h ^= p[i];
+      h *= 1099511628211ULL;
+    }
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "fnv1a64:%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 }  // namespace zs

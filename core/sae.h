@@ -53,6 +53,10 @@ struct Sae {
   // InputError unless this SAE reads hook_z of an existing layer of `model`
   // with d_in == n_head * d_head.
   void checkAgainst(const Gpt2Config& model, const std::string& nameForErrors) const;
+  // Identity of the weights: "fnv1a64:<16 hex digits>" over the float32 values of
+  // W_enc, W_dec, b_enc, b_dec (in that order). Feature databases record it so
+  // that a database is never shown against other SAEs.
+  std::string fingerprint() const;
   // Fresh SAE: W_dec rows random unit vectors, W_enc = W_dec^T, biases zero.
   static std::unique_ptr<Sae> init(const SaeConfig& cfg, uint64_t seed, torch::Device device = torch::kCPU);
 };

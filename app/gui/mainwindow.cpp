@@ -6,6 +6,7 @@
 #include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDateTime>
 #include <QDir>
 #include <QDockWidget>
 #include <QFile>
@@ -32,8 +33,27 @@
 #include "app/gui/explorer_export.h"
 #include "app/gui/explorer_prompt.h"
 #include "app/gui/worker.h"
+#include "core/db/db.h"
+#include "core/db/features.h"
 #include "core/paths.h"
 #include "core/runtime.h"
+
+// True when both feature databases were built from the same SAEs (per-layer
+// d_sae and weight fingerprints); false also when either cannot be read.
+static bool sameFeatureBuild(const QString& a, const QString& b) {
+  try {
+    zs::db::OpenOptions o;
+    o.create = false;
+    o.readOnly = true;
+    o.migrate = false;
+    auto da = zs::db::Db::open(a.toStdString(), o), dbb = zs::db::Db::open(b.toStdString(), o);
+    const zs::db::DbInfo ia = zs::db::dbInfo(*da), ib = zs::db::dbInfo(*dbb);
+    return ia.layers == ib.layers && ia.featuresPerLayer == ib.featuresPerLayer &&
+           ia.saeFingerprints == ib.saeFingerprints;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
 
 // The icons live in zscope_app, a static library: register its resources explicitly.
 static void initResources() { Q_INIT_RESOURCE(zscope); }
@@ -231,10 +251,23 @@ void MainWindow::startup() {
     if (!dataDir.isEmpty() && QFileInfo::exists(src)) {
       const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
       const QString dst = dir + "/" + name + ".zscope.db";
-      if (QDir().mkpath(dir) && (QFileInfo::exists(dst) || QFile::copy(src, dst)))
+      // A copy made from an older shipped database (other SAEs) is set aside, never
+      // deleted: its labels stay in the .bak file and the new copy is used.
+      QString setAside;
+      if (QFileInfo::exists(dst) && !sameFeatureBuild(src, dst)) {
+        setAside = dst + "." + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss") + ".bak";
+        for (const QString& ext : {QString(), QString("-wal"), QString("-shm")})
+          if (QFileInfo::exists(dst + ext)) QFile::rename(dst + ext, setAside + ext);
+      }
+      if (QDir().mkpath(dir) && (QFileInfo::exists(dst) || QFile::copy(src, dst))) {
+        QFile(dst).setPermissions(QFile(dst).permissions() | QFileDevice::WriteOwner);
         openDatabase(dst);
-      else
+        if (!setAside.isEmpty())
+          statusBar()->showMessage(tr("The shipped SAEs changed: a new feature database is in use; your earlier "
+                                      "copy (and its labels) is kept as %1").arg(setAside), 20000);
+      } else {
         statusBar()->showMessage(tr("Could not copy the shipped feature database to %1").arg(dir), 10000);
+      }
     }
   }
   if (!opts_.prompt.isEmpty()) runPrompt(opts_.prompt);

@@ -106,6 +106,9 @@ BuildResult buildWith(const BuildInputs& in, const BuildOptions& opts, const Pro
       metaSet(*db, "model_name", in.modelName);
       metaSet(*db, "model_dir", o.modelDir);
       metaSet(*db, "saes", nlohmann::json(o.saeDirs).dump());
+      nlohmann::json fps = nlohmann::json::object();
+      for (const auto* sae : in.saes) fps[std::to_string(sae->layer())] = sae->fingerprint();
+      metaSet(*db, "sae_fingerprints", fps.dump());
       metaSet(*db, "corpus", o.corpus);
       metaSet(*db, "context", std::to_string(o.context));
       metaSet(*db, "top_k", std::to_string(o.topK));

@@ -103,6 +103,11 @@ DbInfo dbInfo(Db& db) {
   i.context = std::stoll(metaGet(db, "context", "0"));
   i.topK = std::stoll(metaGet(db, "top_k", "0"));
   i.status = metaGet(db, "build_status");
+  const std::string fps = metaGet(db, "sae_fingerprints");
+  if (!fps.empty()) {
+    const json j = json::parse(fps);
+    for (auto it = j.begin(); it != j.end(); ++it) i.saeFingerprints[std::stoi(it.key())] = it.value().get<std::string>();
+  }
   i.histEdges = doublesFromMeta(db, "hist_edges");
   i.quantileEdges = doublesFromMeta(db, "quantile_edges");
   Stmt s(db, "SELECT layer, count(*) FROM features GROUP BY layer ORDER BY layer");

@@ -2,6 +2,7 @@
 // Feature dashboards stored in the database (written by the builder, read by
 // the CLI and the GUI). Plain structs, no torch, no Qt.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +65,7 @@ struct DbInfo {
   std::vector<std::string> saes;
   std::vector<int> layers;                 // layers with built features
   std::vector<int64_t> featuresPerLayer;   // d_sae per layer
+  std::map<int, std::string> saeFingerprints;  // layer -> Sae::fingerprint() (absent in older databases)
   int64_t tokens = 0, context = 0, topK = 0;
   std::string status;                      // empty | building | done
   std::vector<double> histEdges, quantileEdges;

@@ -28,6 +28,9 @@
 #include "app/gui/explorer_export.h"
 #include "app/gui/mainwindow.h"
 #include "app/gui/worker.h"
+#include "core/db/builder.h"
+#include "core/db/db.h"
+#include "core/db/features.h"
 #include "core/engine.h"
 #include "core/error.h"
 #include "explorer_fixture.h"
@@ -270,6 +273,58 @@ class TestExplorerApp : public QObject {
     QVERIFY(stayedOpen);
     QVERIFY2(shown.contains("nonexistent-zscope-dir"), qPrintable(shown));
     QVERIFY(!QFile::exists("/nonexistent-zscope-dir/heads.png"));
+  }
+
+  // A feature database records its SAEs' fingerprints; the engine refuses to show
+  // it against other SAEs (other d_sae, or the same shape with other weights).
+  void databaseOfOtherSaesIsRefused() {
+    ZS_REQUIRE_SHARED(shared);
+    const std::string dir = zs::test::tempDir() + "/dbcheck";
+    QDir().mkpath(QString::fromStdString(dir));
+    {
+      QFile c(QString::fromStdString(dir + "/corpus.txt"));
+      QVERIFY(c.open(QIODevice::WriteOnly));
+      for (int i = 0; i < 40; ++i) c.write("the cat sat on the mat. a dog ran to the cat and the mat.\n");
+    }
+    zs::db::BuildOptions o;
+    o.modelDir = model_;
+    o.saeDirs = {saeRoot_ + "/blocks.0.attn.hook_z", saeRoot_ + "/blocks.1.attn.hook_z"};
+    o.corpus = dir + "/corpus.txt";
+    o.out = dir + "/features.zscope.db";
+    o.tokens = 600;
+    o.context = 32;
+    o.topK = 2;
+    o.samplesPerBucket = 1;
+    o.device = "cpu";
+    QVERIFY(zs::db::buildFeatureDb(o).completed);
+    {
+      auto db = zs::db::Db::open(o.out);
+      QCOMPARE(zs::db::dbInfo(*db).saeFingerprints.size(), size_t(2));
+    }
+    zs::Engine e;
+    e.loadModel(model_, "cpu");
+    e.loadSaeTree(saeRoot_);
+    e.openDatabase(o.out);  // its own SAEs: fine
+    QVERIFY(e.hasDatabase());
+    // Same shapes, other weights (seed 5): refused, naming the layer.
+    zs::Engine other;
+    other.loadModel(model_, "cpu");
+    zs::test::writeRandomSae(dir + "/other", 0, 64, 32, 4, 5);
+    other.loadSaeTree(dir + "/other");
+    try {
+      other.openDatabase(o.out);
+      QFAIL("opened a database of other SAEs");
+    } catch (const zs::InputError& err) {
+      QVERIFY2(std::string(err.what()).find("other SAEs") != std::string::npos, err.what());
+      QVERIFY2(std::string(err.what()).find("layer 0") != std::string::npos, err.what());
+    }
+    QVERIFY(!other.hasDatabase());
+    // Another d_sae: refused too.
+    zs::Engine wide;
+    wide.loadModel(model_, "cpu");
+    zs::test::writeRandomSae(dir + "/wide", 1, 64, 48, 4, 2);
+    wide.loadSaeTree(dir + "/wide");
+    QVERIFY_THROWS_EXCEPTION(zs::InputError, wide.openDatabase(o.out));
   }
 
   // zscope --bench-latency N prints the Ctrl+Enter latency percentiles as JSON and quits.
