@@ -46,6 +46,39 @@ AttrNode makeNode(const char* kind, std::string label, double value) {
   return n;
 }
 
+// Where a node sits; -1 = not applicable.
+struct Where {
+  int layer = -1, head = -1, pos = -1, dest = -1, feature = -1;
+};
+
+// A leaf (bias, error, embedding, MLP, ...).
+Child leaf(const char* kind, std::string label, double value, Where w) {
+  Child c;
+  c.node = makeNode(kind, std::move(label), value);
+  c.node.layer = w.layer;
+  c.node.head = w.head;
+  c.node.pos = w.pos;
+  c.node.dest = w.dest;
+  c.node.feature = w.feature;
+  return c;
+}
+
+// An expandable node: the node and the payload that expands it share `w`.
+Child expandable(const char* kind, std::string label, double value, Where w, Payload::Kind pk, double scale,
+                 std::vector<double> u = {}) {
+  Child c = leaf(kind, std::move(label), value, w);
+  c.node.expandable = true;
+  c.payload.kind = pk;
+  c.payload.layer = w.layer;
+  c.payload.head = w.head;
+  c.payload.pos = w.pos;
+  c.payload.dest = w.dest;
+  c.payload.feature = w.feature;
+  c.payload.scale = scale;
+  c.payload.u = std::move(u);
+  return c;
+}
+
 std::string lh(int l, int h) { return "L" + std::to_string(l) + "H" + std::to_string(h); }
 
 std::string sourceLabel(const Data& D, const AttrNode& n) {
@@ -57,23 +90,8 @@ std::string sourceLabel(const Data& D, const AttrNode& n) {
 // DFA has n*H of them and most are cut, so the label and (for feature sources,
 // u empty) the read direction are only made for the kept ones (finishChild).
 Child sourceChild(int l, int h, int dest, int src, std::vector<double> u, double value, int feature, double scale) {
-  Child c;
-  c.node = makeNode("source", std::string(), value);
-  c.node.layer = l;
-  c.node.head = h;
-  c.node.pos = src;
-  c.node.dest = dest;
-  c.node.feature = feature;
-  c.node.expandable = true;
-  c.payload.kind = Payload::Source;
-  c.payload.layer = l;
-  c.payload.head = h;
-  c.payload.pos = src;
-  c.payload.dest = dest;
-  c.payload.feature = feature;
-  c.payload.scale = scale;
-  c.payload.u = std::move(u);
-  return c;
+  return expandable("source", std::string(), value, Where{l, h, src, dest, feature}, Payload::Source, scale,
+                    std::move(u));
 }
 
 std::vector<Child> featureChildren(const Data& D, const Payload& p) {
@@ -87,13 +105,9 @@ std::vector<Child> featureChildren(const Data& D, const Payload& p) {
     for (int h = 0; h < D.H; ++h) {
       out.push_back(sourceChild(l, h, dest, s, {}, k * t[static_cast<size_t>(s) * D.H + h], g, k));
     }
-  Child b;
-  b.node = makeNode("bias", "bias of L" + std::to_string(l) + " F" + std::to_string(g) +
-                                (S.applyBdec ? " (b_enc - b_dec.W_enc)" : " (b_enc)"),
-                    k * D.featureBias(l, g));
-  b.node.layer = l;
-  b.node.feature = g;
-  out.push_back(std::move(b));
+  out.push_back(leaf("bias", "bias of L" + std::to_string(l) + " F" + std::to_string(g) +
+                                 (S.applyBdec ? " (b_enc - b_dec.W_enc)" : " (b_enc)"),
+                     k * D.featureBias(l, g), Where{l, -1, -1, -1, g}));
   return out;
 }
 
@@ -129,19 +143,9 @@ void attnLayerChildren(const Data& D, int lp, int s, const std::vector<double>& 
       const float* w = S.Wdec + static_cast<size_t>(g) * d;
       double kg = 0;  // d(term)/d(f_g): the scale its own DFA children get
       for (int j = 0; j < d; ++j) kg += w[j] * q[j];
-      Child c;
-      c.node = makeNode("attn_feature", L + " F" + std::to_string(g) + at + " " + D.tok(s) + " (act " + num(f) + ")",
-                        f * kg);
-      c.node.layer = lp;
-      c.node.feature = g;
-      c.node.pos = s;
+      Child c = expandable("attn_feature", L + " F" + std::to_string(g) + at + " " + D.tok(s) + " (act " + num(f) + ")",
+                           f * kg, Where{lp, -1, s, -1, g}, Payload::AttnFeature, kg);
       c.node.activation = f;
-      c.node.expandable = true;
-      c.payload.kind = Payload::AttnFeature;
-      c.payload.layer = lp;
-      c.payload.feature = g;
-      c.payload.pos = s;
-      c.payload.scale = kg;
       out.push_back(std::move(c));
     }
     double err = 0, bdec = 0;
@@ -149,36 +153,14 @@ void attnLayerChildren(const Data& D, int lp, int s, const std::vector<double>& 
       err += (z[j] - S.zhat[s][j]) * q[j];
       bdec += S.bdec[j] * q[j];
     }
-    Child e;
-    e.node = makeNode("attn_error", L + " SAE error" + at, err);
-    e.node.layer = lp;
-    e.node.pos = s;
-    out.push_back(std::move(e));
-    Child b;
-    b.node = makeNode("bias", L + " attn bias (b_dec.W_O + b_O)" + at, bdec + bO);
-    b.node.layer = lp;
-    b.node.pos = s;
-    out.push_back(std::move(b));
+    out.push_back(leaf("attn_error", L + " SAE error" + at, err, Where{lp, -1, s}));
+    out.push_back(leaf("bias", L + " attn bias (b_dec.W_O + b_O)" + at, bdec + bO, Where{lp, -1, s}));
   } else {
-    for (int h = 0; h < D.H; ++h) {
-      Child c;
-      c.node = makeNode("attn_head", lh(lp, h) + at, dot(z + h * D.dh, q.data() + h * D.dh, D.dh));
-      c.node.layer = lp;
-      c.node.head = h;
-      c.node.pos = s;
-      c.node.expandable = true;
-      c.payload.kind = Payload::AttnHead;
-      c.payload.layer = lp;
-      c.payload.head = h;
-      c.payload.pos = s;
-      c.payload.u.assign(q.begin() + h * D.dh, q.begin() + (h + 1) * D.dh);
-      out.push_back(std::move(c));
-    }
-    Child b;
-    b.node = makeNode("bias", L + " attn bias (b_O)" + at, bO);
-    b.node.layer = lp;
-    b.node.pos = s;
-    out.push_back(std::move(b));
+    for (int h = 0; h < D.H; ++h)
+      out.push_back(expandable("attn_head", lh(lp, h) + at, dot(z + h * D.dh, q.data() + h * D.dh, D.dh),
+                               Where{lp, h, s}, Payload::AttnHead, 1.0,
+                               std::vector<double>(q.begin() + h * D.dh, q.begin() + (h + 1) * D.dh)));
+    out.push_back(leaf("bias", L + " attn bias (b_O)" + at, bO, Where{lp, -1, s}));
   }
 }
 
@@ -203,28 +185,14 @@ std::vector<Child> sourceChildren(const Data& D, const Payload& p) {
   std::vector<Child> out;
   const std::string at = " @" + std::to_string(s);
   const size_t off = static_cast<size_t>(s) * d;
-  Child e;
-  e.node = makeNode("embed", "embed " + D.tok(s) + at, dot(&D.embed[off], r.data(), d));
-  e.node.pos = s;
-  out.push_back(std::move(e));
-  Child pe;
-  pe.node = makeNode("pos_embed", "pos_embed" + at, dot(&D.posEmbed[off], r.data(), d));
-  pe.node.pos = s;
-  out.push_back(std::move(pe));
+  out.push_back(leaf("embed", "embed " + D.tok(s) + at, dot(&D.embed[off], r.data(), d), Where{-1, -1, s}));
+  out.push_back(leaf("pos_embed", "pos_embed" + at, dot(&D.posEmbed[off], r.data(), d), Where{-1, -1, s}));
   for (int lp = 0; lp < l; ++lp) {
     attnLayerChildren(D, lp, s, r, out);
-    Child m;
-    m.node = makeNode("mlp", "MLP" + std::to_string(lp) + at, dot(&D.layers[lp].mlpOut[off], r.data(), d));
-    m.node.layer = lp;
-    m.node.pos = s;
-    out.push_back(std::move(m));
+    out.push_back(leaf("mlp", "MLP" + std::to_string(lp) + at, dot(&D.layers[lp].mlpOut[off], r.data(), d),
+                       Where{lp, -1, s}));
   }
-  Child b;
-  b.node = makeNode("bias", "bias " + lh(l, h) + " (ln1 beta.W_V + b_V)" + at, A * (beta + bV));
-  b.node.layer = l;
-  b.node.head = h;
-  b.node.pos = s;
-  out.push_back(std::move(b));
+  out.push_back(leaf("bias", "bias " + lh(l, h) + " (ln1 beta.W_V + b_V)" + at, A * (beta + bV), Where{l, h, s}));
   return out;
 }
 
@@ -260,24 +228,14 @@ AttrNode Attribution::root(int layer, int feature, int pos) const {
   const attr::Data& D = d_->D;
   attr::checkFeature(D, layer, feature);
   attr::checkPos(D, pos);
-  AttrNode n;
-  n.kind = "feature";
-  n.value = D.pre(layer, feature, pos);
-  n.activation = std::max(0.0, n.value);
-  n.label = "L" + std::to_string(layer) + " F" + std::to_string(feature) + " @" + std::to_string(pos) + " " +
-            D.tok(pos) + " (pre " + attr::num(n.value) + ")";
-  n.layer = layer;
-  n.feature = feature;
-  n.pos = pos;
-  n.expandable = true;
-  attr::Payload p;
-  p.kind = attr::Payload::Feature;
-  p.layer = layer;
-  p.feature = feature;
-  p.pos = pos;
-  p.scale = 1;
-  n.id = d_->registerNode(std::move(p));
-  return n;
+  const double pre = D.pre(layer, feature, pos);
+  attr::Child c = attr::expandable("feature",
+                                   "L" + std::to_string(layer) + " F" + std::to_string(feature) + " @" +
+                                       std::to_string(pos) + " " + D.tok(pos) + " (pre " + attr::num(pre) + ")",
+                                   pre, attr::Where{layer, -1, pos, -1, feature}, attr::Payload::Feature, 1.0);
+  c.node.activation = std::max(0.0, pre);
+  c.node.id = d_->registerNode(std::move(c.payload));
+  return c.node;
 }
 
 std::vector<AttrNode> Attribution::expand(int nodeId, int top) const {

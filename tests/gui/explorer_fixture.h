@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/db/builder.h"
 #include "core/safetensors.h"
 
 namespace zs::test {
@@ -77,6 +78,27 @@ inline RandomSae writeRandomSae(const std::string& root, int layer, int dIn, int
                     "\"dtype\": \"float32\", \"context_size\": 64}")
                 .arg(dIn).arg(dSae).arg(layer).toUtf8());
   return s;
+}
+
+// Options for a small feature database of `model` and `saeDirs` over a repeated
+// English sentence written to <dir>/corpus.txt; the database goes to <dir>/features.zscope.db.
+inline zs::db::BuildOptions smallDbOptions(const std::string& model, std::vector<std::string> saeDirs,
+                                           const std::string& dir, int64_t tokens, int64_t topK) {
+  QDir().mkpath(QString::fromStdString(dir));
+  QFile c(QString::fromStdString(dir + "/corpus.txt"));
+  if (c.open(QIODevice::WriteOnly))
+    for (int i = 0; i < 60; ++i) c.write("the cat sat on the mat. a dog ran to the cat and the mat.\n");
+  zs::db::BuildOptions o;
+  o.modelDir = model;
+  o.saeDirs = std::move(saeDirs);
+  o.corpus = dir + "/corpus.txt";
+  o.out = dir + "/features.zscope.db";
+  o.tokens = tokens;
+  o.context = 32;
+  o.topK = topK;
+  o.samplesPerBucket = 1;
+  o.device = "cpu";
+  return o;
 }
 
 }  // namespace zs::test

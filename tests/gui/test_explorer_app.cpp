@@ -280,22 +280,8 @@ class TestExplorerApp : public QObject {
   void databaseOfOtherSaesIsRefused() {
     ZS_REQUIRE_SHARED(shared);
     const std::string dir = zs::test::tempDir() + "/dbcheck";
-    QDir().mkpath(QString::fromStdString(dir));
-    {
-      QFile c(QString::fromStdString(dir + "/corpus.txt"));
-      QVERIFY(c.open(QIODevice::WriteOnly));
-      for (int i = 0; i < 40; ++i) c.write("the cat sat on the mat. a dog ran to the cat and the mat.\n");
-    }
-    zs::db::BuildOptions o;
-    o.modelDir = model_;
-    o.saeDirs = {saeRoot_ + "/blocks.0.attn.hook_z", saeRoot_ + "/blocks.1.attn.hook_z"};
-    o.corpus = dir + "/corpus.txt";
-    o.out = dir + "/features.zscope.db";
-    o.tokens = 600;
-    o.context = 32;
-    o.topK = 2;
-    o.samplesPerBucket = 1;
-    o.device = "cpu";
+    const zs::db::BuildOptions o = zs::test::smallDbOptions(
+        model_, {saeRoot_ + "/blocks.0.attn.hook_z", saeRoot_ + "/blocks.1.attn.hook_z"}, dir, 600, 2);
     QVERIFY(zs::db::buildFeatureDb(o).completed);
     {
       auto db = zs::db::Db::open(o.out);

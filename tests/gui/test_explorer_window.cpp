@@ -216,22 +216,8 @@ class TestExplorerWindow : public QObject {
     // Before a database is open, the dashboard says so.
     QTRY_VERIFY_WITH_TIMEOUT(x()->dashboard()->html().contains("no feature database loaded"), 10000);
     // A small database over a repeated text corpus, with one hand-written label.
-    const std::string dir = zs::test::tempDir();
-    {
-      QFile c(QString::fromStdString(dir + "/corpus.txt"));
-      QVERIFY(c.open(QIODevice::WriteOnly));
-      for (int i = 0; i < 60; ++i) c.write("the cat sat on the mat. a dog ran to the cat and the mat.\n");
-    }
-    zs::db::BuildOptions o;
-    o.modelDir = model_;
-    o.saeDirs = {saes_[0].dir, saes_[1].dir};
-    o.corpus = dir + "/corpus.txt";
-    o.out = dir + "/features.zscope.db";
-    o.tokens = 1500;
-    o.context = 32;
-    o.topK = 3;
-    o.samplesPerBucket = 1;
-    o.device = "cpu";
+    const zs::db::BuildOptions o =
+        zs::test::smallDbOptions(model_, {saes_[0].dir, saes_[1].dir}, zs::test::tempDir() + "/featuredb", 1500, 3);
     QVERIFY(zs::db::buildFeatureDb(o).completed);
     const zs::FeatureRow top = x()->analysis().perPosition[x()->selection().pos].front();
     const int layer = top.layer;
