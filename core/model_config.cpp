@@ -1,12 +1,10 @@
 #include "core/model_config.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/json_util.h"
+#include "core/util.h"
 
 namespace zs {
 namespace {
@@ -21,11 +19,7 @@ int64_t readInt(const json& j, const char* key, int64_t def, const std::string& 
 }  // namespace
 
 Gpt2Config Gpt2Config::fromFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "cannot open config file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return fromJsonText(ss.str(), path);
+  return fromJsonText(readWholeFile(path, " (the model's config.json)"), path);
 }
 
 Gpt2Config Gpt2Config::fromJsonText(const std::string& text, const std::string& file) {

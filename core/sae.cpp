@@ -5,12 +5,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/model_config.h"
 #include "core/safetensors.h"
 #include "core/tensor_io.h"
+#include "core/util.h"
 
 namespace fs = std::filesystem;
 
@@ -77,12 +77,9 @@ void Sae::checkAgainst(const Gpt2Config& model, const std::string& name) const {
 std::unique_ptr<Sae> Sae::loadDir(const std::string& dir, torch::Device device) {
   std::string cfgPath = dir + "/cfg.json", wPath = dir + "/sae_weights.safetensors";
   if (!fs::is_directory(dir)) throw InputError(dir, "SAE folder not found");
-  std::ifstream in(cfgPath, std::ios::binary);
-  if (!in) throw InputError(cfgPath, "cannot open (an SAE folder holds cfg.json and sae_weights.safetensors)");
-  std::stringstream ss;
-  ss << in.rdbuf();
   auto sae = std::make_unique<Sae>();
-  sae->cfg = SaeConfig::fromJsonText(ss.str(), cfgPath);
+  sae->cfg = SaeConfig::fromJsonText(
+      readWholeFile(cfgPath, " (an SAE folder holds cfg.json and sae_weights.safetensors)"), cfgPath);
   auto file = st::File::open(wPath);
   // d_in / d_sae may be absent in old configs: take them from W_enc, then check every shape.
   const auto& we = file->get("W_enc");
@@ -121,15 +118,10 @@ void Sae::saveDir(const std::string& dir) const {
 }
 
 std::string Sae::fingerprint() const {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a, 64 bit
+  uint64_t h = kFnv1aOffset;
   for (const torch::Tensor* t : {&W_enc, &W_dec, &b_enc, &b_dec}) {
     torch::Tensor c = t->to(torch::kCPU, torch::kFloat32).contiguous();
-    const auto* p = reinterpret_cast<const unsigned char*>(c.data_ptr<float>());
-    const size_t n = static_cast<size_t>(c.numel()) * sizeof(float);
-    for (size_t i = 0; i < n; ++i) {
-      h ^= p[i];
-      h *= 1099511628211ULL;
-    }
+    h = fnv1a(c.data_ptr<float>(), static_cast<size_t>(c.numel()) * sizeof(float), h);
   }
   char buf[32];
   std::snprintf(buf, sizeof buf, "fnv1a64:%016llx", static_cast<unsigned long long>(h));

@@ -1,11 +1,10 @@
 // TrainConfig <-> JSON: {"model": {n_layer, n_head, n_embd, n_positions, ...},
 //                        "train": {tokens, batch, context, lr, ...}}.
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/json_util.h"
+#include "core/util.h"
 #include "core/train_model.h"
 
 namespace zs {
@@ -47,11 +46,7 @@ struct Reader {
 }  // namespace
 
 TrainConfig TrainConfig::fromFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "cannot open training config");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return fromJsonText(ss.str(), path);
+  return fromJsonText(readWholeFile(path, " (training config)"), path);
 }
 
 TrainConfig TrainConfig::fromJsonText(const std::string& text, const std::string& file) {

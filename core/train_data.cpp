@@ -10,6 +10,7 @@
 
 #include "core/corpus.h"
 #include "core/error.h"
+#include "core/util.h"
 #include "core/tokenizer.h"
 #include "core/train_internal.h"
 
@@ -19,19 +20,6 @@ namespace zs {
 namespace {
 
 using nlohmann::json;
-
-uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ULL) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
-std::string readAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Identity of the corpus files and the tokenizer: the cache is valid only for these.
 json fingerprint(const std::string& corpus, const std::string& tokenizerDir) {
@@ -50,8 +38,8 @@ json fingerprint(const std::string& corpus, const std::string& tokenizerDir) {
   } else {
     add(corpus);
   }
-  uint64_t h = fnv1a(readAll((fs::path(tokenizerDir) / "vocab.json").string()));
-  h = fnv1a(readAll((fs::path(tokenizerDir) / "merges.txt").string()), h);
+  uint64_t h = fnv1a(readWholeFile((fs::path(tokenizerDir) / "vocab.json").string()));
+  h = fnv1a(readWholeFile((fs::path(tokenizerDir) / "merges.txt").string()), h);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
   return {{"format", 1}, {"corpus", fs::absolute(corpus).lexically_normal().string()}, {"files", files},
@@ -69,7 +57,7 @@ void writeBin(const std::string& path, const std::vector<uint16_t>& v) {
 }
 
 std::vector<uint16_t> readBin(const std::string& path) {
-  std::string s = readAll(path);
+  std::string s = readWholeFile(path);
   if (s.size() % 2) throw InputError(path, "token cache has an odd number of bytes");
   std::vector<uint16_t> v(s.size() / 2);
   std::memcpy(v.data(), s.data(), s.size());
@@ -121,7 +109,7 @@ TokenCorpus loadTokenCorpus(const std::string& corpus, const Tokenizer& tok, con
   if (fs::exists(meta) && fs::exists(cache / "train.bin") && fs::exists(cache / "validation.bin")) {
     json old;
     try {
-      old = json::parse(readAll(meta.string()));
+      old = json::parse(readWholeFile(meta.string()));
     } catch (const std::exception&) {
       old = nullptr;  // unreadable meta: rebuild
     }
