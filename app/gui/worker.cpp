@@ -87,27 +87,34 @@ zs::Progress Worker::jobProgress(quint64 id) {
 }
 
 // Loads report progress and stop when cancelled; they end with loadDone(id)
-// whatever happened, so the status bar can take its progress bar down.
-void Worker::loadModel(quint64 id, const QString& dir, const QString& device, int threads) {
-  guarded(id, RequestKind::Load, [&] {
-    if (threads > 0) zs::runtime::setThreads(threads);
-    zs::ModelInfo info =
-        engine_->loadModel(dir.toStdString(), device.isEmpty() ? "auto" : device.toStdString(), jobProgress(id));
-    Q_EMIT modelLoaded(id, info);
-  });
-  Q_EMIT loadDone(id);
-}
-
-void Worker::loadSae(quint64 id, const QString& dir) {
-  // Loads are not superseded by one another (several SAEs load in a row).
+// whatever happened, so the status bar can take its progress bar down. They are
+// not superseded by one another (several SAE folders load in a row), except
+// model loads: only the newest model request is carried out.
+template <class F>
+void Worker::load(quint64 id, F&& f) {
   try {
-    for (const zs::SaeInfo& i : engine_->loadSaeTree(dir.toStdString(), jobProgress(id))) Q_EMIT saeLoaded(id, i);
+    f();
   } catch (const zs::Cancelled&) {
     Q_EMIT failed(id, static_cast<int>(RequestKind::Load), QString());
   } catch (const std::exception& e) {
     Q_EMIT failed(id, static_cast<int>(RequestKind::Load), QString::fromStdString(e.what()));
   }
   Q_EMIT loadDone(id);
+}
+
+void Worker::loadModel(quint64 id, const QString& dir, const QString& device, int threads) {
+  load(id, [&] {
+    if (!isCurrent(RequestKind::Load, id)) return;
+    if (threads > 0) zs::runtime::setThreads(threads);
+    Q_EMIT modelLoaded(id, engine_->loadModel(dir.toStdString(), device.isEmpty() ? "auto" : device.toStdString(),
+                                              jobProgress(id)));
+  });
+}
+
+void Worker::loadSae(quint64 id, const QString& dir) {
+  load(id, [&] {
+    for (const zs::SaeInfo& i : engine_->loadSaeTree(dir.toStdString(), jobProgress(id))) Q_EMIT saeLoaded(id, i);
+  });
 }
 
 void Worker::unloadSaes(quint64 id) {
@@ -116,15 +123,10 @@ void Worker::unloadSaes(quint64 id) {
 }
 
 void Worker::openDatabase(quint64 id, const QString& file) {
-  try {
+  load(id, [&] {
     engine_->openDatabase(file.toStdString(), jobProgress(id));
     Q_EMIT databaseOpened(id, file);
-  } catch (const zs::Cancelled&) {
-    Q_EMIT failed(id, static_cast<int>(RequestKind::Load), QString());
-  } catch (const std::exception& e) {
-    Q_EMIT failed(id, static_cast<int>(RequestKind::Load), QString::fromStdString(e.what()));
-  }
-  Q_EMIT loadDone(id);
+  });
 }
 
 void Worker::analyse(quint64 id, const QString& prompt, bool bos) {

@@ -82,6 +82,8 @@ class Worker : public QObject {
  private:
   template <class F>
   void guarded(quint64 id, RequestKind k, F&& f);
+  template <class F>
+  void load(quint64 id, F&& f);  // errors -> failed(), then loadDone(id)
   zs::Progress jobProgress(quint64 id);  // reports through progress(), cancelled by cancelIssued()
 
   std::unique_ptr<zs::Engine> engine_;
