@@ -27,19 +27,6 @@ void checkBinSize(const std::string& path, int width) {
     throw InputError(path, "size " + std::to_string(size) + " is not a multiple of " + std::to_string(width) +
                                " bytes (truncated, or uint16/uint32 mixed up)");
 }
-// The "text" field of one JSONL line (InputError naming the line otherwise).
-std::string jsonlText(const std::string& line, const std::string& path, int64_t lineNo) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const std::exception&) {
-    throw InputError(path, "line " + std::to_string(lineNo) + " is not valid JSON");
-  }
-  if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
-    throw InputError(path, "line " + std::to_string(lineNo) + " has no string field \"text\"");
-  return j["text"].get<std::string>();
-}
-
 bool endsWith(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
@@ -443,6 +430,18 @@ bool hiddenBelow(const fs::path& root, const fs::path& p) {
 }
 
 }  // namespace
+
+std::string jsonlText(const std::string& line, const std::string& path, int64_t lineNo) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(line);
+  } catch (const std::exception&) {
+    throw InputError(path, "line " + std::to_string(lineNo) + " is not valid JSON");
+  }
+  if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
+    throw InputError(path, "line " + std::to_string(lineNo) + " has no string field \"text\"");
+  return j["text"].get<std::string>();
+}
 
 std::string DocumentReader::detectFormat(const std::string& path) {
   if (fs::is_directory(path)) return "folder";

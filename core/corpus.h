@@ -30,6 +30,9 @@ struct Document {
   std::string source;         // file the document came from (for messages)
 };
 
+// The "text" field of one JSONL line (InputError naming the file and line otherwise).
+std::string jsonlText(const std::string& line, const std::string& path, int64_t lineNo);
+
 class DocumentReader {
  public:
   // format: "auto" (from the path), "text", "folder", "jsonl", "bin16", "bin32".

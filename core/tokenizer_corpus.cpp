@@ -4,8 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include <nlohmann/json.hpp>
-
+#include "core/corpus.h"
 #include "core/error.h"
 
 namespace zs::tokcorpus {
@@ -67,15 +66,7 @@ void readJsonl(const std::string& file, uint64_t& done, uint64_t total,
     ++lineNo;
     done += line.size() + 1;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const std::exception&) {
-      throw InputError(file, "line " + std::to_string(lineNo) + ": not valid JSON");
-    }
-    if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
-      throw InputError(file, "line " + std::to_string(lineNo) + ": expected an object with a string \"text\" field");
-    fn(j["text"].get_ref<const std::string&>());
+    fn(jsonlText(line, file, lineNo));
     if ((lineNo & 1023) == 0) {
       if (progress.cancelled()) throw Cancelled();
       progress(double(done), double(total), "reading corpus");
