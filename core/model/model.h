@@ -1,0 +1,119 @@
+#pragma once
+// The one interface every transformer implements (GPT-2, the Llama family).
+// Internal to core (torch): widgets/app never include this header.
+//
+// Activation sites carry TransformerLens names (unprocessed model: no norm
+// folding or centring), named in the forward pass itself (llama.cpp's
+// `cb(cur, "ffn_out", il)` pattern); a Capture decides which are kept. hook_z
+// of any layer can be replaced by a ZHook (SAE reconstruction, ablation,
+// patching). Attribution, harvesting, evaluation and the database builder use
+// only this interface.
+#include <torch/torch.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace zs {
+
+// Which activation sites to keep. Patterns are exact TransformerLens names or
+// globs with '*' (e.g. "blocks.*.attn.hook_z"). Captured tensors have a leading
+// batch dimension, as in TransformerLens.
+class Capture {
+ public:
+  Capture() = default;
+  explicit Capture(std::vector<std::string> patterns) : patterns_(std::move(patterns)) {}
+  static Capture all() { return Capture({"*"}); }
+  static Capture none() { return Capture(); }
+  bool wants(const std::string& name) const;
+  bool empty() const { return patterns_.empty(); }
+  const std::vector<std::string>& patterns() const { return patterns_; }
+
+ private:
+  std::vector<std::string> patterns_;
+};
+
+// Glob match with '*' (any run of characters) and '?' (one character).
+bool globMatch(const std::string& pattern, const std::string& name);
+
+using ActivationCache = std::map<std::string, torch::Tensor>;
+
+// Replaces hook_z of one layer: receives z [B, T, H, dh], returns a tensor of
+// the same shape that the rest of the forward pass uses instead.
+using ZHook = std::function<torch::Tensor(int64_t layer, const torch::Tensor& z)>;
+
+struct ForwardOptions {
+  Capture capture;
+  std::map<int64_t, ZHook> zHooks;  // layer -> hook
+  // >= 0: stop right after hook_z of this layer has been computed (and
+  // captured); no logits. Harvesting uses it to skip the rest of the model.
+  int64_t stopAfterZOfLayer = -1;
+};
+
+struct ForwardResult {
+  torch::Tensor logits;   // [B, T, vocab] float32; undefined when stopped early
+  ActivationCache cache;  // captured sites, float32
+};
+
+enum class NormKind { LayerNorm, RMSNorm };
+
+// What attribution and the tools need to know about an architecture.
+struct ModelSpec {
+  std::string architecture;  // "gpt2", "llama", "mistral", "qwen2", "gemma", "gemma2"
+  int64_t nLayer = 0;
+  int64_t nHead = 0;    // query heads
+  int64_t nKvHead = 0;  // key/value heads (== nHead without grouped-query attention)
+  int64_t dHead = 0;
+  int64_t dModel = 0;
+  int64_t dMlp = 0;
+  int64_t vocab = 0;
+  int64_t nCtx = 0;  // longest prompt the model accepts
+  NormKind norm = NormKind::LayerNorm;
+  bool learnedPositions = false;  // hook_pos_embed / W_pos exist (GPT-2)
+  bool postAttnNorm = false;      // ln1_post between z W_O and the residual stream (Gemma 2)
+  std::string dtype = "float32";  // weights in memory: "float32" or "bfloat16"
+
+  int64_t dZ() const { return nHead * dHead; }  // hook_z flattened = an attention SAE's d_in
+  int64_t kvHeadOf(int64_t head) const { return head / (nHead / nKvHead); }
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  virtual const ModelSpec& spec() const = 0;
+  virtual torch::Device device() const = 0;
+  virtual void to(torch::Device device) = 0;
+
+  // ids: [B, T] int64 on any device. T must be <= spec().nCtx and ids < vocab
+  // (InputError otherwise). Autograd follows the caller's grad mode.
+  virtual ForwardResult forward(const torch::Tensor& ids, const ForwardOptions& opts = {}) const = 0;
+  // Every activation-site name, in forward order (what Capture::all() yields).
+  virtual std::vector<std::string> hookNames() const = 0;
+
+  // TransformerLens-layout weights as float32 tensors (views where possible).
+  // Biases the architecture does not have are undefined tensors.
+  virtual torch::Tensor W_E() const = 0;             // [vocab, d] (before any embedding scale)
+  virtual torch::Tensor W_pos() const = 0;           // [nCtx, d]; undefined without learned positions
+  virtual torch::Tensor W_V(int64_t layer) const = 0;  // [nKvHead, d, dh]
+  virtual torch::Tensor b_V(int64_t layer) const = 0;  // [nKvHead, dh]
+  virtual torch::Tensor W_O(int64_t layer) const = 0;  // [nHead, dh, d]
+  virtual torch::Tensor b_O(int64_t layer) const = 0;  // [d]
+  virtual torch::Tensor W_U() const = 0;             // [d, vocab]
+
+  // Norms with their scale frozen, as attribution linearises them. `site` is
+  // "blocks.L.ln1", "blocks.L.ln2", "blocks.L.ln1_post", "blocks.L.ln2_post" or
+  // "ln_final"; `scale` is that site's hook_scale ([..., 1]).
+  //   LayerNorm: (x - mean(x)) / scale * w     RMSNorm: x / scale * w  (Gemma: 1 + w)
+  virtual torch::Tensor normLinear(const std::string& site, const torch::Tensor& x,
+                                   const torch::Tensor& scale) const = 0;
+  // The norm's additive bias (LayerNorm's b); undefined for RMSNorm.
+  virtual torch::Tensor normBias(const std::string& site) const = 0;
+
+  // Next-token cross-entropy per position: logits [B, T, V], ids [B, T] -> [B, T-1].
+  static torch::Tensor lossPerToken(const torch::Tensor& logits, const torch::Tensor& ids);
+};
+
+}  // namespace zs
