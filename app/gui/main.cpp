@@ -7,9 +7,9 @@
 
 #include <cstdio>
 
-#include "app/gui/latency_bench.h"
-#include "app/gui/mainwindow.h"
-#include "core/runtime.h"
+#include "app/gui/explorer/latency_bench.h"
+#include "app/gui/explorer/mainwindow.h"
+#include "core/base/runtime.h"
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);

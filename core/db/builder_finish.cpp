@@ -6,11 +6,11 @@
 #include <cmath>
 #include <set>
 
-#include "core/attribution.h"
+#include "core/attribution/attribution.h"
 #include "core/db/builder_internal.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
-#include "core/tokenizer.h"
+#include "core/text/tokenizer.h"
 
 namespace zs::db {
 namespace {
@@ -36,10 +36,10 @@ std::string display(const Tokenizer* tok, int64_t id) {
 
 // Fills per-token activations and the DFA argmax for examples of one layer in one batch of windows.
 void examplesOfLayer(std::vector<ExampleRef*>& refs, const LayerState& ls, const ForwardResult& r,
-                     const std::map<int64_t, int64_t>& rowOfWindow, int64_t B, int64_t T, const Gpt2Config& cfg,
+                     const std::map<int64_t, int64_t>& rowOfWindow, int64_t B, int64_t T, const ModelSpec& cfg,
                      std::vector<FamilyAcc>& fam, const std::map<int64_t, std::vector<int32_t>>& windows) {
   const std::string p = "blocks." + std::to_string(ls.layer) + ".attn.";
-  const int64_t H = cfg.n_head, dh = cfg.d_head();
+  const int64_t H = cfg.nHead, dh = cfg.dHead;
   torch::Tensor f = ls.sae->encode(r.cache.at(p + "hook_z").reshape({B, T, -1}));  // [B, T, dSae]
   torch::Tensor v = r.cache.at(p + "hook_v");                                        // [B, T, H, dh]
   torch::Tensor pat = r.cache.at(p + "hook_pattern");                                // [B, H, T, T]
@@ -128,9 +128,9 @@ void classify(const FamilyAcc& a, FeatureStats& s) {
 void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const BuildOptions& opts,
                  const Progress& progress) {
   torch::InferenceMode guard;
-  const Gpt2& model = *in.model;
-  const auto& cfg = model.config();
-  const int64_t H = cfg.n_head, dh = cfg.d_head();
+  const Model& model = *in.model;
+  const auto& cfg = model.spec();
+  const int64_t H = cfg.nHead, dh = cfg.dHead;
 
   // 1. The examples to store, best first per feature.
   std::vector<ExampleRef> exs;
@@ -212,15 +212,15 @@ void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const Buil
     torch::Tensor norms = Wdec.reshape({ls.dSae, H, dh}).norm(2, -1);
     torch::Tensor headAttr = (norms / norms.sum(-1, true).clamp_min(1e-30)).cpu();
     // Logit effect: (W_dec[j] as [H, dh] . W_O[h], summed over heads) * ln_f weight, then . W_U.
-    torch::Tensor WO = model.W_O(L).reshape({H * dh, cfg.n_embd});
+    torch::Tensor WO = model.W_O(L).reshape({H * dh, cfg.dModel});
     torch::Tensor WU = model.W_U();
-    torch::Tensor lnw = model.weights().lnf_w;
+    torch::Tensor lnw = model.normWeight("ln_final");
     torch::Tensor fire = ls.fire.cpu(), sum = ls.sum.cpu(), mx = ls.max.cpu(), hist = ls.hist.cpu().contiguous();
     auto fireA = fire.accessor<int64_t, 1>();
     auto sumA = sum.accessor<double, 1>();
     auto mxA = mx.accessor<float, 1>();
     auto histA = hist.accessor<int64_t, 2>();
-    const int64_t k = std::min<int64_t>(10, cfg.vocab_size);
+    const int64_t k = std::min<int64_t>(10, cfg.vocab);
     const int64_t chunk = 512;
     for (int64_t j0 = 0; j0 < ls.dSae; j0 += chunk) {
       const int64_t j1 = std::min(ls.dSae, j0 + chunk);

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "core/db/db.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace zs::db {
 namespace {

@@ -24,15 +24,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/gui/explorer_controller.h"
-#include "app/gui/explorer_export.h"
-#include "app/gui/mainwindow.h"
+#include "app/gui/explorer/explorer_controller.h"
+#include "app/gui/explorer/explorer_export.h"
+#include "app/gui/explorer/mainwindow.h"
 #include "app/gui/worker.h"
 #include "core/db/builder.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
-#include "core/engine.h"
-#include "core/error.h"
+#include "core/engine/engine.h"
+#include "core/base/error.h"
 #include "explorer_fixture.h"
 #include "testutil.h"
 
