@@ -2,7 +2,7 @@
 
 #include <QFileInfo>
 
-namespace gui::settings {
+namespace zs::gui::settings {
 namespace {
 
 const char* kRecentKey = "recent/files";      // "kind\tpath" entries
@@ -75,4 +75,4 @@ void migrate() {
   s.setValue(QLatin1String(kVersionKey), kVersion);
 }
 
-}  // namespace gui::settings
+}  // namespace zs::gui::settings

@@ -11,7 +11,7 @@
 #include <QStringList>
 #include <QVariant>
 
-namespace gui::settings {
+namespace zs::gui::settings {
 
 template <typename T>
 class Setting {
@@ -54,4 +54,7 @@ QString recentKindName(RecentKind kind);  // "model", "sae", "db"
 // Moves settings written by older versions to today's keys (numbered steps).
 void migrate();
 
-}  // namespace gui::settings
+}  // namespace zs::gui::settings
+
+// The main window and explorer code live outside zs::gui.
+namespace gui = zs::gui;

@@ -99,7 +99,7 @@ ZS_TEST(badInputGetsItsExitCode) {
   ZS_CHECK_EQ(test::runCli({"eval-sae", "--model", p.model, "--sae", test::tempDir() + "/missing-sae", "--corpus",
                             p.corpus}),
               3);
-  ZS_CHECK_EQ(test::runCli({"build-db", "--model", p.model, "--sae", shared + "/testdata/saes/tiny-gpt2-standard-L1",
+  ZS_CHECK_EQ(test::runCli({"build-db", "--model", p.model, "--sae", p.out + "/blocks.1.attn.hook_z",
                             "--corpus", test::tempDir() + "/missing.jsonl", "--out", test::tempDir() + "/x.db"}),
               3);
   ZS_CHECK_EQ(test::runCli({"induction", "--model", test::tempDir() + "/missing-model"}), 3);

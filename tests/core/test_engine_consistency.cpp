@@ -1,6 +1,6 @@
 // The explorer's engine never shows a feature database against SAEs it was not
 // built from, and Models & SAEs > Apply keeps what was loaded (issue 12's
-// correctness holes 1 and 2), on the shared tiny-gpt2 and its standard SAE.
+// correctness holes 1 and 2), on the shared tiny-gpt2 and an SAE for its layer 1.
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -12,6 +12,7 @@
 #include "core/db/labels.h"
 #include "core/engine/engine.h"
 #include "core/sae/sae.h"
+#include "tests/core/sae_fixture.h"
 #include "tests/support/check.h"
 
 using namespace zs;
@@ -29,8 +30,8 @@ const Fixture& fixture(const std::string& shared) {
   static Fixture f;
   if (!f.db.empty()) return f;
   f.model = shared + "/testdata/tiny-gpt2";
-  f.sae = shared + "/testdata/saes/tiny-gpt2-standard-L1";
   const std::string dir = test::tempDir();
+  f.sae = test::writeSae(dir + "/sae-L1", 1, 64, 128, 7);
   f.otherSae = dir + "/retrained-L1";
   auto s = Sae::loadDir(f.sae);
   {

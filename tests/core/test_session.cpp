@@ -8,6 +8,7 @@
 #include "core/sae/sae.h"
 #include "core/session/session.h"
 #include "core/text/tokenizer.h"
+#include "tests/core/sae_fixture.h"
 #include "tests/support/check.h"
 
 using namespace zs;
@@ -87,7 +88,7 @@ ZS_TEST(tokensWithoutATokenizer) {
 ZS_TEST(saesMustFitTheModelOnePerLayer) {
   ZS_REQUIRE_SHARED(shared);
   auto s = Session::open(tinyGpt2(shared));
-  const std::string standard = shared + "/testdata/saes/tiny-gpt2-standard-L1";
+  const std::string standard = test::writeSae(test::tempDir() + "/fit-L1", 1, 64, 32, 1);
   s->loadSaes({standard});
   ZS_CHECK_EQ(s->saes().size(), size_t(1));
   ZS_CHECK_EQ(s->saes()[0]->layer(), int64_t(1));
@@ -115,7 +116,7 @@ ZS_TEST(aFolderOfSaeFoldersStandsForEach) {
   ZS_REQUIRE_SHARED(shared);
   const std::string dir = test::tempDir() + "/sae-tree";
   fs::create_directories(dir);
-  fs::copy(shared + "/testdata/saes/tiny-gpt2-standard-L1", dir + "/b", fs::copy_options::recursive);
+  test::writeSae(dir + "/b", 1, 64, 32, 2);
   fs::create_directories(dir + "/not-an-sae");
   const auto found = Session::saeFolders({dir});
   ZS_CHECK_EQ(found.size(), size_t(1));

@@ -165,8 +165,8 @@ class TestExplorerApp : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(!w.busy(), 20000);
     QCOMPARE(saes.count(), 2);
     bool remembered = false;
-    for (const auto& f : gui::settings::recentFiles())
-      remembered |= f.kind == gui::settings::RecentKind::Model && f.path == QFileInfo(QString::fromStdString(model_)).absoluteFilePath();
+    for (const auto& f : zs::gui::settings::recentFiles())
+      remembered |= f.kind == zs::gui::settings::RecentKind::Model && f.path == QFileInfo(QString::fromStdString(model_)).absoluteFilePath();
     QVERIFY(remembered);
   }
 
