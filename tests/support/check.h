@@ -113,6 +113,15 @@ bool fuzzyEqual(T actual, T expected) {
   if (std::fabs(expected) <= nearZero) return std::fabs(actual) <= nearZero;
   return std::fabs(actual - expected) * scale <= std::min(std::fabs(actual), std::fabs(expected));
 }
+// Concatenates values into a message: cat("L", layer, " worst ", x).
+template <typename... A>
+std::string cat(const A&... a) {
+  std::ostringstream s;
+  s.precision(10);
+  (s << ... << a);
+  return s.str();
+}
+
 inline std::string showNumber(double v) {
   std::ostringstream s;
   s.precision(17);
