@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   QApplication::setOrganizationName("Zscope");
   QApplication::setApplicationName("zscope");
   QApplication::setApplicationVersion("0.1.0");
+  gui::settings::migrate();
 
   QCommandLineParser p;
   p.setApplicationDescription("Zscope: explore attention-SAE features of a GPT-2 model.");

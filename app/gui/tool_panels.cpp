@@ -7,6 +7,7 @@
 #include <QSettings>
 
 #include "app/gui/labeling/labeling_panel.h"
+#include "app/gui/settings.h"
 #include "app/gui/explorer/mainwindow.h"
 #include "app/gui/manager/manager_panel.h"
 #include "app/gui/training/training_panel.h"
@@ -114,6 +115,6 @@ void installToolPanels(MainWindow* w) {
   refresh();
 
   // Resume the last labeling session (its queue lives in the database).
-  const QString lastDb = QSettings().value(QStringLiteral("labeling/database")).toString();
+  const QString lastDb = gui::settings::labelingDatabase.get();
   if (!lastDb.isEmpty() && QFileInfo::exists(lastDb)) labeling->openDatabase(lastDb);
 }

@@ -128,11 +128,6 @@ void Worker::loadSae(quint64 id, const QString& dir) {
   });
 }
 
-void Worker::unloadSaes(quint64 id) {
-  engine_->unloadSaes();
-  Q_EMIT saesUnloaded(id);
-}
-
 void Worker::openDatabase(quint64 id, const QString& file) {
   load(id, [&] {
     engine_->openDatabase(file.toStdString(), jobProgress(id));

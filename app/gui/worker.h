@@ -52,7 +52,6 @@ class Worker : public QObject {
   // The same model on another device and thread count, keeping its SAEs and database.
   void reloadModel(quint64 id, const QString& device, int threads);
   void loadSae(quint64 id, const QString& dir);
-  void unloadSaes(quint64 id);
   void openDatabase(quint64 id, const QString& file);
   void analyse(quint64 id, const QString& prompt, bool bos);
   // Feature selected at a position: emits featureReady, dfaReady and rootReady.
@@ -67,7 +66,6 @@ class Worker : public QObject {
  Q_SIGNALS:
   void modelLoaded(quint64 id, zs::ModelInfo info);
   void saeLoaded(quint64 id, zs::SaeInfo info);
-  void saesUnloaded(quint64 id);
   void databaseOpened(quint64 id, QString file);
   // Loading SAEs closed the open database, which belongs to other SAEs.
   void databaseClosed(quint64 id, QString reason);

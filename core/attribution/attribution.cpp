@@ -175,13 +175,5 @@ std::vector<std::pair<int, float>> Attribution::topFeaturesOfHead(int layer, int
   return attr::topOfHead(S.Wdec, S.dSae, d_->D.dz, d_->D.H, head, top, live);
 }
 
-void Attribution::clearNodes() { d_->nodes.clear(); }
-size_t Attribution::nodeCount() const { return d_->nodes.size(); }
-
-double childrenSum(const AttrNode& node) {
-  double s = 0;
-  for (const auto& c : node.children) s += c.value;
-  return s;
-}
 
 }  // namespace zs

@@ -81,6 +81,16 @@ struct DfaMass {
   }
 };
 
+// Activation-weighted mean of the DFA shares over several positions or examples,
+// then the family rule: what the explorer shows for a feature on a prompt and
+// what the database builder stores for its top examples.
+struct FamilyAccumulator {
+  double w = 0, induction = 0, local = 0, distance = 0, spread = 0, mass = 0;
+  int n = 0;
+  void add(const DfaMass& m, double weight);  // ignored when m has no mass or weight <= 0
+  FamilySuggestion result() const;            // "inactive" when nothing was added
+};
+
 // The family rule on the shares in f (induction share >= 0.5: induction; local
 // share >= 0.6: local context; spread >= 4 and mean distance >= 4: high-level
 // context; else unclear; no mass: unclear). Sets f.family and f.reason. Used by
@@ -142,14 +152,12 @@ class Attribution {
   // RDFA. root(): the feature node, not yet expanded. expand(id, top): the
   // children of an expandable node, sorted by |value|, at most `top` of them
   // plus a `rest` node holding the sum of the others (top <= 0: all).
-  // Node ids stay valid until clearNodes().
+  // Node ids stay valid as long as this object.
   AttrNode root(int layer, int feature, int pos) const;
   std::vector<AttrNode> expand(int nodeId, int top) const;
   void expand(AttrNode& node, int top) const;  // fills node.children
   // root() expanded recursively to `depth` levels (root = level 0).
   AttrNode tree(int layer, int feature, int pos, int depth, int top) const;
-  void clearNodes();
-  size_t nodeCount() const;
 
  private:
   struct Impl;
@@ -174,8 +182,5 @@ std::vector<float> headAttribution(const Sae& sae, int nHeads, int feature);
 std::vector<float> headAttributionAll(const Sae& sae, int nHeads);
 std::vector<std::pair<int, float>> topFeaturesOfHead(const Sae& sae, int nHeads, int head, int top,
                                                      const std::vector<uint8_t>* live = nullptr);
-
-// Sum of the children's values; the completeness check used by the tests.
-double childrenSum(const AttrNode& node);
 
 }  // namespace zs

@@ -103,54 +103,59 @@ Dfa Attribution::dfa(int layer, int feature, int pos) const {
   return r;
 }
 
+void FamilyAccumulator::add(const DfaMass& m, double weight) {
+  if (m.total <= 0 || weight <= 0) return;
+  w += weight;
+  induction += weight * m.induction / m.total;
+  local += weight * m.local / m.total;
+  distance += weight * m.distance / m.total;
+  spread += weight * m.total * m.total / m.sumSq;
+  mass += weight * m.total;
+  ++n;
+}
+
+FamilySuggestion FamilyAccumulator::result() const {
+  FamilySuggestion f;
+  if (n == 0 || w <= 0) {
+    f.family = "inactive";
+    f.reason = "the feature does not fire on this prompt";
+    return f;
+  }
+  f.inductionShare = induction / w;
+  f.localShare = local / w;
+  f.meanDistance = distance / w;
+  f.spread = spread / w;
+  f.totalMass = mass / w;
+  f.positions = n;
+  classifyFamily(f);
+  return f;
+}
+
 FamilySuggestion Attribution::family(int layer, int feature, int pos) const {
   const attr::Data& D = d_->D;
   attr::checkFeature(D, layer, feature);
   attr::checkPos(D, pos);
-  DfaMass m = attr::masses(D, layer, feature, pos);
-  FamilySuggestion f;
-  f.positions = 1;
-  f.totalMass = m.total;
-  if (m.total > 0) {
-    f.inductionShare = m.induction / m.total;
-    f.localShare = m.local / m.total;
-    f.meanDistance = m.distance / m.total;
-    f.spread = m.total * m.total / m.sumSq;
+  const DfaMass m = attr::masses(D, layer, feature, pos);
+  if (m.total <= 0) {
+    FamilySuggestion f;
+    f.positions = 1;
+    classifyFamily(f);
+    return f;
   }
-  classifyFamily(f);
-  return f;
+  FamilyAccumulator acc;
+  acc.add(m, 1.0);
+  return acc.result();
 }
 
 FamilySuggestion Attribution::family(int layer, int feature) const {
   const attr::Data& D = d_->D;
   attr::checkFeature(D, layer, feature);
-  FamilySuggestion agg;
-  double wsum = 0;
+  FamilyAccumulator acc;
   for (int p = 0; p < D.n; ++p) {
     const double a = std::max(0.0, D.pre(layer, feature, p));
-    if (a <= 0) continue;
-    FamilySuggestion f = family(layer, feature, p);
-    if (f.totalMass <= 0) continue;
-    // Activation-weighted mean of the per-position numbers.
-    agg.inductionShare += a * f.inductionShare;
-    agg.localShare += a * f.localShare;
-    agg.meanDistance += a * f.meanDistance;
-    agg.spread += a * f.spread;
-    agg.totalMass += f.totalMass;
-    agg.positions += 1;
-    wsum += a;
+    if (a > 0) acc.add(attr::masses(D, layer, feature, p), a);
   }
-  if (agg.positions == 0) {
-    agg.family = "inactive";
-    agg.reason = "the feature does not fire on this prompt";
-    return agg;
-  }
-  agg.inductionShare /= wsum;
-  agg.localShare /= wsum;
-  agg.meanDistance /= wsum;
-  agg.spread /= wsum;
-  classifyFamily(agg);
-  return agg;
+  return acc.result();
 }
 
 }  // namespace zs

@@ -255,11 +255,13 @@ class BinReader : public DocumentReader {
 class ShuffledReader : public DocumentReader {
  public:
   enum class Kind { Text, Jsonl, Bin };
+  // kind Text: each file by its name, .jsonl/.ndjson as JSONL, anything else as text.
   ShuffledReader(Kind kind, std::vector<std::string> files, int width, int64_t eot, uint64_t seed)
       : kind_(kind), files_(std::move(files)), width_(width), eot_(eot), seed_(seed) {
     for (uint32_t f = 0; f < files_.size(); ++f) {
-      if (kind_ == Kind::Jsonl) indexJsonl(f);
-      else if (kind_ == Kind::Text) indexText(f);
+      fileKind_.push_back(kind_ == Kind::Text && isJsonlFile(files_[f]) ? Kind::Jsonl : kind_);
+      if (fileKind_[f] == Kind::Jsonl) indexJsonl(f);
+      else if (fileKind_[f] == Kind::Text) indexText(f);
       else indexBin(f);
     }
     rewind();
@@ -294,7 +296,7 @@ class ShuffledReader : public DocumentReader {
     }
     doc.ids.clear();
     doc.tokenized = false;
-    if (kind_ == Kind::Text) {
+    if (fileKind_[s.file] == Kind::Text) {
       doc.text = std::move(bytes);
       return true;
     }
@@ -312,6 +314,7 @@ class ShuffledReader : public DocumentReader {
   size_t documents() const { return spans_.size(); }
 
  private:
+  std::vector<Kind> fileKind_;
   struct Span {
     uint64_t begin, end;
     uint32_t file;
@@ -423,11 +426,25 @@ class ShuffledReader : public DocumentReader {
   uint32_t openFile_ = 0;
 };
 
-bool hiddenBelow(const fs::path& root, const fs::path& p) {
-  for (const auto& part : fs::relative(p, root))
-    if (!part.empty() && part.string()[0] == '.') return true;
-  return false;
-}
+// Several readers one after the other (a folder of text and JSONL files).
+class ChainReader : public DocumentReader {
+ public:
+  explicit ChainReader(std::vector<std::unique_ptr<DocumentReader>> parts) : parts_(std::move(parts)) {}
+  bool next(Document& doc) override {
+    for (; at_ < parts_.size(); ++at_)
+      if (parts_[at_]->next(doc)) return true;
+    return false;
+  }
+  void rewind() override {
+    for (auto& p : parts_) p->rewind();
+    at_ = 0;
+  }
+  bool pretokenized() const override { return false; }
+
+ private:
+  std::vector<std::unique_ptr<DocumentReader>> parts_;
+  size_t at_ = 0;
+};
 
 }  // namespace
 
@@ -451,18 +468,29 @@ std::string DocumentReader::detectFormat(const std::string& path) {
   return "text";
 }
 
-namespace {
-std::vector<std::string> folderFiles(const std::string& path) {
-  if (!fs::is_directory(path)) throw InputError(path, "not a folder");
+bool isJsonlFile(const std::string& path) { return endsWith(path, ".jsonl") || endsWith(path, ".ndjson"); }
+
+std::vector<std::string> corpusFolderFiles(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) throw InputError(path, "not a folder");
   std::vector<std::string> files;
-  for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied);
-       it != fs::recursive_directory_iterator(); ++it) {
-    if (it->is_regular_file() && !hiddenBelow(path, it->path())) files.push_back(it->path().string());
+  for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.empty() && name[0] == '.') {  // hidden files and folders
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    const std::string p = it->path().string();
+    if (it->is_regular_file(ec) && (endsWith(p, ".txt") || isJsonlFile(p))) files.push_back(p);
   }
+  if (ec) throw InputError(path, "cannot list the folder: " + ec.message());
   std::sort(files.begin(), files.end());
-  if (files.empty()) throw InputError(path, "folder holds no files");
+  if (files.empty()) throw InputError(path, "folder holds no .txt, .jsonl or .ndjson files");
   return files;
 }
+
+namespace {
 
 std::string resolveFormat(const std::string& path, const std::string& format) {
   if (!fs::exists(path)) throw InputError(path, "corpus not found");
@@ -481,7 +509,12 @@ std::unique_ptr<DocumentReader> DocumentReader::open(const std::string& path, co
   if (f == "jsonl") return std::make_unique<JsonlReader>(path);
   if (f == "bin16") return std::make_unique<BinReader>(path, 2, eotId);
   if (f == "bin32") return std::make_unique<BinReader>(path, 4, eotId);
-  return std::make_unique<TextReader>(folderFiles(path));
+  // A folder: its files in name order, each read by its own format.
+  std::vector<std::unique_ptr<DocumentReader>> parts;
+  for (const std::string& f : corpusFolderFiles(path))
+    parts.push_back(isJsonlFile(f) ? std::unique_ptr<DocumentReader>(std::make_unique<JsonlReader>(f))
+                                   : std::make_unique<TextReader>(std::vector<std::string>{f}));
+  return std::make_unique<ChainReader>(std::move(parts));
 }
 
 std::unique_ptr<DocumentReader> DocumentReader::openShuffled(const std::string& path, const std::string& format,
@@ -494,7 +527,7 @@ std::unique_ptr<DocumentReader> DocumentReader::openShuffled(const std::string& 
     return std::make_unique<ShuffledReader>(K::Bin, std::vector<std::string>{path}, width, eotId, seed);
   }
   if (f == "jsonl") return std::make_unique<ShuffledReader>(K::Jsonl, std::vector<std::string>{path}, 0, -1, seed);
-  std::vector<std::string> files = f == "folder" ? folderFiles(path) : std::vector<std::string>{path};
+  std::vector<std::string> files = f == "folder" ? corpusFolderFiles(path) : std::vector<std::string>{path};
   return std::make_unique<ShuffledReader>(K::Text, std::move(files), 0, -1, seed);
 }
 

@@ -30,6 +30,12 @@ struct Document {
   std::string source;         // file the document came from (for messages)
 };
 
+// The files of a folder corpus, one rule for every reader: regular .txt,
+// .jsonl and .ndjson files below it (recursively), hidden files and folders
+// skipped, in name order. InputError when there are none or it cannot be listed.
+std::vector<std::string> corpusFolderFiles(const std::string& dir);
+bool isJsonlFile(const std::string& path);  // .jsonl / .ndjson
+
 // The "text" field of one JSONL line (InputError naming the file and line otherwise).
 std::string jsonlText(const std::string& line, const std::string& path, int64_t lineNo);
 

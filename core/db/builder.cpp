@@ -234,7 +234,7 @@ double measureForwardEncodeFloor(const BuildOptions& opts, const Progress& progr
     }
     if (B == 0) break;
     torch::Tensor ids = torch::from_blob(flat.data(), {B, o.context}, torch::kInt64).clone();
-    auto r = L.model->forward(ids, fo);
+    auto r = L.in.model->forward(ids, fo);
     for (const auto* s : L.in.saes) {
       torch::Tensor f = s->encode(r.cache.at("blocks." + std::to_string(s->layer()) + ".attn.hook_z").reshape({B, o.context, -1}));
       (void)f.sum().item<float>();  // forces the work on asynchronous devices

@@ -1,8 +1,5 @@
 #pragma once
 // Opening a model folder of any supported architecture (internal to core, torch).
-// The architecture of a model folder from its config.json alone (no weights read).
-ModelSpec loadModelSpec(const std::string& dir);
-
 // config.json's model_type picks the implementation; each one loads its
 // weights by name with their shapes checked.
 #include <memory>

@@ -13,7 +13,7 @@ namespace {
 
 constexpr size_t kChunk = 4 << 20;
 
-bool isJsonl(const fs::path& p) { return p.extension() == ".jsonl"; }
+
 
 uint64_t fileSize(const std::string& f) {
   std::error_code ec;
@@ -81,21 +81,7 @@ std::vector<std::string> corpusFiles(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw InputError(path, "corpus path does not exist");
   if (!fs::is_directory(path, ec)) return {path};
-  std::vector<std::string> files;
-  for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    const fs::path& p = it->path();
-    std::string name = p.filename().string();
-    if (!name.empty() && name[0] == '.') {
-      if (it->is_directory(ec)) it.disable_recursion_pending();
-      continue;
-    }
-    if (it->is_regular_file(ec) && (p.extension() == ".txt" || isJsonl(p))) files.push_back(p.string());
-  }
-  if (ec) throw InputError(path, "cannot list folder: " + ec.message());
-  if (files.empty()) throw InputError(path, "folder contains no .txt or .jsonl files");
-  std::sort(files.begin(), files.end());
-  return files;
+  return corpusFolderFiles(path);
 }
 
 void forEachText(const std::string& path, const std::function<void(std::string_view)>& fn,
@@ -104,7 +90,7 @@ void forEachText(const std::string& path, const std::function<void(std::string_v
   uint64_t total = 0, done = 0;
   for (const auto& f : files) total += fileSize(f);
   for (const auto& f : files) {
-    if (isJsonl(f))
+    if (isJsonlFile(f))
       readJsonl(f, done, total, fn, progress);
     else
       readText(f, done, total, fn, progress);

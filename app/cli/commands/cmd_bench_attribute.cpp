@@ -12,6 +12,7 @@
 #include "core/session/session.h"
 #include "core/engine/bench.h"
 #include "app/cli/command.h"
+#include "app/cli/common.h"
 #include "core/base/error.h"
 #include "core/model/model.h"
 #include "core/base/runtime.h"
@@ -95,7 +96,7 @@ int runBenchAttribute(const Args& a) {
     totalMs.push_back(std::chrono::duration<double, std::milli>(t2 - t0).count());
   }
   nlohmann::json j = {{"benchmark", "attribute"},
-                      {"model", s.modelDir},
+                      {"model", s.modelDir()},
                       {"saes", random ? "random (thresholds for ~32 active per token)" : "given"},
                       {"tokens", n},
                       {"layer", layer},

@@ -7,6 +7,7 @@
 
 #include "core/engine/bench.h"
 #include "app/cli/command.h"
+#include "app/cli/common.h"
 #include "core/base/error.h"
 #include "core/model/load.h"
 #include "core/session/session.h"

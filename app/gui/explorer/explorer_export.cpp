@@ -1,5 +1,6 @@
 // FigureExportDialog: see explorer_export.h.
 #include "app/gui/explorer/explorer_export.h"
+#include "app/gui/settings.h"
 
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -11,7 +12,6 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QSettings>
 #include <QSpinBox>
 
 #include "widgets/figure_export.h"
@@ -33,7 +33,6 @@ const Fmt kFormats[] = {{"PNG image", "png", FigureFormat::Png},
 FigureExportDialog::FigureExportDialog(FigureSource* src, QWidget* parent) : QDialog(parent), src_(src) {
   setObjectName("figureExportDialog");
   setWindowTitle(tr("Export figure"));
-  QSettings s;
   auto* form = new QFormLayout(this);
 
   file_ = new QLineEdit;
@@ -51,13 +50,13 @@ FigureExportDialog::FigureExportDialog(FigureSource* src, QWidget* parent) : QDi
   const QSize natural = src_->figureSize();
   width_ = new QSpinBox;
   width_->setRange(100, 8000);
-  width_->setValue(s.value("export/width", natural.width()).toInt());
+  width_->setValue((gui::settings::exportWidth.get() > 0 ? gui::settings::exportWidth.get() : natural.width()));
   height_ = new QSpinBox;
   height_->setRange(100, 8000);
-  height_->setValue(s.value("export/height", natural.height()).toInt());
+  height_->setValue((gui::settings::exportHeight.get() > 0 ? gui::settings::exportHeight.get() : natural.height()));
   dpi_ = new QSpinBox;
   dpi_->setRange(48, 1200);
-  dpi_->setValue(s.value("export/dpi", 300).toInt());
+  dpi_->setValue(gui::settings::exportDpi.get());
   form->addRow(tr("Width (px at 96 DPI)"), width_);
   form->addRow(tr("Height (px at 96 DPI)"), height_);
   form->addRow(tr("DPI"), dpi_);
@@ -79,8 +78,8 @@ FigureExportDialog::FigureExportDialog(FigureSource* src, QWidget* parent) : QDi
   connect(file_, &QLineEdit::editingFinished, this, &FigureExportDialog::fileEdited);
   for (QSpinBox* b : {width_, height_, dpi_}) connect(b, &QSpinBox::valueChanged, this, &FigureExportDialog::updateEnabled);
 
-  const QString dir = s.value("export/dir", QDir::homePath()).toString();
-  const QString suffix = s.value("export/format", "png").toString();
+  const QString dir = gui::settings::exportDir.get().isEmpty() ? QDir::homePath() : gui::settings::exportDir.get();
+  const QString suffix = gui::settings::exportFormat.get();
   setFile(dir + "/" + src_->figureName() + "." + suffix);
 }
 
@@ -147,12 +146,11 @@ bool FigureExportDialog::exportNow(QString* error) {
     return false;
   }
   if (!exportFigure(*src_, f, figureSize(), dpi(), error)) return false;
-  QSettings s;
-  s.setValue("export/dir", QFileInfo(f).absolutePath());
-  s.setValue("export/format", QFileInfo(f).suffix().toLower());
-  s.setValue("export/width", width_->value());
-  s.setValue("export/height", height_->value());
-  s.setValue("export/dpi", dpi_->value());
+  gui::settings::exportDir.set(QFileInfo(f).absolutePath());
+  gui::settings::exportFormat.set(QFileInfo(f).suffix().toLower());
+  gui::settings::exportWidth.set(width_->value());
+  gui::settings::exportHeight.set(height_->value());
+  gui::settings::exportDpi.set(dpi_->value());
   return true;
 }
 

@@ -1,5 +1,6 @@
 // PromptEditor: see explorer_prompt.h.
 #include "app/gui/explorer/explorer_prompt.h"
+#include "app/gui/settings.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -50,7 +51,7 @@ PromptEditor::PromptEditor(QWidget* parent) : QWidget(parent) {
   connect(historyBox_, &QComboBox::activated, this, [this](int i) {
     if (i >= 0 && i < history_.size()) edit_->setPlainText(history_[i]);
   });
-  history_ = QSettings().value("prompt/history").toStringList();
+  history_ = gui::settings::promptHistory.get();
   for (const QString& h : history_) historyBox_->addItem(h.left(80).replace('\n', ' '));
   historyBox_->setCurrentIndex(-1);
 }
@@ -66,7 +67,7 @@ void PromptEditor::addToHistory(const QString& t) {
   history_.removeAll(t);
   history_.prepend(t);
   while (history_.size() > 50) history_.removeLast();
-  QSettings().setValue("prompt/history", history_);
+  gui::settings::promptHistory.set(history_);
   historyBox_->clear();
   for (const QString& h : history_) historyBox_->addItem(QString(h).left(80).replace('\n', ' '));
   historyBox_->setCurrentIndex(0);

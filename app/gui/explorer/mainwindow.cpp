@@ -1,6 +1,7 @@
 // Main window: menus, status bar, settings, start-up loading, the tool-dock
 // hook and the screenshot mode. The explorer's docks live in ExplorerController.
 #include "app/gui/explorer/mainwindow.h"
+#include "app/gui/settings.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -66,9 +67,8 @@ MainWindow::MainWindow(const StartupOptions& opts, QWidget* parent) : QMainWindo
   setDockNestingEnabled(true);
   setAcceptDrops(true);
   resize(1400, 900);
-  QSettings s;
-  device_ = !opts.device.isEmpty() ? opts.device : s.value("runtime/device", "auto").toString();
-  threads_ = opts.threads > 0 ? opts.threads : s.value("runtime/threads", 0).toInt();
+  device_ = !opts.device.isEmpty() ? opts.device : gui::settings::device.get();
+  threads_ = opts.threads > 0 ? opts.threads : gui::settings::threads.get();
   worker_ = new Worker;
   worker_->start();
   explorer_ = new ExplorerController(this, worker_);
@@ -77,23 +77,23 @@ MainWindow::MainWindow(const StartupOptions& opts, QWidget* parent) : QMainWindo
   installToolPanels(this);
   if (QDockWidget* rdfa = findChild<QDockWidget*>("rdfaDock")) rdfa->raise();
   restoreLayout();
-  setDarkPalette(s.value("view/dark", false).toBool());
+  setDarkPalette(gui::settings::darkPalette.get());
 
   connect(worker_, &Worker::modelLoaded, this, [this](quint64, const zs::ModelInfo& m) {
     modelLabel_->setText(tr("Model: %1 (%2 layers × %3 heads)").arg(QString::fromStdString(m.name)).arg(m.nLayer).arg(m.nHead));
     deviceLabel_->setText(m.device == "cuda" ? tr("CUDA") : tr("CPU"));
     threadsLabel_->setText(tr("%1 threads").arg(m.threads));
-    addRecent("recent/models", QString::fromStdString(m.dir));
+    addRecent(gui::settings::RecentKind::Model, QString::fromStdString(m.dir));
     Q_EMIT modelChanged(QString::fromStdString(m.dir));
   });
   connect(worker_, &Worker::saeLoaded, this, [this](quint64, const zs::SaeInfo& i) {
     statusBar()->showMessage(tr("SAE for layer %1 loaded (%2 features)").arg(i.layer).arg(i.dSae), 4000);
-    addRecent("recent/saes", QString::fromStdString(i.dir));
+    addRecent(gui::settings::RecentKind::Sae, QString::fromStdString(i.dir));
     Q_EMIT saesChanged();
   });
   connect(worker_, &Worker::databaseOpened, this, [this](quint64, const QString& f) {
     statusBar()->showMessage(tr("Feature database %1 opened").arg(f), 4000);
-    addRecent("recent/dbs", f);
+    addRecent(gui::settings::RecentKind::Database, f);
     Q_EMIT databaseChanged(f);
   });
   connect(worker_, &Worker::databaseClosed, this, [this](quint64, const QString& reason) {
@@ -180,7 +180,7 @@ void MainWindow::buildMenus() {
     group->addAction(a);
     connect(a, &QAction::triggered, this, [this, d] {
       device_ = d;
-      QSettings().setValue("runtime/device", d);
+      gui::settings::device.set(d);
     });
   }
   settings->addAction(tr("&Threads…"), this, &MainWindow::setThreads);
@@ -334,20 +334,20 @@ void MainWindow::runPrompt(const QString& text) {
 }
 
 void MainWindow::chooseModel() {
-  const QString d = QFileDialog::getExistingDirectory(this, tr("Open model folder"), QSettings().value("recent/lastDir").toString());
+  const QString d = QFileDialog::getExistingDirectory(this, tr("Open model folder"), gui::settings::lastDir.get());
   if (d.isEmpty()) return;
-  QSettings().setValue("recent/lastDir", QFileInfo(d).absolutePath());
+  gui::settings::lastDir.set(QFileInfo(d).absolutePath());
   openModel(d);
 }
 
 void MainWindow::chooseSae() {
   const QString d = QFileDialog::getExistingDirectory(this, tr("Open SAE folder (or a folder of SAE folders)"),
-                                                      QSettings().value("recent/lastDir").toString());
+                                                      gui::settings::lastDir.get());
   if (!d.isEmpty()) openSae(d);
 }
 
 void MainWindow::chooseDatabase() {
-  const QString f = QFileDialog::getOpenFileName(this, tr("Open feature database"), QSettings().value("recent/lastDir").toString(),
+  const QString f = QFileDialog::getOpenFileName(this, tr("Open feature database"), gui::settings::lastDir.get(),
                                                  tr("Feature databases (*.db *.sqlite *.zsdb);;All files (*)"));
   if (!f.isEmpty()) openDatabase(f);
 }
@@ -357,7 +357,7 @@ void MainWindow::setThreads() {
   const int n = QInputDialog::getInt(this, tr("Threads"), tr("LibTorch threads (0 = all cores):"), threads_, 0, 256, 1, &ok);
   if (!ok) return;
   threads_ = n;
-  QSettings().setValue("runtime/threads", n);
+  gui::settings::threads.set(n);
   QMetaObject::invokeMethod(worker_, [this, n] {
     zs::runtime::setThreads(n);
     const int now = zs::runtime::threads();
@@ -365,29 +365,21 @@ void MainWindow::setThreads() {
   });
 }
 
-void MainWindow::addRecent(const QString& key, const QString& path) {
-  QSettings s;
-  QStringList l = s.value(key).toStringList();
-  l.removeAll(path);
-  l.prepend(path);
-  while (l.size() > 8) l.removeLast();
-  s.setValue(key, l);
+void MainWindow::addRecent(gui::settings::RecentKind kind, const QString& path) {
+  gui::settings::addRecentFile(kind, path);
   rebuildRecentMenu();
 }
 
 void MainWindow::rebuildRecentMenu() {
+  using gui::settings::RecentKind;
   recentMenu_->clear();
-  QSettings s;
-  const struct { const char* key; const char* what; } kinds[] = {{"recent/models", "Model"}, {"recent/saes", "SAE"}, {"recent/dbs", "Database"}};
-  for (const auto& k : kinds) {
-    for (const QString& p : s.value(k.key).toStringList()) {
-      const QString key = k.key;
-      recentMenu_->addAction(QString("%1: %2").arg(tr(k.what), p), this, [this, key, p] {
-        if (key == "recent/models") openModel(p);
-        else if (key == "recent/saes") openSae(p);
-        else openDatabase(p);
-      });
-    }
+  for (const gui::settings::RecentFile& f : gui::settings::recentFiles()) {
+    const QString what = f.kind == RecentKind::Model ? tr("Model") : f.kind == RecentKind::Sae ? tr("SAE") : tr("Database");
+    recentMenu_->addAction(QString("%1: %2").arg(what, f.path), this, [this, f] {
+      if (f.kind == RecentKind::Model) openModel(f.path);
+      else if (f.kind == RecentKind::Sae) openSae(f.path);
+      else openDatabase(f.path);
+    });
   }
   recentMenu_->setEnabled(!recentMenu_->isEmpty());
 }
@@ -410,7 +402,7 @@ void MainWindow::setDarkPalette(bool dark) {
     darkAction_->setChecked(dark);  // re-enters through toggled
     return;
   }
-  QSettings().setValue("view/dark", dark);
+  gui::settings::darkPalette.set(dark);
   QPalette p;
   if (dark) {
     p = QPalette(QColor(45, 45, 45));
@@ -432,16 +424,14 @@ void MainWindow::setDarkPalette(bool dark) {
 }
 
 void MainWindow::restoreLayout() {
-  QSettings s;
-  restoreGeometry(s.value("window/geometry").toByteArray());
-  restoreState(s.value("window/state").toByteArray());
+  restoreGeometry(gui::settings::windowGeometry.get());
+  restoreState(gui::settings::windowState.get());
   layoutRestored_ = true;
 }
 
 void MainWindow::saveLayout() {
-  QSettings s;
-  s.setValue("window/geometry", saveGeometry());
-  s.setValue("window/state", saveState());
+  gui::settings::windowGeometry.set(saveGeometry());
+  gui::settings::windowState.set(saveState());
 }
 
 void MainWindow::addToolDock(QDockWidget* dock, const QString& menuText, const QKeySequence& shortcut) {

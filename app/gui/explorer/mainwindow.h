@@ -9,6 +9,8 @@
 #include <QString>
 #include <QStringList>
 
+#include "app/gui/settings.h"
+
 class QDockWidget;
 class QLabel;
 class QMenu;
@@ -78,7 +80,7 @@ class MainWindow : public QMainWindow {
   void restoreLayout();
   void saveLayout();
   void startup();
-  void addRecent(const QString& key, const QString& path);
+  void addRecent(gui::settings::RecentKind kind, const QString& path);
   void rebuildRecentMenu();
   void showError(const QString& title, const QString& message);
   void chooseModel();

@@ -1,4 +1,5 @@
 #include "app/gui/labeling/labeling_panel.h"
+#include "app/gui/settings.h"
 
 #include <QFileDialog>
 #include <QFileInfo>
@@ -127,7 +128,7 @@ bool LabelingPanel::openDatabase(const QString& file) {
   undo_->clear();
   sessionId_ = 0;
   current_.reset();
-  QSettings().setValue(QStringLiteral("labeling/database"), file);
+  gui::settings::labelingDatabase.set(file);
   header_->setText(QFileInfo(file).fileName());
   if (auto s = zs::db::activeSession(*db_)) {
     sessionId_ = s->id;
@@ -301,7 +302,6 @@ void LabelingPanel::updateStatus() {
                          .arg(QFileInfo(dbFile_).fileName())
                          .arg(current_->layer)
                          .arg(current_->feature));
-  Q_EMIT progressChanged(p);
 }
 
 zs::db::SessionReport LabelingPanel::report() const {

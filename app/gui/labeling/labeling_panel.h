@@ -86,7 +86,6 @@ class LabelingPanel : public QWidget {
   void exportDialog();
 
  Q_SIGNALS:
-  void progressChanged(QString text);
   void labelSaved(int layer, qint64 feature);
 
  private:

@@ -1,4 +1,5 @@
 #include "app/gui/manager/manager_panel.h"
+#include "app/gui/settings.h"
 
 #include <QComboBox>
 #include <QDragEnterEvent>
@@ -21,7 +22,6 @@
 namespace zs::gui {
 
 namespace {
-const char* kRecentKey = "manager/recent";
 constexpr int kMaxRecent = 12;
 }  // namespace
 
@@ -76,15 +76,14 @@ ManagerPanel::ManagerPanel(QWidget* parent) : QWidget(parent) {
   threads_ = new QSpinBox(rt);
   threads_->setRange(1, std::max(1, zs::runtime::hardwareThreads()));
   threads_->setValue(std::max(1, zs::runtime::threads()));
-  QSettings s;
-  device_->setCurrentText(s.value(QStringLiteral("manager/device"), QStringLiteral("auto")).toString());
+  device_->setCurrentText(gui::settings::device.get());
   runtimeLabel_ = new QLabel(rt);
   runtimeLabel_->setText(tr("CUDA %1 · %2 hardware threads")
                              .arg(zs::runtime::cudaAvailable() ? tr("available") : tr("not available"))
                              .arg(zs::runtime::hardwareThreads()));
   auto* apply = new QPushButton(tr("Apply (reloads the model)"), rt);
   connect(apply, &QPushButton::clicked, this, [this] {
-    QSettings().setValue(QStringLiteral("manager/device"), device_->currentText());
+    gui::settings::device.set(device_->currentText());
     Q_EMIT runtimeChangeRequested(device_->currentText(), threads_->value());
   });
   rf->addRow(tr("Device"), device_);
@@ -152,7 +151,7 @@ bool ManagerPanel::openModel(const QString& dir) {
     return false;
   }
   showInfo(tr("Loading model %1…").arg(dir));
-  addRecent(QStringLiteral("model"), dir);
+  addRecent(gui::settings::RecentKind::Model, dir);
   Q_EMIT openModelRequested(dir);
   return true;
 }
@@ -173,7 +172,7 @@ bool ManagerPanel::openSae(const QString& path) {
     }
   }
   showInfo(tr("Loading %n SAE(s)…", nullptr, static_cast<int>(dirs.size())));
-  addRecent(QStringLiteral("sae"), path);
+  addRecent(gui::settings::RecentKind::Sae, path);
   for (const QString& d : dirs) Q_EMIT openSaeRequested(d);
   return true;
 }
@@ -184,7 +183,7 @@ bool ManagerPanel::openDatabase(const QString& file) {
     return false;
   }
   showInfo(tr("Opening database %1…").arg(file));
-  addRecent(QStringLiteral("db"), file);
+  addRecent(gui::settings::RecentKind::Database, file);
   Q_EMIT openDatabaseRequested(file);
   return true;
 }
@@ -203,25 +202,22 @@ bool ManagerPanel::openPath(const QString& path) {
   return false;
 }
 
-void ManagerPanel::addRecent(const QString& kind, const QString& path) {
-  QSettings s;
-  QStringList l = s.value(QLatin1String(kRecentKey)).toStringList();
-  const QString e = kind + QLatin1Char('\t') + QFileInfo(path).absoluteFilePath();
-  l.removeAll(e);
-  l.prepend(e);
-  while (l.size() > kMaxRecent) l.removeLast();
-  s.setValue(QLatin1String(kRecentKey), l);
+void ManagerPanel::addRecent(gui::settings::RecentKind kind, const QString& path) {
+  gui::settings::addRecentFile(kind, path);
   refreshRecent();
 }
 
-QStringList ManagerPanel::recentFiles() const { return QSettings().value(QLatin1String(kRecentKey)).toStringList(); }
+QStringList ManagerPanel::recentFiles() const {
+  QStringList out;
+  for (const auto& f : gui::settings::recentFiles()) out << gui::settings::recentKindName(f.kind) + QLatin1Char('\t') + f.path;
+  return out;
+}
 
 void ManagerPanel::refreshRecent() {
   recent_->clear();
-  for (const QString& e : recentFiles()) {
-    const QString kind = e.section(QLatin1Char('\t'), 0, 0), path = e.section(QLatin1Char('\t'), 1);
-    auto* it = new QListWidgetItem(QStringLiteral("[%1] %2").arg(kind, path), recent_);
-    it->setData(Qt::UserRole, path);
+  for (const auto& f : gui::settings::recentFiles()) {
+    auto* it = new QListWidgetItem(QStringLiteral("[%1] %2").arg(gui::settings::recentKindName(f.kind), f.path), recent_);
+    it->setData(Qt::UserRole, f.path);
   }
 }
 

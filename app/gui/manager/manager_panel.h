@@ -11,6 +11,7 @@
 #include <QWidget>
 
 #include "app/gui/manager/manager_checks.h"
+#include "app/gui/settings.h"
 
 class QComboBox;
 class QLabel;
@@ -54,7 +55,7 @@ class ManagerPanel : public QWidget {
   bool eventFilter(QObject* obj, QEvent* ev) override;
 
  private:
-  void addRecent(const QString& kind, const QString& path);
+  void addRecent(gui::settings::RecentKind kind, const QString& path);
   void refreshRecent();
   void showInfo(const QString& msg);
 
