@@ -10,6 +10,8 @@
 #include "core/db/db.h"
 #include "core/db/features.h"
 #include "core/db/labels.h"
+#include "core/model/gpt2.h"
+#include "core/sae/sae.h"
 #include "core/base/error.h"
 #include "cli_inprocess.h"
 #include "tests/support/check.h"

@@ -25,6 +25,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace zs::test {
@@ -51,12 +52,26 @@ struct Reg {
   Reg(const char* name, void (*fn)()) { registry().push_back({name, fn}); }
 };
 
-// Printable form of a value for failure messages.
+// Printable form of a value for failure messages: what operator<< prints,
+// pairs and containers element by element, else "<value>".
+template <typename T>
+auto show(const T& v, int) -> decltype(std::declval<std::ostream&>() << v, std::string());
+template <typename A, typename B>
+std::string show(const std::pair<A, B>& v, int);
+template <typename T>
+auto show(const T& v, long) -> decltype(v.begin(), v.end(), std::string());
+template <typename T>
+std::string show(const T&, ...);
+
 template <typename T>
 auto show(const T& v, int) -> decltype(std::declval<std::ostream&>() << v, std::string()) {
   std::ostringstream s;
   s << v;
   return s.str();
+}
+template <typename A, typename B>
+std::string show(const std::pair<A, B>& v, int) {
+  return "(" + show(v.first, 0) + ", " + show(v.second, 0) + ")";
 }
 template <typename T>
 auto show(const T& v, long) -> decltype(v.begin(), v.end(), std::string()) {
@@ -180,10 +195,11 @@ inline std::string cliPath() {
     if (!(cond)) ::zs::test::fail(__FILE__, __LINE__, std::string("check failed: " #cond ": ") + (msg)); \
   } while (0)
 
+// Both sides are copied: `a` may be a member of a temporary (f()->name).
 #define ZS_CHECK_EQ(a, b)                                                                       \
   do {                                                                                         \
-    const auto& zsA_ = (a);                                                                    \
-    const auto& zsB_ = (b);                                                                    \
+    const auto zsA_ = (a);                                                                    \
+    const auto zsB_ = (b);                                                                    \
     if (!(zsA_ == zsB_))                                                                       \
       ::zs::test::fail(__FILE__, __LINE__,                                                     \
                        std::string(#a " == " #b ": ") + ::zs::test::show(zsA_, 0) + " != " + \
@@ -192,8 +208,8 @@ inline std::string cliPath() {
 
 #define ZS_CHECK_CMP_(a, op, b)                                                                  \
   do {                                                                                          \
-    const auto& zsA_ = (a);                                                                     \
-    const auto& zsB_ = (b);                                                                     \
+    const auto zsA_ = (a);                                                                     \
+    const auto zsB_ = (b);                                                                     \
     if (!(zsA_ op zsB_))                                                                        \
       ::zs::test::fail(__FILE__, __LINE__,                                                      \
                        std::string(#a " " #op " " #b ": ") + ::zs::test::show(zsA_, 0) + " vs " + \
