@@ -219,14 +219,16 @@ ZS_TEST(jsonlAndFolderCorpora) {
   ZS_CHECK_EQ(fromJsonl.stats().words, direct.stats().words);
   ZS_CHECK_EQ(fromJsonl.train(400).merges, direct.train(400).merges);
 
-  // A folder: .txt and .jsonl files below it (sorted); other files ignored.
+  // A folder: every file below it in path order, .jsonl as JSONL and the rest as
+  // text (the rule every corpus reader shares); hidden files and folders skipped.
   writeFile(tmp("folder/a.txt"), docs[0]);
   writeFile(tmp("folder/sub/b.jsonl"), nlohmann::json{{"text", docs[1]}}.dump() + "\n");
-  writeFile(tmp("folder/notes.md"), "ignored ignored ignored");
-  writeFile(tmp("folder/.hidden/c.txt"), "ignored too");
+  writeFile(tmp("folder/notes.md"), "notes in markdown are text too");
+  writeFile(tmp("folder/.hidden/c.txt"), "ignored");
   zs::BpeTrainer fromFolder, expect;
   fromFolder.addCorpus(tmp("folder"));
   expect.addText(docs[0]);
+  expect.addText("notes in markdown are text too");
   expect.addText(docs[1]);
   ZS_CHECK_EQ(fromFolder.stats().words, expect.stats().words);
   ZS_CHECK_EQ(fromFolder.train(300).merges, expect.train(300).merges);
