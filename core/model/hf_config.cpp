@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/json_util.h"
-#include "core/util.h"
+#include "core/base/error.h"
+#include "core/base/json_util.h"
+#include "core/base/util.h"
 
 namespace zs {
 namespace {
@@ -170,6 +170,14 @@ LlamaFamilyConfig LlamaFamilyConfig::fromJsonText(const std::string& text, const
   c.maxPositions = intOr(j, "max_position_embeddings", d.maxPositions, file);
   c.rmsNormEps = numberOr(j, "rms_norm_eps", 1e-6, file);
   c.tieWordEmbeddings = boolOr(j, "tie_word_embeddings", d.tie, file);
+  auto tokenId = [&](const char* key) -> int64_t {
+    if (!present(j, key)) return -1;
+    const json& v = j[key];
+    if (v.is_array()) return v.empty() || !v[0].is_number_integer() ? -1 : v[0].get<int64_t>();
+    return v.is_number_integer() ? v.get<int64_t>() : -1;
+  };
+  c.bosTokenId = tokenId("bos_token_id");
+  c.eosTokenId = tokenId("eos_token_id");
 
   // Activation: Gemma reads hidden_activation (gelu_pytorch_tanh when absent; old
   // configs' hidden_act is ignored), Gemma 2 hidden_activation, the rest hidden_act.
@@ -249,6 +257,8 @@ LlamaFamilyConfig LlamaFamilyConfig::fromJsonText(const std::string& text, const
   if (c.headDim % 2 != 0) bad("head_dim", "must be even for rotary embeddings, got " + std::to_string(c.headDim));
   if (!(c.rmsNormEps > 0 && c.rmsNormEps < 1)) bad("rms_norm_eps", "must be in (0, 1)");
   if (!(c.rope.theta > 0)) bad("rope_theta", "must be positive");
+  if (c.bosTokenId >= c.vocabSize) c.bosTokenId = -1;
+  if (c.eosTokenId >= c.vocabSize) c.eosTokenId = -1;
   return c;
 }
 

@@ -49,6 +49,8 @@ struct LlamaFamilyConfig {
   double attnScale = 0;               // score scale (1/sqrt(head_dim), Gemma 2 query_pre_attn_scalar^-0.5)
   double attnSoftcap = 0;             // 0: none
   double finalSoftcap = 0;            // 0: none
+  int64_t bosTokenId = -1;            // -1: absent (eos_token_id: the first of a list)
+  int64_t eosTokenId = -1;
 
   // Parses and validates; throws InputError naming the file and the key.
   static LlamaFamilyConfig fromFile(const std::string& path);

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <limits>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/rotary.h"
 #include "core/model/sharded_weights.h"
 
@@ -29,7 +29,34 @@ torch::Tensor softcap(const torch::Tensor& x, double cap) { return torch::tanh(x
 
 // ---------------------------------------------------------------- loading
 
-std::unique_ptr<LlamaFamily> LlamaFamily::loadDir(const std::string& dir, const ModelLoadOptionsLlama& opts) {
+std::string LlamaFamily::resolveDtype(const LlamaFamilyConfig& c, const std::string& dtype) {
+  if (dtype == "auto") return c.parameterCount() * 4.0 > kAutoBf16Bytes ? "bfloat16" : "float32";
+  if (dtype != "float32" && dtype != "bfloat16")
+    throw UsageError("--dtype must be auto, float32 or bfloat16, got '" + dtype + "'");
+  return dtype;
+}
+
+ModelSpec LlamaFamily::specOf(const LlamaFamilyConfig& c, const std::string& dtype) {
+  ModelSpec s;
+  s.architecture = c.modelType;
+  s.nLayer = c.numLayers;
+  s.nHead = c.numHeads;
+  s.nKvHead = c.numKvHeads;
+  s.dHead = c.headDim;
+  s.dModel = c.hiddenSize;
+  s.dMlp = c.intermediateSize;
+  s.vocab = c.vocabSize;
+  s.nCtx = c.maxPositions;
+  s.norm = NormKind::RMSNorm;
+  s.learnedPositions = false;
+  s.postAttnNorm = c.postNorms;
+  s.dtype = resolveDtype(c, dtype);
+  s.bosTokenId = c.bosTokenId;
+  s.eosTokenId = c.eosTokenId;
+  return s;
+}
+
+std::unique_ptr<LlamaFamily> LlamaFamily::loadDir(const std::string& dir, const ModelLoadOptions& opts) {
   if (!fs::is_directory(dir)) throw InputError(dir, "model folder does not exist or is not a folder");
   const std::string cfgPath = (fs::path(dir) / "config.json").string();
   if (!fs::exists(cfgPath)) throw InputError(dir, "no config.json in model folder");
@@ -37,10 +64,8 @@ std::unique_ptr<LlamaFamily> LlamaFamily::loadDir(const std::string& dir, const 
   m->cfg_ = LlamaFamilyConfig::fromFile(cfgPath);
   const LlamaFamilyConfig& c = m->cfg_;
 
-  std::string dtype = opts.dtype;
-  if (dtype == "auto") dtype = c.parameterCount() * 4.0 > kAutoBf16Bytes ? "bfloat16" : "float32";
-  if (dtype != "float32" && dtype != "bfloat16")
-    throw UsageError("--dtype must be auto, float32 or bfloat16, got '" + opts.dtype + "'");
+  m->spec_ = specOf(c, opts.dtype);
+  const std::string& dtype = m->spec_.dtype;
   const torch::ScalarType store = dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32;
 
   auto files = ShardedWeights::open(dir);
@@ -105,20 +130,6 @@ std::unique_ptr<LlamaFamily> LlamaFamily::loadDir(const std::string& dir, const 
     throw InputError(files->describe(), "checkpoint has more layers than config.json's num_hidden_layers=" +
                                             std::to_string(c.numLayers));
 
-  ModelSpec& s = m->spec_;
-  s.architecture = c.modelType;
-  s.nLayer = c.numLayers;
-  s.nHead = c.numHeads;
-  s.nKvHead = c.numKvHeads;
-  s.dHead = c.headDim;
-  s.dModel = d;
-  s.dMlp = M;
-  s.vocab = V;
-  s.nCtx = c.maxPositions;
-  s.norm = NormKind::RMSNorm;
-  s.learnedPositions = false;
-  s.postAttnNorm = c.postNorms;
-  s.dtype = dtype;
   m->device_ = dev;
   return m;
 }
@@ -180,7 +191,7 @@ torch::Tensor LlamaFamily::W_U() const {
   return (w_.lm_head.defined() ? w_.lm_head : w_.embed).to(torch::kFloat32).t();
 }
 
-const torch::Tensor& LlamaFamily::normWeight(const std::string& site) const {
+torch::Tensor LlamaFamily::normWeight(const std::string& site) const {
   if (site == "ln_final") return w_.norm;
   // "blocks.L.ln1", "blocks.L.ln2", "blocks.L.ln1_post", "blocks.L.ln2_post"
   const size_t dot = site.find('.', 7);
@@ -199,12 +210,12 @@ const torch::Tensor& LlamaFamily::normWeight(const std::string& site) const {
       if (which == "ln2_post" && lw.ln2_post.defined()) return lw.ln2_post;
     }
   }
-  throw InputError("norm site", "'" + site + "' is not a norm of this " + cfg_.modelType + " model");
+  throw std::invalid_argument("'" + site + "' is not a norm of this " + cfg_.modelType + " model");
 }
 
-torch::Tensor LlamaFamily::normLinear(const std::string& site, const torch::Tensor& x,
-                                      const torch::Tensor& scale) const {
-  return x / scale * normWeight(site);
+torch::Tensor LlamaFamily::normBias(const std::string& site) const {
+  normWeight(site);  // the same sites; RMSNorm has no bias
+  return {};
 }
 
 // ---------------------------------------------------------------- maths

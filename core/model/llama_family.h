@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/model/hf_config.h"
+#include "core/model/load.h"
 #include "core/model/model.h"
 
 namespace zs {
@@ -41,18 +42,16 @@ struct LlamaWeights {
   torch::Tensor lm_head;  // [V, d]; undefined when tied to embed
 };
 
-struct ModelLoadOptionsLlama {
-  // "auto" (bfloat16 when the float32 weights would exceed 4 GB), "float32" or "bfloat16".
-  std::string dtype = "auto";
-  torch::Device device = torch::kCPU;
-};
-
 class LlamaFamily : public Model {
  public:
   // Loads a Hugging Face folder (config.json + model.safetensors or an index
   // with shards). Every tensor is loaded by name with its shape checked.
-  // Throws InputError.
-  static std::unique_ptr<LlamaFamily> loadDir(const std::string& dir, const ModelLoadOptionsLlama& opts = {});
+  // opts.dtype "auto" keeps the weights in bfloat16 when they would take more
+  // than 4 GiB in float32. Throws InputError (UsageError for a bad dtype).
+  static std::unique_ptr<LlamaFamily> loadDir(const std::string& dir, const ModelLoadOptions& opts = {});
+  // The spec from the config alone; `dtype` "auto" resolved as loadDir does.
+  static ModelSpec specOf(const LlamaFamilyConfig& c, const std::string& dtype = "auto");
+  static std::string resolveDtype(const LlamaFamilyConfig& c, const std::string& dtype);
 
   const ModelSpec& spec() const override { return spec_; }
   const LlamaFamilyConfig& config() const { return cfg_; }
@@ -69,15 +68,13 @@ class LlamaFamily : public Model {
   torch::Tensor W_O(int64_t layer) const override;
   torch::Tensor b_O(int64_t layer) const override;
   torch::Tensor W_U() const override;
-  torch::Tensor normLinear(const std::string& site, const torch::Tensor& x,
-                           const torch::Tensor& scale) const override;
-  torch::Tensor normBias(const std::string&) const override { return {}; }
+  torch::Tensor normWeight(const std::string& site) const override;
+  torch::Tensor normBias(const std::string& site) const override;
 
   const LlamaWeights& weights() const { return w_; }
 
  private:
   LlamaFamily() = default;
-  const torch::Tensor& normWeight(const std::string& site) const;
   torch::Tensor rmsNorm(const torch::Tensor& x, const torch::Tensor& w, torch::Tensor* scaleOut) const;
   torch::Tensor activation(const torch::Tensor& x) const;
   torch::Tensor unembed(const torch::Tensor& x) const;

@@ -5,10 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/json_util.h"
-#include "core/tensor_io.h"
-#include "core/util.h"
+#include "core/base/error.h"
+#include "core/base/json_util.h"
+#include "core/io/tensor_io.h"
+#include "core/base/util.h"
 
 namespace fs = std::filesystem;
 

@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/hf_config.h"
-#include "core/tensor_io.h"
+#include "core/io/tensor_io.h"
 
 namespace fs = std::filesystem;
 

@@ -7,16 +7,19 @@
 
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <iostream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/hf_config.h"
 #include "core/model/llama_family.h"
 #include "core/model/rotary.h"
-#include "core/safetensors.h"
-#include "core/tensor_io.h"
+#include "core/io/safetensors.h"
+#include "core/io/tensor_io.h"
+#include "tests/core/cli_inprocess.h"
 #include "tests/support/check.h"
 
 using namespace zs;
@@ -245,7 +248,8 @@ ZS_TEST(specDescribesTheFixtures) {
   torch::Tensor pre = torch::einsum("thd,hdm->tm", {z, m->W_O(1)});
   torch::Tensor viaNorm = m->normLinear("blocks.1.ln1_post", pre, r.cache.at("blocks.1.ln1_post.hook_scale")[0]);
   ZS_CHECK(relErr(viaNorm, r.cache.at("blocks.1.hook_attn_out")[0]) < 1e-5);
-  ZS_CHECK_THROWS(m->normLinear("blocks.9.ln1", pre, pre), InputError);
+  ZS_CHECK_THROWS(m->normLinear("blocks.9.ln1", pre, pre), std::invalid_argument);
+  ZS_CHECK(!m->normBias("ln_final").defined());
 }
 
 // ---------------------------------------------------------------- invariants
@@ -468,7 +472,7 @@ ZS_TEST(shardsBf16AndTiedHeads) {
   auto ref = run(*LlamaFamily::loadDir(writeCheckpoint(cfg, wb)), ids);
   const std::string bdir = writeCheckpoint(cfg, w, 2, torch::kBFloat16);
   ZS_CHECK(absErr(run(*LlamaFamily::loadDir(bdir), ids).logits, ref.logits) == 0);
-  ModelLoadOptionsLlama o;
+  ModelLoadOptions o;
   o.dtype = "bfloat16";
   auto mb = LlamaFamily::loadDir(bdir, o);
   ZS_CHECK_EQ(mb->spec().dtype, std::string("bfloat16"));
@@ -573,4 +577,95 @@ ZS_TEST(configDefaults) {
   ZS_CHECK(g2.slidingLayers[0] && !g2.slidingLayers[1] && g2.slidingLayers[24]);
   ZS_CHECK_EQ(g2.slidingWindow, 4096);
   ZS_CHECK_EQ(g2.numKvHeads, 4);
+}
+
+// ---------------------------------------------------------------- through the CLI
+
+namespace {
+
+// zscope-cli in-process; stderr captured.
+int runCliCapturing(std::vector<std::string> args, std::string* err) {
+  std::ostringstream captured;
+  std::streambuf* old = std::cerr.rdbuf(captured.rdbuf());
+  int rc = 0;
+  try {
+    rc = test::runCli(std::move(args), nullptr, false);
+  } catch (...) {
+    std::cerr.rdbuf(old);
+    throw;
+  }
+  std::cerr.rdbuf(old);
+  *err = captured.str();
+  return rc;
+}
+
+std::string idList(const std::vector<int64_t>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
+  return s;
+}
+
+}  // namespace
+
+ZS_TEST(cliRunWritesEveryActivation) {
+  ZS_REQUIRE_SHARED(shared);
+  for (const char* name : {"tiny-llama", "tiny-qwen2", "tiny-gemma", "tiny-gemma2"}) {
+    const std::string dir = shared + "/testdata/" + name;
+    auto ref = st::File::open(dir + "/expected.safetensors");
+    auto idT = loadTensorRaw(*ref, "input_ids").reshape({-1});
+    std::vector<int64_t> ids(idT.data_ptr<int64_t>(), idT.data_ptr<int64_t>() + idT.numel());
+    const std::string out = test::tempDir() + "/" + name + ".safetensors";
+    std::string err;
+    ZS_CHECK_EQ(runCliCapturing({"run", "--model", dir, "--tokens", idList(ids), "--out", out, "--threads", "1"}, &err), 0);
+    ZS_CHECK_MSG(contains(err, "weights in float32"), err);
+    auto got = st::File::open(out);
+    ZS_CHECK_EQ(got->tensors().size(), ref->tensors().size());
+    for (const auto& info : ref->tensors()) {
+      const auto* g = got->find(info.name);
+      ZS_CHECK_MSG(g, info.name);
+      ZS_CHECK_EQ(g->shape, info.shape);
+      if (info.name == "input_ids") {
+        ZS_CHECK(torch::equal(loadTensorRaw(*got, info.name), loadTensorRaw(*ref, info.name)));
+        continue;
+      }
+      ZS_CHECK(g->dtype == st::DType::F32);
+      double e = info.name.find("hook_pattern") != std::string::npos
+                     ? absErr(loadTensor(*got, info.name), loadTensor(*ref, info.name))
+                     : relErr(loadTensor(*got, info.name), loadTensor(*ref, info.name));
+      ZS_CHECK_MSG(e <= 1e-4, std::string(name) + " " + info.name + " error " + std::to_string(e));
+    }
+  }
+}
+
+ZS_TEST(cliRefusalsExit3WithOneLine) {
+  json cfg = tinyConfig("llama");
+  Named w = randomWeights(cfg, 2);
+  const std::string out = test::tempDir() + "/refused.safetensors";
+  auto refused = [&](const std::string& dir, const std::string& part) {
+    std::string err;
+    const int rc = runCliCapturing({"run", "--model", dir, "--tokens", "1,2,3", "--out", out}, &err);
+    ZS_CHECK_MSG(rc == 3, "exit " + std::to_string(rc) + ": " + err);
+    ZS_CHECK_MSG(contains(err, part), err);
+    ZS_CHECK_MSG(std::count(err.begin(), err.end(), '\n') == 1, err);
+  };
+  json c = cfg;
+  c["rope_scaling"] = {{"rope_type", "longrope"}, {"factor", 4.0}};
+  refused(writeCheckpoint(c, w), "rope_scaling type 'longrope'");
+  const std::string sdir = writeCheckpoint(cfg, w, 3);
+  fs::remove(sdir + "/model-00003-of-00003.safetensors");
+  refused(sdir, "model-00003-of-00003.safetensors");
+  Named bad = w;
+  for (auto& [n, t] : bad)
+    if (n == "model.layers.0.self_attn.o_proj.weight") t = torch::zeros({32, 31});
+  refused(writeCheckpoint(cfg, bad), "model.layers.0.self_attn.o_proj.weight");
+  const std::string tdir = writeCheckpoint(cfg, w, 2, torch::kBFloat16);
+  fs::resize_file(tdir + "/model-00001-of-00002.safetensors", fs::file_size(tdir + "/model-00001-of-00002.safetensors") / 2);
+  refused(tdir, "model-00001-of-00002.safetensors");
+  // --dtype bfloat16 through the CLI: runs, says so.
+  std::string err;
+  ZS_CHECK_EQ(runCliCapturing({"run", "--model", writeCheckpoint(cfg, w), "--tokens", "1,2,3", "--out", out, "--dtype", "bfloat16"},
+                  &err),
+              0);
+  ZS_CHECK_MSG(contains(err, "weights in bfloat16"), err);
+  ZS_CHECK_EQ(st::File::open(out)->get("logits").dtype, st::DType::F32);
 }
