@@ -16,6 +16,7 @@
 
 #include "core/bytes_unicode.h"
 #include "core/error.h"
+#include "core/text/tokenizer_config.h"
 #include "core/tokenizer_pretok.h"
 #include "core/tokenizer_util.h"
 
@@ -35,7 +36,7 @@ class BpeTokenizer final : public Tokenizer {
     loadMerges(mergesPath);
   }
 
-  std::vector<int64_t> encode(const std::string& text) const override {
+  std::vector<int64_t> encode(const std::string& text, bool /*addSpecialTokens: GPT-2 adds nothing*/) const override {
     std::vector<int64_t> out;
     out.reserve(text.size() / 3 + 4);
     std::vector<int32_t> scratch;
@@ -49,9 +50,12 @@ class BpeTokenizer final : public Tokenizer {
     return out;
   }
 
-  std::string decode(const std::vector<int64_t>& ids) const override {
+  std::string decode(const std::vector<int64_t>& ids, bool skipSpecialTokens) const override {
     std::string s;
-    for (int64_t id : ids) s += bytesOf(id);
+    for (int64_t id : ids) {
+      const std::string& b = bytesOf(id);
+      if (!skipSpecialTokens || !isSpecial(id)) s += b;
+    }
     return s;
   }
 
@@ -69,6 +73,27 @@ class BpeTokenizer final : public Tokenizer {
   }
 
   int64_t endOfTextId() const override { return eot_; }
+
+  std::string idToToken(int64_t id) const override {
+    return id >= 0 && id < int64_t(keys_.size()) ? keys_[size_t(id)] : std::string();
+  }
+  bool isSpecial(int64_t id) const override {
+    for (const auto& sp : specials_)
+      if (sp.second == id) return true;
+    return false;
+  }
+  std::vector<int64_t> specialIds() const override {
+    std::vector<int64_t> v;
+    for (const auto& sp : specials_) v.push_back(sp.second);
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+  // GPT-2 has no BOS of its own; <|endoftext|> serves as one (the model config may say otherwise).
+  int64_t bosId() const override { return eot_; }
+  int64_t eosId() const override { return eot_; }
+  bool encodeAddsBos() const override { return false; }
+  const TokenizerConfig& config() const override { return config_; }
+  std::string format() const override { return "gpt2"; }
 
  private:
   const std::string& bytesOf(int64_t id) const {
@@ -99,12 +124,14 @@ class BpeTokenizer final : public Tokenizer {
       maxId = std::max(maxId, id);
     }
     tokenBytes_.assign(size_t(maxId + 1), std::string());
+    keys_.assign(size_t(maxId + 1), std::string());
     byteId_.fill(-1);
     std::string raw;
     for (auto it = j.begin(); it != j.end(); ++it) {
       const std::string& key = it.key();
       int64_t id = it.value().get<int64_t>();
       keyToId_.emplace(key, id);
+      keys_[size_t(id)] = key;
       if (tokutil::isSpecialTokenKey(key)) {
         // Special tokens are literal text, not byte-level symbols.
         specials_.emplace_back(key, id);
@@ -218,6 +245,8 @@ class BpeTokenizer final : public Tokenizer {
   }
 
   std::vector<std::string> tokenBytes_;  // id -> raw bytes
+  std::vector<std::string> keys_;        // id -> vocab.json key
+  TokenizerConfig config_;
   std::unordered_map<std::string, int64_t> keyToId_;
   std::array<int32_t, 256> byteId_{};
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;  // (left,right) -> (rank, merged id)
@@ -233,10 +262,13 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& vocabJson, const s
   return std::make_unique<BpeTokenizer>(vocabJson, mergesTxt);
 }
 
-std::unique_ptr<Tokenizer> Tokenizer::loadDir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  if (!fs::is_directory(dir)) throw InputError(dir, "not a folder (expected vocab.json and merges.txt in it)");
-  return load((fs::path(dir) / "vocab.json").string(), (fs::path(dir) / "merges.txt").string());
+std::unique_ptr<Tokenizer> Tokenizer::loadDir(const std::string& dir) { return loadTokenizerDir(dir); }
+
+std::vector<int64_t> Tokenizer::encodeWithBos(const std::string& text) const {
+  if (encodeAddsBos()) return encode(text, true);
+  std::vector<int64_t> ids = encode(text, false);
+  if (bosId() >= 0) ids.insert(ids.begin(), bosId());
+  return ids;
 }
 
 }  // namespace zs
