@@ -172,6 +172,9 @@ class Parser {
     if (literal("false")) return false;
     if (literal("null")) return nullptr;
     if (c == '-' || (c >= '0' && c <= '9')) return parseNumber();
+    for (const char* w : {"true", "false", "null"})
+      if (i_ < s_.size() && std::strncmp(w, s_.c_str() + i_, s_.size() - i_) == 0 && s_.size() - i_ < std::strlen(w))
+        i_ = s_.size();  // a literal cut short: report the truncation
     fail("expected a value");
   }
 

@@ -235,7 +235,7 @@ class HfTokenizer final : public Tokenizer {
     }
     std::vector<int64_t> probe;
     if (post_) post_->process(probe);
-    if (bos_ < 0 && !config_.present && !probe.empty() && isSpecial(probe.front())) bos_ = probe.front();
+    if (bos_ < 0 && !config_.present && !probe.empty()) bos_ = probe.front();
     addsBos_ = bos_ >= 0 && !probe.empty() && probe.front() == bos_;
   }
 
