@@ -5,13 +5,12 @@
 // add_bos_token / add_eos_token (defaults true / false) decide BOS / EOS.
 #include "core/text/sentencepiece_tokenizer.h"
 
-#include <sentencepiece_processor.h>
-
 #include <algorithm>
 #include <unordered_map>
 
 #include "core/error.h"
 #include "core/text/hf_added_tokens.h"
+#include "core/text/sentencepiece_api.h"
 #include "core/text/tokenizer_config.h"
 #include "core/text/unicode_text.h"
 #include "core/tokenizer_util.h"
@@ -23,20 +22,21 @@ class SentencePieceTokenizer final : public Tokenizer {
  public:
   SentencePieceTokenizer(const std::string& modelPath, const std::string& configPath) {
     config_ = loadTokenizerConfig(configPath);
-    auto st = sp_.Load(modelPath);
-    if (!st.ok()) throw InputError(modelPath, "not a SentencePiece model: " + st.ToString());
-    size_ = sp_.GetPieceSize();
+    sp_ = spm::newModel();
+    std::string err;
+    if (!sp_->load(modelPath, &err)) throw InputError(modelPath, "not a SentencePiece model: " + err);
+    size_ = sp_->pieceSize();
     for (int id = 0; id < size_; ++id) {
-      if (sp_.IsControl(id) || sp_.IsUnknown(id)) {
-        if (!sp_.IsUnknown(id)) special_.push_back(id);
+      if (sp_->isControl(id) || sp_->isUnknown(id)) {
+        if (!sp_->isUnknown(id)) special_.push_back(id);
         text::AddedToken a;
         a.id = id;
-        a.content = sp_.IdToPiece(id);
+        a.content = sp_->idToPiece(id);
         a.special = true;
         if (!a.content.empty()) addAdded(a);
       }
     }
-    if (sp_.unk_id() >= 0) special_.push_back(sp_.unk_id());
+    if (sp_->unkId() >= 0) special_.push_back(sp_->unkId());
     for (const auto& d : config_.addedTokensDecoder) {
       text::AddedToken a;
       a.id = d.id;
@@ -57,8 +57,8 @@ class SentencePieceTokenizer final : public Tokenizer {
       all.push_back(k);
     }
     matcher_.build(added_, patterns, all);
-    bos_ = config_.bosToken ? tokenToId(*config_.bosToken) : sp_.bos_id();
-    eos_ = config_.eosToken ? tokenToId(*config_.eosToken) : sp_.eos_id();
+    bos_ = config_.bosToken ? tokenToId(*config_.bosToken) : sp_->bosId();
+    eos_ = config_.eosToken ? tokenToId(*config_.eosToken) : sp_->eosId();
     addBos_ = config_.addBosToken.value_or(true) && bos_ >= 0;
     addEos_ = config_.addEosToken.value_or(false) && eos_ >= 0;
   }
@@ -73,8 +73,8 @@ class SentencePieceTokenizer final : public Tokenizer {
         out.push_back(added_[size_t(tok)].id);
         return;
       }
-      auto st = sp_.Encode(std::string(piece), &ids);
-      if (!st.ok()) throw InputError("SentencePiece could not encode the text: " + st.ToString());
+      std::string err;
+      if (!sp_->encode(std::string(piece), &ids, &err)) throw InputError("SentencePiece could not encode the text: " + err);
       out.insert(out.end(), ids.begin(), ids.end());
     });
     if (addSpecialTokens && addEos_) out.push_back(eos_);
@@ -87,20 +87,20 @@ class SentencePieceTokenizer final : public Tokenizer {
     auto flush = [&] {
       if (run.empty()) return;
       std::string s;
-      auto st = sp_.Decode(run, &s);
-      if (!st.ok()) throw InputError("SentencePiece could not decode: " + st.ToString());
+      std::string err;
+      if (!sp_->decode(run, &s, &err)) throw InputError("SentencePiece could not decode: " + err);
       out += s;
       run.clear();
     };
     for (int64_t id : ids) {
       if (id < 0 || id >= size_) throw outside(id);
       auto a = byId_.find(id);
-      if (a != byId_.end() && (added_[a->second].special || id >= sp_.GetPieceSize())) {
+      if (a != byId_.end() && (added_[a->second].special || id >= sp_->pieceSize())) {
         flush();
         if (!(skipSpecialTokens && isSpecial(id))) out += added_[a->second].content;
         continue;
       }
-      if (id >= sp_.GetPieceSize()) {
+      if (id >= sp_->pieceSize()) {
         flush();
         if (a != byId_.end()) out += added_[a->second].content;
         continue;
@@ -113,13 +113,13 @@ class SentencePieceTokenizer final : public Tokenizer {
 
   std::string tokenString(int64_t id) const override {
     if (id < 0 || id >= size_) throw outside(id);
-    if (id >= sp_.GetPieceSize()) {
+    if (id >= sp_->pieceSize()) {
       auto a = byId_.find(id);
       return a == byId_.end() ? std::string() : added_[a->second].content;
     }
-    std::string p = sp_.IdToPiece(int(id));
-    if (sp_.IsByte(int(id)) && p.size() == 6) return std::string(1, char(std::stoi(p.substr(3, 2), nullptr, 16)));
-    if (sp_.IsControl(int(id)) || sp_.IsUnknown(int(id))) return p;
+    std::string p = sp_->idToPiece(int(id));
+    if (sp_->isByte(int(id)) && p.size() == 6) return std::string(1, char(std::stoi(p.substr(3, 2), nullptr, 16)));
+    if (sp_->isControl(int(id)) || sp_->isUnknown(int(id))) return p;
     std::string r;
     for (size_t at = 0;;) {
       size_t f = p.find("\xE2\x96\x81", at);
@@ -136,15 +136,15 @@ class SentencePieceTokenizer final : public Tokenizer {
   int64_t tokenToId(const std::string& token) const override {
     auto it = byContent_.find(token);
     if (it != byContent_.end()) return added_[it->second].id;
-    int id = sp_.PieceToId(token);
-    if (id == sp_.unk_id() && token != sp_.IdToPiece(id)) return -1;
+    int id = sp_->pieceToId(token);
+    if (id == sp_->unkId() && token != sp_->idToPiece(id)) return -1;
     return id;
   }
   std::string idToToken(int64_t id) const override {
     auto a = byId_.find(id);
     if (a != byId_.end()) return added_[a->second].content;
-    if (id < 0 || id >= sp_.GetPieceSize()) return {};
-    return sp_.IdToPiece(int(id));
+    if (id < 0 || id >= sp_->pieceSize()) return {};
+    return sp_->idToPiece(int(id));
   }
   bool isSpecial(int64_t id) const override { return std::binary_search(special_.begin(), special_.end(), id); }
   std::vector<int64_t> specialIds() const override { return special_; }
@@ -167,7 +167,7 @@ class SentencePieceTokenizer final : public Tokenizer {
     return true;
   }
 
-  sentencepiece::SentencePieceProcessor sp_;
+  std::unique_ptr<spm::Model> sp_;
   TokenizerConfig config_;
   int64_t size_ = 0, bos_ = -1, eos_ = -1;
   bool addBos_ = false, addEos_ = false;
