@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <queue>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/text/hf_json.h"
 #include "core/text/unicode_text.h"
 

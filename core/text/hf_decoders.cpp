@@ -1,7 +1,7 @@
 // tokenizer.json decoders: ByteLevel, Replace, ByteFallback, Fuse, Strip,
 // Metaspace, Sequence.
-#include "core/bytes_unicode.h"
-#include "core/error.h"
+#include "core/text/bytes_unicode.h"
+#include "core/base/error.h"
 #include "core/text/hf_components.h"
 #include "core/text/hf_regex.h"
 #include "core/text/unicode_text.h"

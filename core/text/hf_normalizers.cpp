@@ -2,7 +2,7 @@
 // StripAccents, Replace, Prepend, Sequence.
 #include <unicode/uchar.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/text/hf_components.h"
 #include "core/text/hf_regex.h"
 #include "core/text/unicode_text.h"

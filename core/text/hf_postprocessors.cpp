@@ -1,6 +1,6 @@
 // tokenizer.json post-processors (single sequence): TemplateProcessing,
 // ByteLevel (no effect on ids), BertProcessing, RobertaProcessing, Sequence.
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/text/hf_components.h"
 
 namespace zs::text {

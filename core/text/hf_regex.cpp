@@ -5,7 +5,7 @@
 
 #include <stdexcept>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace zs::text {
 namespace {

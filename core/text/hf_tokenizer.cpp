@@ -4,14 +4,14 @@
 #include <filesystem>
 #include <unordered_map>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/text/hf_added_tokens.h"
 #include "core/text/hf_bpe.h"
 #include "core/text/hf_components.h"
 #include "core/text/hf_json.h"
 #include "core/text/tokenizer_config.h"
 #include "core/text/unicode_text.h"
-#include "core/tokenizer_util.h"
+#include "core/text/tokenizer_util.h"
 
 namespace zs {
 namespace {

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "core/tokenizer.h"
+#include "core/text/tokenizer.h"
 
 namespace zs {
 

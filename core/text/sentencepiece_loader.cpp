@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <mutex>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/text/sentencepiece_api.h"
 
 #ifndef ZSCOPE_SENTENCEPIECE_PLUGIN_BUILD_PATH

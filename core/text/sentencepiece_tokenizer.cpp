@@ -8,12 +8,12 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/text/hf_added_tokens.h"
 #include "core/text/sentencepiece_api.h"
 #include "core/text/tokenizer_config.h"
 #include "core/text/unicode_text.h"
-#include "core/tokenizer_util.h"
+#include "core/text/tokenizer_util.h"
 
 namespace zs {
 namespace {

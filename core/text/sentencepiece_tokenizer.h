@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "core/tokenizer.h"
+#include "core/text/tokenizer.h"
 
 namespace zs {
 

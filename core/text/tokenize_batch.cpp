@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/tokenizer.h"
+#include "core/text/tokenizer.h"
 
 namespace zs {
 namespace {

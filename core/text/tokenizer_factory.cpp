@@ -1,12 +1,20 @@
 // loadTokenizerDir: picks the tokenizer format from the files in a folder.
 #include <filesystem>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/text/hf_tokenizer.h"
 #include "core/text/sentencepiece_tokenizer.h"
-#include "core/tokenizer.h"
+#include "core/text/tokenizer.h"
 
 namespace zs {
+
+bool hasTokenizerFiles(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path d(dir);
+  return fs::is_regular_file(d / "tokenizer.json", ec) || fs::is_regular_file(d / "tokenizer.model", ec) ||
+         (fs::is_regular_file(d / "vocab.json", ec) && fs::is_regular_file(d / "merges.txt", ec));
+}
 
 std::unique_ptr<Tokenizer> loadTokenizerDir(const std::string& dir) {
   namespace fs = std::filesystem;

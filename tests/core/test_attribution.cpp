@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <set>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "test_attribution_util.h"
 #include "testutil.h"
 

@@ -9,7 +9,7 @@
 
 #include <algorithm>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "test_attribution_util.h"
 #include "testutil.h"
 

@@ -11,10 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/bpe_trainer.h"
-#include "core/commands/command.h"
-#include "core/error.h"
-#include "core/tokenizer.h"
+#include "core/train/bpe_trainer.h"
+#include "app/cli/command.h"
+#include "core/base/error.h"
+#include "core/text/tokenizer.h"
 #include "cli_inprocess.h"
 #include "testutil.h"
 

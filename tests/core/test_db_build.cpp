@@ -5,12 +5,12 @@
 #include <cstdio>
 #include <fstream>
 
-#include "core/commands/command.h"
+#include "app/cli/command.h"
 #include "core/db/builder_internal.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
 #include "core/db/labels.h"
-#include "core/error.h"
+#include "core/base/error.h"
 #include "cli_inprocess.h"
 #include "testutil.h"
 

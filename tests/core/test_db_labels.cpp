@@ -10,7 +10,7 @@
 #include "core/db/db.h"
 #include "core/db/labels.h"
 #include "core/db/schema.h"
-#include "core/error.h"
+#include "core/base/error.h"
 #include "testutil.h"
 
 using namespace zs::db;

@@ -7,7 +7,7 @@
 #include "core/db/db.h"
 #include "core/db/features.h"
 #include "core/db/sessions.h"
-#include "core/error.h"
+#include "core/base/error.h"
 #include "testutil.h"
 
 using namespace zs::db;

@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/error.h"
-#include "core/gpt2.h"
-#include "core/safetensors.h"
-#include "core/tensor_io.h"
+#include "core/base/error.h"
+#include "core/model/gpt2.h"
+#include "core/io/safetensors.h"
+#include "core/io/tensor_io.h"
 #include "testutil.h"
 
 using namespace zs;

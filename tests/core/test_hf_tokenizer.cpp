@@ -11,11 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/text/hf_tokenizer.h"
 #include "core/text/tokenizer_config.h"
 #include "core/text/unicode_text.h"
-#include "core/tokenizer.h"
+#include "core/text/tokenizer.h"
 #include "cli_inprocess.h"
 #include "tests/support/check.h"
 

@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/text/hf_tokenizer.h"
-#include "core/tokenizer.h"
+#include "core/text/tokenizer.h"
 #include "tests/support/check.h"
 
 using nlohmann::json;

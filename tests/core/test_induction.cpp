@@ -9,9 +9,9 @@
 
 #include <cmath>
 
-#include "core/error.h"
-#include "core/gpt2.h"
-#include "core/induction.h"
+#include "core/base/error.h"
+#include "core/model/gpt2.h"
+#include "core/model/induction.h"
 #include "testutil.h"
 
 using namespace zs;

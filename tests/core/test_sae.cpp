@@ -7,11 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/model_config.h"
-#include "core/sae.h"
-#include "core/safetensors.h"
-#include "core/tensor_io.h"
+#include "core/base/error.h"
+#include "core/model/model_config.h"
+#include "core/sae/sae.h"
+#include "core/io/safetensors.h"
+#include "core/io/tensor_io.h"
 #include "testutil.h"
 
 using namespace zs;

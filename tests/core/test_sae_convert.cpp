@@ -9,11 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/commands/command.h"
-#include "core/error.h"
-#include "core/sae.h"
-#include "core/sae_convert.h"
-#include "core/sae_pt.h"
+#include "app/cli/command.h"
+#include "core/base/error.h"
+#include "core/sae/sae.h"
+#include "core/sae/sae_convert.h"
+#include "core/io/pt_reader.h"
 #include "cli_inprocess.h"
 #include "testutil.h"
 

@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/corpus.h"
-#include "core/error.h"
-#include "core/tokenizer.h"
+#include "core/data/corpus.h"
+#include "core/base/error.h"
+#include "core/text/tokenizer.h"
 #include "testutil.h"
 
 using namespace zs;

@@ -3,10 +3,10 @@
 // a zero SAE 0%; L0/MSE/explained variance/dead/dense against direct computation.
 #include <torch/torch.h>
 
-#include "core/error.h"
-#include "core/gpt2.h"
-#include "core/sae.h"
-#include "core/sae_eval.h"
+#include "core/base/error.h"
+#include "core/model/gpt2.h"
+#include "core/sae/sae.h"
+#include "core/sae/sae_eval.h"
 #include "testutil.h"
 
 using namespace zs;

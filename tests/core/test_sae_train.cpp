@@ -3,8 +3,8 @@
 // recovery of planted sparse directions.
 #include <torch/torch.h>
 
-#include "core/sae.h"
-#include "core/sae_train.h"
+#include "core/sae/sae.h"
+#include "core/train/sae_train.h"
 #include "testutil.h"
 
 using namespace zs;

@@ -9,8 +9,8 @@
 
 #include <sys/stat.h>
 
-#include "core/error.h"
-#include "core/safetensors.h"
+#include "core/base/error.h"
+#include "core/io/safetensors.h"
 #include "testutil.h"
 
 namespace fs = std::filesystem;

@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/text/sentencepiece_api.h"
 #include "core/text/tokenizer_config.h"
-#include "core/tokenizer.h"
+#include "core/text/tokenizer.h"
 #include "tests/support/check.h"
 
 namespace {

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <random>
 
-#include "core/error.h"
-#include "core/tensor_io.h"
+#include "core/base/error.h"
+#include "core/io/tensor_io.h"
 #include "testutil.h"
 
 using namespace zs;

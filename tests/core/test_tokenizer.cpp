@@ -12,12 +12,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/bytes_unicode.h"
-#include "core/commands/command.h"
-#include "core/error.h"
-#include "core/tokenizer.h"
-#include "core/tokenizer_pretok.h"
-#include "core/tokenizer_util.h"
+#include "core/text/bytes_unicode.h"
+#include "app/cli/command.h"
+#include "core/base/error.h"
+#include "core/text/tokenizer.h"
+#include "core/text/tokenizer_pretok.h"
+#include "core/text/tokenizer_util.h"
 #include "cli_inprocess.h"
 #include "testutil.h"
 

@@ -10,12 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/bpe_trainer.h"
-#include "core/error.h"
-#include "core/gpt2.h"
-#include "core/tokenizer.h"
-#include "core/train_internal.h"
-#include "core/train_model.h"
+#include "core/train/bpe_trainer.h"
+#include "core/base/error.h"
+#include "core/model/gpt2.h"
+#include "core/text/tokenizer.h"
+#include "core/train/train_internal.h"
+#include "core/train/train_model.h"
 #include "testutil.h"
 
 using namespace zs;

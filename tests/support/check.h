@@ -112,8 +112,8 @@ std::string tempDir();
 
 #define ZS_CHECK_EQ(a, b)                                                                       \
   do {                                                                                         \
-    const auto& zsA_ = (a);                                                                    \
-    const auto& zsB_ = (b);                                                                    \
+    const auto zsA_ = (a); /* copies: (a) may refer into a temporary */                        \
+    const auto zsB_ = (b);                                                                     \
     if (!(zsA_ == zsB_))                                                                       \
       ::zs::test::fail(__FILE__, __LINE__,                                                     \
                        std::string(#a " == " #b ": ") + ::zs::test::show(zsA_, 0) + " != " + \
