@@ -236,6 +236,9 @@ class HfTokenizer final : public Tokenizer {
     std::vector<int64_t> probe;
     if (post_) post_->process(probe);
     if (bos_ < 0 && !config_.present && !probe.empty()) bos_ = probe.front();
+    // GPT-2 style folders without tokenizer_config.json: <|endoftext|> serves as
+    // BOS, as for vocab.json + merges.txt.
+    if (bos_ < 0 && !config_.present) bos_ = tokenToId("<|endoftext|>");
     addsBos_ = bos_ >= 0 && !probe.empty() && probe.front() == bos_;
   }
 

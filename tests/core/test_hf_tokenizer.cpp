@@ -305,3 +305,50 @@ ZS_TEST(cliBatch) {
   ZS_CHECK(b["encode_mb_per_second"].get<double>() > 0);
   ZS_CHECK(b["load_seconds"].get<double>() > 0);
 }
+
+// GPT-2's vocab.json + merges.txt written as a tokenizer.json (what Hugging
+// Face ships for GPT-2 checkpoints) gives GPT-2's ids: the ByteLevel
+// pre-tokenizer with its own regex (use_regex=true).
+ZS_TEST(gpt2AsTokenizerJson) {
+  ZS_REQUIRE_SHARED(shared);
+  const std::string src = shared + "/testdata/gpt2-tokenizer";
+  std::ifstream vf(src + "/vocab.json");
+  nlohmann::json vocab = nlohmann::json::parse(vf);
+  nlohmann::json merges = nlohmann::json::array();
+  std::ifstream mf(src + "/merges.txt");
+  for (std::string l; std::getline(mf, l);)
+    if (!l.empty() && l.rfind("#version", 0) != 0) merges.push_back(l);
+  nlohmann::json bl = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  nlohmann::json j = {
+      {"version", "1.0"},
+      {"added_tokens", {{{"id", 50256}, {"content", "<|endoftext|>"}, {"single_word", false}, {"lstrip", false},
+                         {"rstrip", false}, {"normalized", true}, {"special", true}}}},
+      {"normalizer", nullptr}, {"pre_tokenizer", bl}, {"post_processor", bl}, {"decoder", bl},
+      {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", ""},
+                 {"end_of_word_suffix", ""}, {"fuse_unk", false}, {"vocab", vocab}, {"merges", merges}}}};
+  const std::string dir = zs::test::tempDir() + "/gpt2json";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/tokenizer.json") << j.dump();
+  auto hf = zs::Tokenizer::loadDir(dir);
+  auto gpt2 = zs::Tokenizer::loadDir(src);
+  ZS_CHECK_EQ(hf->format(), std::string("tokenizer.json"));
+  ZS_CHECK_EQ(gpt2->format(), std::string("gpt2"));
+  int n = 0;
+  std::ifstream cf(src + "/cases.jsonl");
+  for (std::string l; std::getline(cf, l);) {
+    if (l.empty()) continue;
+    auto c = nlohmann::json::parse(l);
+    const std::string text = c["text"].get<std::string>();
+    const auto want = c["ids"].get<std::vector<int64_t>>();
+    ZS_CHECK_EQ(hf->encode(text, true), want);
+    ZS_CHECK_EQ(gpt2->encode(text, true), want);
+    ZS_CHECK_EQ(hf->decode(want), gpt2->decode(want));
+    ++n;
+  }
+  ZS_CHECK(n >= 10);
+  // Without tokenizer_config.json, <|endoftext|> is the BOS, as for vocab.json + merges.txt.
+  ZS_CHECK_EQ(hf->bosId(), int64_t(50256));
+  ZS_CHECK_EQ(hf->endOfTextId(), int64_t(50256));
+  ZS_CHECK(!hf->encodeAddsBos());
+  ZS_CHECK_EQ(hf->displayString(hf->tokenToId("\xC4\xA0world")), std::string("\xC2\xB7world"));
+}
