@@ -16,6 +16,7 @@
 
 #include "core/text/bytes_unicode.h"
 #include "core/base/error.h"
+#include "core/text/tokenizer_config.h"
 #include "core/text/tokenizer_pretok.h"
 #include "core/text/tokenizer_util.h"
 
@@ -30,13 +31,13 @@ uint64_t pairKey(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | 
 
 class BpeTokenizer final : public Tokenizer {
  public:
+  using Tokenizer::encode;
   BpeTokenizer(const std::string& vocabPath, const std::string& mergesPath) {
     loadVocab(vocabPath);
     loadMerges(mergesPath);
   }
 
-  using Tokenizer::encode;
-  std::vector<int64_t> encode(const std::string& text) const override {
+  std::vector<int64_t> encode(const std::string& text, bool /*addSpecialTokens: GPT-2 adds nothing*/) const override {
     std::vector<int64_t> out;
     out.reserve(text.size() / 3 + 4);
     std::vector<int32_t> scratch;
@@ -50,9 +51,12 @@ class BpeTokenizer final : public Tokenizer {
     return out;
   }
 
-  std::string decode(const std::vector<int64_t>& ids) const override {
+  std::string decode(const std::vector<int64_t>& ids, bool skipSpecialTokens) const override {
     std::string s;
-    for (int64_t id : ids) s += bytesOf(id);
+    for (int64_t id : ids) {
+      const std::string& b = bytesOf(id);
+      if (!skipSpecialTokens || !isSpecial(id)) s += b;
+    }
     return s;
   }
 
@@ -70,6 +74,27 @@ class BpeTokenizer final : public Tokenizer {
   }
 
   int64_t endOfTextId() const override { return eot_; }
+
+  std::string idToToken(int64_t id) const override {
+    return id >= 0 && id < int64_t(keys_.size()) ? keys_[size_t(id)] : std::string();
+  }
+  bool isSpecial(int64_t id) const override {
+    for (const auto& sp : specials_)
+      if (sp.second == id) return true;
+    return false;
+  }
+  std::vector<int64_t> specialIds() const override {
+    std::vector<int64_t> v;
+    for (const auto& sp : specials_) v.push_back(sp.second);
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+  // GPT-2 has no BOS of its own; <|endoftext|> serves as one (the model config may say otherwise).
+  int64_t bosId() const override { return eot_; }
+  int64_t eosId() const override { return eot_; }
+  bool encodeAddsBos() const override { return false; }
+  const TokenizerConfig& config() const override { return config_; }
+  std::string format() const override { return "gpt2"; }
 
  private:
   const std::string& bytesOf(int64_t id) const {
@@ -100,12 +125,14 @@ class BpeTokenizer final : public Tokenizer {
       maxId = std::max(maxId, id);
     }
     tokenBytes_.assign(size_t(maxId + 1), std::string());
+    keys_.assign(size_t(maxId + 1), std::string());
     byteId_.fill(-1);
     std::string raw;
     for (auto it = j.begin(); it != j.end(); ++it) {
       const std::string& key = it.key();
       int64_t id = it.value().get<int64_t>();
       keyToId_.emplace(key, id);
+      keys_[size_t(id)] = key;
       if (tokutil::isSpecialTokenKey(key)) {
         // Special tokens are literal text, not byte-level symbols.
         specials_.emplace_back(key, id);
@@ -219,6 +246,8 @@ class BpeTokenizer final : public Tokenizer {
   }
 
   std::vector<std::string> tokenBytes_;  // id -> raw bytes
+  std::vector<std::string> keys_;        // id -> vocab.json key
+  TokenizerConfig config_;
   std::unordered_map<std::string, int64_t> keyToId_;
   std::array<int32_t, 256> byteId_{};
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;  // (left,right) -> (rank, merged id)
@@ -234,16 +263,13 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& vocabJson, const s
   return std::make_unique<BpeTokenizer>(vocabJson, mergesTxt);
 }
 
-bool hasTokenizerFiles(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  return fs::is_regular_file(fs::path(dir) / "vocab.json", ec) && fs::is_regular_file(fs::path(dir) / "merges.txt", ec);
-}
+std::unique_ptr<Tokenizer> Tokenizer::loadDir(const std::string& dir) { return loadTokenizerDir(dir); }
 
-std::unique_ptr<Tokenizer> Tokenizer::loadDir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  if (!fs::is_directory(dir)) throw InputError(dir, "not a folder (expected vocab.json and merges.txt in it)");
-  return load((fs::path(dir) / "vocab.json").string(), (fs::path(dir) / "merges.txt").string());
+std::vector<int64_t> Tokenizer::encodeWithBos(const std::string& text) const {
+  if (encodeAddsBos()) return encode(text, true);
+  std::vector<int64_t> ids = encode(text, false);
+  if (bosId() >= 0) ids.insert(ids.begin(), bosId());
+  return ids;
 }
 
 }  // namespace zs

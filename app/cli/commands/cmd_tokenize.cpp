@@ -1,5 +1,6 @@
-// zscope-cli tokenize: text -> GPT-2 token ids with the model folder's
-// vocab.json + merges.txt (nothing else in the folder is needed).
+// zscope-cli tokenize: text -> token ids (or a JSONL batch of encode/decode
+// requests) with a folder's tokenizer: tokenizer.json, tokenizer.model or
+// GPT-2's vocab.json + merges.txt (nothing else in the folder is needed).
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include "app/cli/command.h"
 #include "core/base/error.h"
 #include "core/base/paths.h"
+#include "core/text/tokenize_batch.h"
 #include "core/text/tokenizer.h"
 
 namespace zs::cli {
@@ -24,11 +26,23 @@ std::string readTextFile(const std::string& path) {
 
 int runTokenize(const Args& a) {
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
-  a.requireOneOf({"text", "text-file"});
+  a.requireOneOf({"text", "text-file", "batch"});
   const std::string dir = paths::resolveModel(a.require("model"));
+  if (a.has("batch")) {
+    std::ifstream in(a.get("batch"), std::ios::binary);
+    if (!in) throw InputError(a.get("batch"), "cannot open batch file");
+    auto tok = Tokenizer::loadDir(dir);
+    const int failed = tokenizeBatch(*tok, in, std::cout);
+    if (failed > 0) {
+      std::cerr << "error: " << failed << " line(s) of " << a.get("batch") << " failed (see their \"error\")\n";
+      return 3;
+    }
+    return 0;
+  }
   const std::string text = a.has("text") ? a.get("text") : readTextFile(a.get("text-file"));
   auto tok = Tokenizer::loadDir(dir);
-  std::vector<int64_t> ids = tok->encode(text);
+  const bool special = !a.has("no-special-tokens");
+  std::vector<int64_t> ids = tok->encode(text, special);
   if (a.has("json")) {
     nlohmann::json j;
     j["ids"] = ids;
@@ -39,6 +53,8 @@ int runTokenize(const Args& a) {
       j["display"].push_back(tok->displayString(id));
     }
     j["count"] = ids.size();
+    j["add_special_tokens"] = special;
+    j["format"] = tok->format();
     printJson(j);
     return 0;
   }
@@ -52,9 +68,11 @@ int runTokenize(const Args& a) {
   return 0;
 }
 
-Registrar reg({"tokenize", "--model DIR (--text TEXT | --text-file FILE) [--json]",
-               "Tokenize text with a model folder's GPT-2 tokenizer (vocab.json + merges.txt)", {"json"},
-               &runTokenize});
+Registrar reg({"tokenize",
+               "--model DIR (--text TEXT | --text-file FILE | --batch FILE.jsonl) [--no-special-tokens] [--json]",
+               "Tokenize with a folder's tokenizer (tokenizer.json, tokenizer.model or vocab.json + merges.txt); "
+               "--batch: one JSON request per line ({\"text\":...} or {\"ids\":[...]}), one JSON answer per line",
+               {"json", "no-special-tokens"}, &runTokenize});
 
 }  // namespace
 }  // namespace zs::cli
