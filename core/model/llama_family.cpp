@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
 
 #include "core/base/error.h"
 #include "core/model/rotary.h"
@@ -16,11 +17,23 @@ namespace {
 
 constexpr double kAutoBf16Bytes = 4.0 * 1024 * 1024 * 1024;  // float32 weights above this: bfloat16
 
+// A bfloat16 weight as float32. Without autograd the copy goes into a scratch
+// buffer reused across layers and calls (one per shape and device): fresh
+// 85 MB allocations per matmul cost as much in page faults as the matmul
+// itself. With autograd each call gets its own copy (backward keeps it).
+torch::Tensor upcast(const torch::Tensor& w) {
+  if (w.scalar_type() == torch::kFloat32) return w;
+  if (torch::GradMode::is_enabled()) return w.to(torch::kFloat32);
+  thread_local std::map<std::pair<std::vector<int64_t>, std::string>, torch::Tensor> scratch;
+  torch::Tensor& buf = scratch[{w.sizes().vec(), w.device().str()}];
+  if (!buf.defined()) buf = torch::empty(w.sizes(), w.options().dtype(torch::kFloat32));
+  return buf.copy_(w);
+}
+
 // y = x W^T + b with the weight upcast to float32 (a no-op for float32 storage).
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-  const torch::Tensor wf = w.scalar_type() == torch::kFloat32 ? w : w.to(torch::kFloat32);
   const torch::Tensor bf = !b.defined() || b.scalar_type() == torch::kFloat32 ? b : b.to(torch::kFloat32);
-  return torch::linear(x, wf, bf);
+  return torch::linear(x, upcast(w), bf);
 }
 
 torch::Tensor softcap(const torch::Tensor& x, double cap) { return torch::tanh(x / cap) * cap; }
@@ -241,15 +254,15 @@ torch::Tensor LlamaFamily::activation(const torch::Tensor& x) const {
   throw InputError("config", "activation '" + a + "' is not supported");
 }
 
-// x [B, T, d] -> logits [B, T, V] float32. bfloat16 heads are upcast a slice
+// x [B, T, d] -> logits [B, T, V] float32. bfloat16 heads are upcast 8192 rows
 // of the vocabulary at a time so the float32 copy stays small.
 torch::Tensor LlamaFamily::unembed(const torch::Tensor& x) const {
   const torch::Tensor& U = w_.lm_head.defined() ? w_.lm_head : w_.embed;
   if (U.scalar_type() == torch::kFloat32) return torch::matmul(x, U.t());
-  const int64_t V = U.size(0), chunk = 32768;
+  const int64_t V = U.size(0), chunk = 8192;
   std::vector<torch::Tensor> parts;
   for (int64_t v0 = 0; v0 < V; v0 += chunk)
-    parts.push_back(torch::matmul(x, U.narrow(0, v0, std::min(chunk, V - v0)).to(torch::kFloat32).t()));
+    parts.push_back(torch::matmul(x, upcast(U.narrow(0, v0, std::min(chunk, V - v0))).t()));
   return torch::cat(parts, -1);
 }
 

@@ -26,11 +26,20 @@ double peakRssMiB() {
   return ru.ru_maxrss / 1024.0;
 }
 
+// User + system CPU time of this process, in seconds.
+double cpuSeconds() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
 int runBenchForward(const Args& a) {
   const auto tLoad = std::chrono::steady_clock::now();
+  const double cLoad = cpuSeconds();
   auto session = Session::open(a.require("model"), sessionOptions(a));
   const double loadS = std::chrono::duration<double>(std::chrono::steady_clock::now() - tLoad).count();
   const double rssAfterLoad = peakRssMiB();
+  const double loadCpuS = cpuSeconds() - cLoad;
   const std::string& dir = session->modelDir();
   const Model* model = &session->model();
   const torch::Device device = model->device();
@@ -46,13 +55,14 @@ int runBenchForward(const Args& a) {
   torch::InferenceMode guard;
   torch::manual_seed(0);
   torch::Tensor ids = torch::randint(0, cfg.vocab, {batch, n}, torch::kLong);
-  std::vector<double> ms;
+  std::vector<double> ms, cpuMs;
   for (int64_t i = 0; i < warm + iters; ++i) {
     auto t0 = std::chrono::steady_clock::now();
+    const double c0 = cpuSeconds();
     auto r = model->forward(ids, opts);
     if (device.is_cuda()) torch::cuda::synchronize();
     double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (i >= warm) ms.push_back(dt);
+    if (i >= warm) ms.push_back(dt), cpuMs.push_back((cpuSeconds() - c0) * 1000.0);
   }
   double mean = 0;
   for (double x : ms) mean += x;
@@ -64,6 +74,7 @@ int runBenchForward(const Args& a) {
   j["layers"] = cfg.nLayer;
   j["dtype"] = cfg.dtype;
   j["load_s"] = loadS;
+  j["load_cpu_s"] = loadCpuS;
   j["peak_rss_mib_after_load"] = rssAfterLoad;
   j["peak_rss_mib"] = peakRssMiB();
   j["tokens"] = n;
@@ -77,6 +88,9 @@ int runBenchForward(const Args& a) {
   j["latency_ms"] = {{"p50", percentile(ms, 50)}, {"p90", percentile(ms, 90)}, {"p99", percentile(ms, 99)},
                      {"min", *std::min_element(ms.begin(), ms.end())}, {"mean", mean}};
   j["tokens_per_second"] = batch * n / (mean / 1000.0);
+  // Process CPU time per pass (all threads): with --threads 1 on a shared
+  // machine this is the latency the pass would have with a core to itself.
+  j["cpu_ms"] = {{"p50", percentile(cpuMs, 50)}, {"min", *std::min_element(cpuMs.begin(), cpuMs.end())}};
   if (a.has("json")) {
     printJson(j);
   } else {
