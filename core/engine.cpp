@@ -139,7 +139,8 @@ Engine::PreparedSae Engine::prepareSae(const std::string& dir) const {
   if (sae.layer() < 0 || sae.layer() >= m.nLayer)
     throw InputError(dir, "SAE hook layer " + std::to_string(sae.layer()) + " is outside the model's " +
                               std::to_string(m.nLayer) + " layers (" + m.name + ")");
-  p.info = SaeInfo{dir, sae.cfg.hook_name, static_cast<int>(sae.layer()), sae.cfg.d_in, sae.cfg.d_sae, sae.fingerprint()};
+  p.info = SaeInfo{dir, sae.cfg.hook_name, static_cast<int>(sae.layer()), sae.cfg.d_in, sae.cfg.d_sae, sae.fingerprint(),
+                   sae.cfg.architecture, sae.cfg.k};
   // Head fractions of every feature at once (ATTRIBUTION.md, head attribution):
   // the feature table shows them for every active feature.
   torch::Tensor n = sae.W_dec.to(torch::kCPU, torch::kFloat32).reshape({p.info.dSae, m.nHead, m.dHead}).norm(2, {2});
@@ -165,12 +166,14 @@ SaeInfo Engine::loadSae(const std::string& dir) {
 
 std::vector<SaeInfo> Engine::loadSaeTree(const std::string& dir, const Progress& progress) {
   std::vector<fs::path> folders;
-  if (fs::exists(fs::path(dir) / "cfg.json")) {
+  // A SAELens folder (cfg.json) or a Gemma Scope params.npz (the file or its folder).
+  auto isSae = [](const fs::path& p) { return fs::exists(p / "cfg.json") || fs::exists(p / "params.npz"); };
+  if (isSae(dir) || (fs::is_regular_file(dir) && fs::path(dir).extension() == ".npz")) {
     folders.push_back(dir);
   } else {
     if (!fs::is_directory(dir)) throw InputError(dir, "no such SAE folder");
     for (const auto& e : fs::directory_iterator(dir))
-      if (e.is_directory() && fs::exists(e.path() / "cfg.json")) folders.push_back(e.path());
+      if (e.is_directory() && isSae(e.path())) folders.push_back(e.path());
     if (folders.empty()) throw InputError(dir, "no SAE folder (cfg.json + sae_weights.safetensors) found");
     std::sort(folders.begin(), folders.end());
   }

@@ -76,6 +76,30 @@ class TestSaeEval : public QObject {
     auto fires = torch::cat({(z > 0).sum(0), (z < 0).sum(0)});
     QVERIFY(std::abs(r.dead_fraction - (fires == 0).to(torch::kFloat64).mean().item<double>()) < 1e-12);
     QVERIFY(std::abs(r.dense_fraction - (fires > 0.1 * z.size(0)).to(torch::kFloat64).mean().item<double>()) < 1e-12);
+    // Density shares and histogram: from the same firing counts.
+    auto dens = fires.to(torch::kFloat64) / static_cast<double>(z.size(0));
+    QVERIFY(std::abs(r.density_below_1e3 - (dens < 1e-3).to(torch::kFloat64).mean().item<double>()) < 1e-12);
+    QVERIFY(std::abs(r.density_below_1e5 - (dens < 1e-5).to(torch::kFloat64).mean().item<double>()) < 1e-12);
+    int64_t histTotal = r.dead_count;
+    for (int64_t c : r.density_hist) histTotal += c;
+    QCOMPARE(histTotal, int64_t(64));
+    QCOMPARE(r.dead_count, (fires == 0).sum().item<int64_t>());
+    QCOMPARE(r.density_edges.size(), r.density_hist.size() + 1);
+  }
+
+  void densityStatsKnownCounts() {
+    // 10 features over 1e6 tokens: densities 0, 1e-6, 5e-6, 2e-5, 5e-5, 2e-4, 5e-4, 2e-3, 0.1, 1.
+    SaeEvalResult r;
+    densityStats({0, 1, 5, 20, 50, 200, 500, 2000, 1e5, 1e6}, 1e6, r);
+    QCOMPARE(r.density_below_1e5, 0.3);
+    QCOMPARE(r.density_below_1e4, 0.5);
+    QCOMPARE(r.density_below_1e3, 0.7);
+    QCOMPARE(r.dead_count, int64_t(1));
+    // 1e-6 falls in [1e-6, 1e-5.5); 1 (density 1e0) is clamped into the last bin.
+    QCOMPARE(r.density_hist[2], int64_t(1));
+    QCOMPARE(r.density_hist[12], int64_t(1));   // 0.1 in [1e-1, 1e-0.5)
+    QCOMPARE(r.density_hist.back(), int64_t(1));  // 1 (clamped into the last bin)
+    QVERIFY(r.densityText().find("dead") != std::string::npos);
   }
 
   void zeroSaeRecoversNothing() {
@@ -105,9 +129,10 @@ class TestSaeEval : public QObject {
     QVERIFY(std::abs(r.ce_clean - Gpt2::lossPerToken(logits, ids).mean().item<double>()) < 1e-6);
     auto j = r.toJson();
     for (const char* k : {"l0", "mse", "explained_variance", "ce_clean", "ce_spliced", "ce_zero_ablation",
-                          "ce_loss_recovered", "dead_fraction", "dense_fraction", "tokens"})
+                          "ce_loss_recovered", "dead_fraction", "dense_fraction", "density_below_1e-5",
+                          "density_below_1e-4", "density_below_1e-3", "density_histogram", "tokens"})
       QVERIFY2(j.contains(k), k);
-    QCOMPARE(j.size(), size_t(10));
+    QCOMPARE(j.size(), size_t(14));
   }
 
   void halfwayReconstruction() {
