@@ -35,20 +35,14 @@ void Data::wvTimes(int l, int h, const double* u, double* out) const {
 double Data::pre(int l, int g, int pos) const {
   const SaeData& S = sae(l);
   const double* z = &layers[l].z[static_cast<size_t>(pos) * dz];
-  double acc = S.benc[g];
-  for (int i = 0; i < dz; ++i) {
-    const double x = S.applyBdec ? z[i] - S.bdec[i] : z[i];
-    acc += x * S.Wenc[static_cast<size_t>(i) * S.dSae + g];
-  }
-  return acc;
+  double acc = 0;
+  for (int i = 0; i < dz; ++i) acc += z[i] * S.Wenc[static_cast<size_t>(i) * S.dSae + g];
+  return S.inScale[pos] * acc + S.fbias[g];
 }
 
 double Data::featureBias(int l, int g) const {
   const SaeData& S = sae(l);
-  double b = S.benc[g];
-  if (S.applyBdec)
-    for (int i = 0; i < dz; ++i) b -= S.bdec[i] * S.Wenc[static_cast<size_t>(i) * S.dSae + g];
-  return b;
+  return S.fbias[g];
 }
 
 void checkPos(const Data& D, int pos) {
@@ -134,16 +128,14 @@ int Attribution::dSae(int layer) const { return d_->D.sae(layer).dSae; }
 std::vector<float> Attribution::preActivations(int layer) const { return d_->D.sae(layer).pre; }
 
 std::vector<float> Attribution::activations(int layer) const {
-  std::vector<float> a = d_->D.sae(layer).pre;
-  for (float& x : a) x = std::max(x, 0.f);
-  return a;
+  return d_->D.sae(layer).act;
 }
 
 std::vector<float> Attribution::featureActivations(int layer, int feature) const {
   attr::checkFeature(d_->D, layer, feature);
   const attr::SaeData& S = d_->D.sae(layer);
   std::vector<float> out(d_->D.n);
-  for (int p = 0; p < d_->D.n; ++p) out[p] = std::max(S.pre[static_cast<size_t>(p) * S.dSae + feature], 0.f);
+  for (int p = 0; p < d_->D.n; ++p) out[p] = S.act[static_cast<size_t>(p) * S.dSae + feature];
   return out;
 }
 

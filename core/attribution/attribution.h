@@ -143,7 +143,13 @@ class Attribution {
   std::vector<std::pair<int, float>> topFeaturesOfHead(int layer, int head, int top,
                                                        const std::vector<uint8_t>* live = nullptr) const;
 
+  // DFA of the affine pre-activation that equals the activation where the
+  // feature fires (SAE-FORMATS.md): pre (standard, jumprelu, topk; times
+  // ||W_dec[j]|| with rescaling), the magnitude path for gated SAEs.
   Dfa dfa(int layer, int feature, int pos) const;
+  // Gated SAEs: the gate pre-activation's DFA (the magnitude DFA's pattern times
+  // exp(-r_mag), with the gate's own bias). InputError for other architectures.
+  Dfa gateDfa(int layer, int feature, int pos) const;
 
   FamilySuggestion family(int layer, int feature, int pos) const;
   // Aggregated over every position where the feature fires (activation-weighted).

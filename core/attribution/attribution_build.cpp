@@ -53,61 +53,103 @@ void checkSae(const Sae& s, const ModelSpec& spec) {
   if (m <= 0 || !shapeIs(s.W_enc, {d, m}) || !shapeIs(s.W_dec, {m, d}) || !shapeIs(s.b_enc, {m}) ||
       !shapeIs(s.b_dec, {d}))
     throw InputError(name, "weight shapes do not match d_in=" + std::to_string(d) + ", d_sae=" + std::to_string(m));
+  s.validate(name);
 }
 
 void fillSae(SaeData& S, const Sae& sae, const torch::Tensor& zFlat, Holder& h) {
   S.layer = saeLayer(sae);
   S.dSae = static_cast<int>(sae.cfg.d_sae);
   S.applyBdec = sae.cfg.apply_b_dec_to_input;
-  S.Wenc = h.keep(sae.W_enc);
-  torch::Tensor Wenc = h.tensors.back();  // a handle copy: keep() may reallocate
+  S.gated = sae.gated();
+  torch::Tensor Wt = cpuFloat(sae.targetEncoder());  // [d, dSae]
+  torch::Tensor bt = cpuFloat(sae.targetBias()), bdec = cpuFloat(sae.b_dec);
+  torch::Tensor Wsae = cpuFloat(sae.W_enc);
+  // fbias = b_t - b_dec . W_t (uncentred W_t: b_dec is subtracted after normalisation).
+  torch::Tensor fb = S.applyBdec ? bt.to(torch::kDouble) - torch::matmul(bdec.to(torch::kDouble), Wt.to(torch::kDouble))
+                                 : bt.to(torch::kDouble);
+  S.fbias = toVec(fb);
+  const bool ln = sae.cfg.normalize_activations == "layer_norm";
+  // (z - mean) . W = z . (W - column mean): the centring folds into the encoder.
+  S.Wenc = h.keep(ln ? Wt - Wt.mean(0, true) : Wt);
   S.Wdec = h.keep(sae.W_dec);
-  torch::Tensor benc = cpuFloat(sae.b_enc), bdec = cpuFloat(sae.b_dec);
-  S.benc = toVec(benc);
+  S.benc = toVec(bt);
   S.bdec = toVec(bdec);
-  // Float32 pre-activations, as the SAE encoder computes them.
-  torch::Tensor x = S.applyBdec ? zFlat - bdec : zFlat;
-  torch::Tensor pre = torch::matmul(x, Wenc) + benc;  // [n, dSae]
-  pre = pre.contiguous();
+  const int n = static_cast<int>(zFlat.size(0));
+  // Normalisation factors, frozen at their values on this prompt.
+  torch::Tensor scale, shift;
+  sae.normalisation(zFlat.to(sae.W_enc.device()), scale, shift);
+  scale = cpuFloat(scale).reshape({n}).to(torch::kDouble);
+  shift = cpuFloat(shift).reshape({n}).to(torch::kDouble);
+  S.inScale = toVec(scale);
+  if (sae.cfg.normalize_activations == "constant_norm_rescale") {
+    S.outScale = toVec(1.0 / scale);
+    S.outShift.assign(n, 0.0);
+  } else if (ln) {
+    S.outScale = toVec(1.0 / scale - 1e-5);
+    S.outShift = toVec(shift);
+  } else {
+    S.outScale.assign(n, 1.0);
+    S.outShift.assign(n, 0.0);
+  }
+  if (sae.cfg.architecture == "topk" && sae.cfg.rescale_acts_by_decoder_norm)
+    S.decCoef = toVec(1.0 / cpuFloat(sae.W_dec).to(torch::kDouble).norm(2, {1}));
+  else
+    S.decCoef.assign(S.dSae, 1.0);
+  if (S.gated) {
+    S.gateCoef = toVec(torch::exp(-cpuFloat(sae.r_mag).to(torch::kDouble)));
+    torch::Tensor gb = cpuFloat(sae.b_enc).to(torch::kDouble);
+    if (S.applyBdec) gb = gb - torch::matmul(bdec.to(torch::kDouble), Wsae.to(torch::kDouble));
+    S.gateBias = toVec(gb);
+  }
+  // Float32 target pre-activations and activations, as the SAE computes them.
+  SaeForward f = sae.forward(zFlat.to(sae.W_enc.device()));
+  torch::Tensor pre = cpuFloat(f.target), act = cpuFloat(f.actsPost);
   S.pre.assign(pre.data_ptr<float>(), pre.data_ptr<float>() + pre.numel());
+  S.act.assign(act.data_ptr<float>(), act.data_ptr<float>() + act.numel());
 }
 
 void fillActive(SaeData& S, const Data& D) {
   const int n = D.n, d = D.dz;
   const std::vector<double>& z = D.layers[S.layer].z;
-  // Candidates from the float32 encoder, then exact double values (so that
-  // trees sum exactly). Loop order i-outer keeps one W_enc row in cache while
-  // every position's candidates read it: W_enc is [d][dSae], column access is slow.
+  // Candidates from the float32 encoder (the architecture's own activation),
+  // then exact double target pre-activations (so that trees sum exactly). Loop
+  // order i-outer keeps one W_enc row in cache while every position's candidates
+  // read it: W_enc is [d][dSae], column access is slow.
   std::vector<std::vector<int>> cand(n);
   std::vector<std::vector<double>> acc(n);
   for (int p = 0; p < n; ++p) {
-    const float* row = &S.pre[static_cast<size_t>(p) * S.dSae];
+    const float* row = &S.act[static_cast<size_t>(p) * S.dSae];
     for (int g = 0; g < S.dSae; ++g)
       if (row[g] > 0.f) cand[p].push_back(g);
-    acc[p].resize(cand[p].size());
-    for (size_t k = 0; k < cand[p].size(); ++k) acc[p][k] = S.benc[cand[p][k]];
+    acc[p].assign(cand[p].size(), 0.0);
   }
   for (int i = 0; i < d; ++i) {
     const float* w = S.Wenc + static_cast<size_t>(i) * S.dSae;
     for (int p = 0; p < n; ++p) {
-      const double x = S.applyBdec ? z[static_cast<size_t>(p) * d + i] - S.bdec[i] : z[static_cast<size_t>(p) * d + i];
+      const double x = z[static_cast<size_t>(p) * d + i];
       const std::vector<int>& c = cand[p];
       double* a = acc[p].data();
       for (size_t k = 0; k < c.size(); ++k) a[k] += x * w[c[k]];
     }
   }
   S.active.assign(n, {});
-  S.zhat.assign(n, std::vector<double>(S.bdec));
+  S.zhat.assign(n, {});
   for (int p = 0; p < n; ++p) {
-    for (size_t k = 0; k < cand[p].size(); ++k)
-      if (acc[p][k] > 0) S.active[p].emplace_back(cand[p][k], acc[p][k]);
+    for (size_t k = 0; k < cand[p].size(); ++k) {
+      const int g = cand[p][k];
+      const double f = S.inScale[p] * acc[p][k] + S.fbias[g];
+      if (f > 0) S.active[p].emplace_back(g, f);
+    }
     std::sort(S.active[p].begin(), S.active[p].end(),
               [](const auto& a, const auto& b) { return a.second > b.second; });
-    std::vector<double>& zh = S.zhat[p];
+    std::vector<double> zh(S.bdec);
     for (const auto& [g, f] : S.active[p]) {
       const float* w = S.Wdec + static_cast<size_t>(g) * d;
-      for (int i = 0; i < d; ++i) zh[i] += f * w[i];
+      const double c = f * S.decCoef[g];
+      for (int i = 0; i < d; ++i) zh[i] += c * w[i];
     }
+    for (int i = 0; i < d; ++i) zh[i] = zh[i] * S.outScale[p] + S.outShift[p];
+    S.zhat[p] = std::move(zh);
   }
 }
 

@@ -35,13 +35,23 @@ struct SaeData {
   int layer = -1;
   int dSae = 0;
   bool applyBdec = true;
+  // The DFA target's encoder W_t (Sae::targetEncoder; centred over d for
+  // layer_norm SAEs), so that pre_g[p] = inScale[p] * z[p] . W_t[:, g] + fbias[g].
   const float* Wenc = nullptr;  // [dz][dSae]
   const float* Wdec = nullptr;  // [dSae][dz]
   std::vector<double> benc, bdec;
-  std::vector<float> pre;  // [n][dSae], float32 from the encoder
+  std::vector<double> fbias;    // [dSae] b_t - b_dec . W_t (second term only with apply_b_dec_to_input)
+  std::vector<double> inScale;  // [n] input normalisation factor, frozen per token (1 without)
+  std::vector<double> outScale, outShift;  // [n] decoded vector -> hook_z space: x * outScale + outShift
+  std::vector<double> decCoef;  // [dSae] f_g's coefficient on W_dec[g] (1 / ||W_dec[g]|| with rescaling, else 1)
+  // Gated SAEs: the gate's DFA is the magnitude DFA times gateCoef[g] (exp(-r_mag)) plus gateBias[g].
+  bool gated = false;
+  std::vector<double> gateCoef, gateBias;
+  std::vector<float> pre;  // [n][dSae], float32 target pre-activations from the encoder
+  std::vector<float> act;  // [n][dSae], float32 activations (the architecture's real activation)
   // Per position: active features (g, f_g) with f_g recomputed in double, by f_g descending.
   std::vector<std::vector<std::pair<int, double>>> active;
-  std::vector<std::vector<double>> zhat;  // per position: reconstruction f W_dec + b_dec [dz]
+  std::vector<std::vector<double>> zhat;  // per position: reconstruction in hook_z space [dz]
 };
 
 struct Data {
@@ -69,7 +79,7 @@ struct Data {
   const double* vAt(int l, int s, int h) const { return &layers[l].v[(static_cast<size_t>(s) * K + kvOf(h)) * dh]; }
   // Exact pre-activation of feature g (layer l) at pos from hook_z, in double.
   double pre(int l, int g, int pos) const;
-  // bias_g = b_enc[g] - b_dec . W_enc[:, g] (second term only with apply_b_dec_to_input).
+  // bias_g = b_t[g] - b_dec . W_t[:, g] (second term only with apply_b_dec_to_input).
   double featureBias(int l, int g) const;
 };
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/attribution/attribution_impl.h"
+#include "core/base/error.h"
 
 namespace zs::attr {
 
@@ -14,13 +15,14 @@ std::vector<double> dfaTerms(const Data& D, int l, int g, int dest) {
   std::vector<double> w(D.dz);
   for (int i = 0; i < D.dz; ++i) w[i] = S.Wenc[static_cast<size_t>(i) * S.dSae + g];
   std::vector<double> out(static_cast<size_t>(dest + 1) * D.H);
+  const double sc = S.inScale[dest];
   for (int s = 0; s <= dest; ++s)
     for (int h = 0; h < D.H; ++h) {
       const double* v = D.vAt(l, s, h);
       const double* wh = &w[static_cast<size_t>(h) * D.dh];
       double acc = 0;
       for (int k = 0; k < D.dh; ++k) acc += v[k] * wh[k];
-      out[static_cast<size_t>(s) * D.H + h] = D.pat(l, h, dest, s) * acc;
+      out[static_cast<size_t>(s) * D.H + h] = sc * D.pat(l, h, dest, s) * acc;
     }
   return out;
 }
@@ -87,7 +89,8 @@ Dfa Attribution::dfa(int layer, int feature, int pos) const {
   r.pos = pos;
   r.nHeads = D.H;
   r.preActivation = D.pre(layer, feature, pos);
-  r.activation = std::max(0.0, r.preActivation);
+  const attr::SaeData& S = D.sae(layer);
+  r.activation = S.act[static_cast<size_t>(pos) * S.dSae + feature] > 0 ? r.preActivation : 0.0;
   r.bias = D.featureBias(layer, feature);
   std::vector<double> t = attr::dfaTerms(D, layer, feature, pos);
   r.bySource.assign(pos + 1, 0.0);
@@ -129,6 +132,22 @@ FamilySuggestion FamilyAccumulator::result() const {
   f.positions = n;
   classifyFamily(f);
   return f;
+Dfa Attribution::gateDfa(int layer, int feature, int pos) const {
+  const attr::Data& D = d_->D;
+  attr::checkFeature(D, layer, feature);
+  const attr::SaeData& S = D.sae(layer);
+  if (!S.gated) throw InputError("attribution", "layer " + std::to_string(layer) + "'s SAE is not gated: no gate DFA");
+  Dfa r = dfa(layer, feature, pos);
+  const double c = S.gateCoef[feature];
+  r.bias = S.gateBias[feature];
+  r.preActivation = r.bias;
+  for (auto& t : r.terms) {
+    t.value *= c;
+    r.preActivation += t.value;
+  }
+  for (double& v : r.bySource) v *= c;
+  for (double& v : r.byHead) v *= c;
+  return r;
 }
 
 FamilySuggestion Attribution::family(int layer, int feature, int pos) const {
@@ -152,6 +171,7 @@ FamilySuggestion Attribution::family(int layer, int feature) const {
   attr::checkFeature(D, layer, feature);
   FamilyAccumulator acc;
   for (int p = 0; p < D.n; ++p) {
+    if (D.sae(layer).act[static_cast<size_t>(p) * D.sae(layer).dSae + feature] <= 0) continue;
     const double a = std::max(0.0, D.pre(layer, feature, p));
     if (a > 0) acc.add(attr::masses(D, layer, feature, p), a);
   }

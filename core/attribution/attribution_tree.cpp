@@ -98,15 +98,17 @@ std::vector<Child> featureChildren(const Data& D, const Payload& p) {
   const int l = p.layer, g = p.feature, dest = p.pos;
   const SaeData& S = D.sae(l);
   const double k = p.scale;
+  const double ks = k * S.inScale[dest];  // the sources' u = ks * w_h
   std::vector<double> t = dfaTerms(D, l, g, dest);
   std::vector<Child> out;
   out.reserve(t.size() + 1);
   for (int s = 0; s <= dest; ++s)
     for (int h = 0; h < D.H; ++h) {
-      out.push_back(sourceChild(l, h, dest, s, {}, k * t[static_cast<size_t>(s) * D.H + h], g, k));
+      out.push_back(sourceChild(l, h, dest, s, {}, k * t[static_cast<size_t>(s) * D.H + h], g, ks));
     }
   out.push_back(leaf("bias", "bias of L" + std::to_string(l) + " F" + std::to_string(g) +
-                                 (S.applyBdec ? " (b_enc - b_dec.W_enc)" : " (b_enc)"),
+                                 (S.gated ? (S.applyBdec ? " (b_mag - b_dec.W_mag)" : " (b_mag)")
+                                           : (S.applyBdec ? " (b_enc - b_dec.W_enc)" : " (b_enc)")),
                      k * D.featureBias(l, g), Where{l, -1, -1, -1, g}));
   return out;
 }
@@ -152,6 +154,7 @@ void attnLayerChildren(const Data& D, int lp, int s, const std::vector<double>& 
       const float* w = S.Wdec + static_cast<size_t>(g) * dz;
       double kg = 0;  // d(term)/d(f_g): the scale its own DFA children get
       for (int j = 0; j < dz; ++j) kg += w[j] * q[j];
+      kg *= S.decCoef[g] * S.outScale[s];
       Child c = expandable("attn_feature", L + " F" + std::to_string(g) + at + " " + D.tok(s) + " (act " + num(f) + ")",
                            f * kg, Where{lp, -1, s, -1, g}, Payload::AttnFeature, kg);
       c.node.activation = f;
@@ -160,7 +163,7 @@ void attnLayerChildren(const Data& D, int lp, int s, const std::vector<double>& 
     double err = 0, bdec = 0;
     for (int j = 0; j < dz; ++j) {
       err += (z[j] - S.zhat[s][j]) * q[j];
-      bdec += S.bdec[j] * q[j];
+      bdec += (S.bdec[j] * S.outScale[s] + S.outShift[s]) * q[j];
     }
     out.push_back(leaf("attn_error", L + " SAE error" + at, err, Where{lp, -1, s}));
     out.push_back(leaf("bias", L + " attn bias (b_dec.W_O + b_O)" + at, bdec + bO, Where{lp, -1, s}));
@@ -244,7 +247,8 @@ AttrNode Attribution::root(int layer, int feature, int pos) const {
                                    "L" + std::to_string(layer) + " F" + std::to_string(feature) + " @" +
                                        std::to_string(pos) + " " + D.tok(pos) + " (pre " + attr::num(pre) + ")",
                                    pre, attr::Where{layer, -1, pos, -1, feature}, attr::Payload::Feature, 1.0);
-  c.node.activation = std::max(0.0, pre);
+  const attr::SaeData& S = D.sae(layer);
+  c.node.activation = S.act[static_cast<size_t>(pos) * S.dSae + feature] > 0 ? pre : 0.0;
   c.node.id = d_->registerNode(std::move(c.payload));
   return c.node;
 }

@@ -53,7 +53,12 @@ void examplesOfLayer(std::vector<ExampleRef*>& refs, const LayerState& ls, const
     torch::Tensor acts = f.permute({0, 2, 1}).index({b, j}).clone();  // [E, T]
     acts.index_put_({Slice(), 0}, 0.0f);                              // BOS is not shown as firing
     torch::Tensor maxPos = acts.index({Slice(), Slice(1)}).argmax(1) + 1;  // [E]
-    torch::Tensor w = ls.sae->W_enc.index({Slice(), j}).t().reshape({E, H, dh});
+    // DFA of the architecture's target pre-activation (SAE-FORMATS.md): W_t =
+    // targetEncoder(), centred for layer_norm inputs; the per-token input scale
+    // is a positive factor at the destination and changes neither shares nor argmax.
+    torch::Tensor wt = ls.sae->targetEncoder();
+    if (ls.sae->cfg.normalize_activations == "layer_norm") wt = wt - wt.mean(0, true);
+    torch::Tensor w = wt.index({Slice(), j}).t().reshape({E, H, dh});
     torch::Tensor vproj = (v.index({b}) * w.unsqueeze(1)).sum(-1);    // [E, T(src), H]
     torch::Tensor rows = pat.index({b}).permute({0, 2, 3, 1});        // [E, Tq, Tk, H]
     torch::Tensor A = rows.index({torch::arange(E, torch::TensorOptions().dtype(torch::kInt64).device(dev)), maxPos});  // [E, Tk, H]

@@ -165,7 +165,8 @@ Engine::PreparedSae Engine::prepareSae(const std::string& dir) const {
   PreparedSae p;
   p.sae = d_->session->readSae(dir);  // checks that it fits the model
   const Sae& sae = *p.sae;
-  p.info = SaeInfo{dir, sae.cfg.hook_name, static_cast<int>(sae.layer()), sae.cfg.d_in, sae.cfg.d_sae, sae.fingerprint()};
+  p.info = SaeInfo{dir, sae.cfg.hook_name, static_cast<int>(sae.layer()), sae.cfg.d_in, sae.cfg.d_sae, sae.fingerprint(),
+                   sae.cfg.architecture, sae.cfg.k};
   // Head fractions of every feature at once: the feature table shows them for every active feature.
   p.headFrac = headAttributionAll(sae, static_cast<int>(d_->info.nHead));
   return p;

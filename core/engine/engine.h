@@ -26,6 +26,8 @@ struct SaeInfo {
   int layer = -1;
   int64_t dIn = 0, dSae = 0;
   std::string fingerprint;  // Sae::fingerprint()
+  std::string architecture = "standard";  // standard | gated | jumprelu | topk
+  int64_t k = 0;                          // topk
 };
 
 struct TokenInfo {

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -20,11 +21,24 @@ struct SaeEvalResult {
   double l0 = 0, mse = 0, explained_variance = 0;
   double ce_clean = 0, ce_spliced = 0, ce_zero_ablation = 0, ce_loss_recovered = 0;
   double dead_fraction = 0, dense_fraction = 0;
+  // Dying features: shares of features whose firing density (fraction of tokens
+  // they fire on) is below 1e-5, 1e-4 and 1e-3 (dead ones included).
+  double density_below_1e5 = 0, density_below_1e4 = 0, density_below_1e3 = 0;
+  // Histogram of log10 density: density_hist[i] features in [density_edges[i],
+  // density_edges[i+1]) (log10 units); dead features are counted in dead_count only.
+  std::vector<double> density_edges;
+  std::vector<int64_t> density_hist;
+  int64_t dead_count = 0;
   int64_t tokens = 0;  // non-BOS tokens evaluated
   nlohmann::json toJson() const;  // the keys `zscope-cli eval-sae --json` prints
+  std::string densityText() const;  // the histogram as text lines (eval-sae's plain output)
 };
 
 // Accumulates the statistics batch by batch (ids [B, T], position 0 = BOS).
+// Feature density statistics (shares below 1e-5/1e-4/1e-3, log10 histogram)
+// from per-feature firing counts over `tokens` tokens; fills those fields of r.
+void densityStats(const std::vector<double>& fires, double tokens, SaeEvalResult& r);
+
 class SaeEvaluator {
  public:
   SaeEvaluator(const Model& model, const Sae& sae);

@@ -28,7 +28,7 @@ inline void axpy(float* __restrict y, float a, const float* __restrict x, int64_
 
 SparseStepResult sparseStep(const float* x, const float* xc, const float* pre, const float* dec, const float* bdec,
                             int64_t B, int64_t d, int64_t S, float l1Coeff, float* G, float* gdec, float* gencT,
-                            float* gbenc, uint8_t* fired) {
+                            float* gbenc, int32_t* fired) {
   // 1. Active entries per row (CSR).
   std::vector<int64_t> rowPtr(static_cast<size_t>(B) + 1, 0);
   at::parallel_for(0, B, 16, [&](int64_t b0, int64_t b1) {
@@ -109,7 +109,7 @@ SparseStepResult sparseStep(const float* x, const float* xc, const float* pre, c
         gb += dp;
       }
       gbenc[j] = static_cast<float>(gb);
-      fired[j] = colPtr[j + 1] > colPtr[j];
+      fired[j] = static_cast<int32_t>(colPtr[j + 1] - colPtr[j]);
     }
   });
   SparseStepResult r;

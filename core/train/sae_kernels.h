@@ -16,10 +16,10 @@ struct SparseStepResult {
 // All arrays float32, row-major, contiguous. Inputs: x, xc (= x - b_dec or x)
 // [B, d]; pre (pre-activations) [B, S]; dec [S, d]; bdec [d]. Outputs:
 // G = 2 (zhat - x) / B [B, d]; gdec, gencT [S, d] (gencT = dLoss/dW_enc^T);
-// gbenc [S]; fired [S] (1 when the feature fired in this batch).
+// gbenc [S]; fired [S] (the number of tokens of this batch the feature fired on).
 SparseStepResult sparseStep(const float* x, const float* xc, const float* pre, const float* dec, const float* bdec,
                             int64_t B, int64_t d, int64_t S, float l1Coeff, float* G, float* gdec, float* gencT,
-                            float* gbenc, uint8_t* fired);
+                            float* gbenc, int32_t* fired);
 
 // Fused Adam update on n elements (torch.optim.Adam semantics, no weight decay).
 void adamUpdate(float* p, float* m, float* v, const float* g, int64_t n, float lr, float beta1, float beta2,

@@ -68,8 +68,13 @@ void writeTextAtomic(const std::string& path, const std::string& text) {
 
 // What must match for a checkpoint to be resumed.
 json runIdentity(const TrainSaeParams& p, int64_t dSae) {
-  return {{"model", fs::weakly_canonical(p.modelDir).string()}, {"layers", p.layers}, {"d_sae", dSae},
-          {"batch", p.batch}, {"context", p.context}, {"seed", p.seed}, {"tokens", p.tokens}};
+  json id = {{"model", fs::weakly_canonical(p.modelDir).string()}, {"layers", p.layers}, {"d_sae", dSae},
+             {"batch", p.batch}, {"context", p.context}, {"seed", p.seed}, {"tokens", p.tokens}};
+  if (p.architecture != "standard") {
+    id["architecture"] = p.architecture;
+    id["k"] = p.k;
+  }
+  return id;
 }
 
 struct Run {
@@ -236,6 +241,10 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   to.totalSteps = run.totalSteps;
   to.decayFraction = p.decayFraction;
   to.mode = p.mode;
+  to.architecture = p.architecture;
+  to.k = p.k;
+  to.deadSteps = p.deadWindow;
+  const bool relu = p.architecture == "standard";
   for (size_t i = 0; i < p.layers.size(); ++i) {
     SaeConfig c;
     c.d_in = run.dIn;
@@ -244,6 +253,8 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     c.hook_layer = p.layers[i];
     c.model_name = fs::path(fs::weakly_canonical(p.modelDir)).filename().string();
     c.context_size = p.context;
+    c.architecture = p.architecture == "batchtopk" ? "jumprelu" : p.architecture;
+    c.k = p.k;
     auto init = Sae::init(c, p.seed + 7919 * static_cast<uint64_t>(p.layers[i]), run.device);
     auto rows = buffer.sample(i, 65536);
     double l1 = p.l1;
@@ -251,7 +262,9 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
       l1 = state["l1"].at(i).get<double>();
     } else {
       init->b_dec = rows.mean(0);  // start the decoder bias at the data mean
-      if (l1 < 0) l1 = p.l1Scale * std::sqrt((rows - rows.mean(0)).pow(2).sum(1).mean().item<double>());
+      if (p.architecture == "jumprelu") l1 = p.l0 >= 0 ? p.l0 : 1.0;
+      else if (!relu) l1 = 0;
+      else if (l1 < 0) l1 = p.l1Scale * std::sqrt((rows - rows.mean(0)).pow(2).sum(1).mean().item<double>());
     }
     run.l1.push_back(l1);
     to.l1 = l1;
@@ -294,20 +307,32 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     ++step;
     ++accSteps;
     const int64_t tokens = step * p.batch;
-    bool resampleNow = step % p.resampleEvery == 0 && step <= static_cast<int64_t>(0.6 * run.totalSteps);
+    // ReLU only (AuxK and the JumpReLU threshold keep the other architectures alive).
+    bool resampleNow = relu && step % p.resampleEvery == 0 && step <= static_cast<int64_t>(0.6 * run.totalSteps);
     for (size_t i = 0; i < nL && resampleNow; ++i) {
-      int64_t n = run.trainers[i]->resampleDead(buffer.sample(i, 65536), p.deadWindow, p.seed + static_cast<uint64_t>(step));
-      run.emit({{"kind", "resample"}, {"step", step}, {"layer", p.layers[i]}, {"resampled", n}});
+      SaeTrainer& tr = *run.trainers[i];
+      const double windowTokens = tr.windowTokens();
+      int64_t n = p.resampleDensity > 0
+                      ? tr.resampleByDensity(buffer.sample(i, 65536), p.resampleDensity, 10.0 / p.resampleDensity,
+                                             p.seed + static_cast<uint64_t>(step))
+                      : tr.resampleDead(buffer.sample(i, 65536), p.deadWindow, p.seed + static_cast<uint64_t>(step));
+      run.emit({{"kind", "resample"}, {"step", step}, {"layer", p.layers[i]}, {"resampled", n},
+                {"window_tokens", windowTokens}, {"min_density", p.resampleDensity}});
     }
     if (step % p.metricsEvery == 0 || step == run.totalSteps) {
       for (size_t i = 0; i < nL; ++i) {
         auto since = run.trainers[i]->stepsSinceFired();
         int64_t window = std::min<int64_t>(step, p.deadWindow);
         double dead = (since >= window).to(torch::kFloat64).mean().item<double>();
+        // Density over the current window (since the last density resample).
+        torch::Tensor dens = run.trainers[i]->windowDensity();
+        auto share = [&](double t) { return (dens < t).to(torch::kFloat64).mean().item<double>(); };
         const double k = static_cast<double>(accSteps);
         run.emit({{"kind", "train"}, {"step", step}, {"tokens", tokens}, {"layer", p.layers[i]},
                   {"loss", acc[i].loss / k}, {"l0", acc[i].l0 / k}, {"mse", acc[i].mse / k},
                   {"explained_variance", acc[i].explained_variance / k}, {"dead_fraction", dead},
+                  {"density_below_1e-5", share(1e-5)}, {"density_below_1e-4", share(1e-4)},
+                  {"density_below_1e-3", share(1e-3)}, {"density_window_tokens", run.trainers[i]->windowTokens()},
                   {"lr", run.trainers[i]->lrAt(step - 1)}, {"elapsed_s", run.elapsed()}});
         acc[i] = SaeStepStats{};
       }

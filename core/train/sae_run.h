@@ -38,7 +38,13 @@ struct TrainSaeParams {
   int64_t warmupSteps = -1;     // < 0: min(1000, 5% of the steps)
   double decayFraction = 0.2;
   int64_t resampleEvery = -1;   // < 0: a tenth of the steps (at least 200); resampling stops at 60% of the run
-  int64_t deadWindow = -1;      // < 0: resampleEvery / 2
+  int64_t deadWindow = -1;      // < 0: resampleEvery / 2 (the dead fraction in metrics; AuxK's dead latents)
+  // ReLU: resample features whose firing density over the window since the last
+  // resample is below this (0: only features that never fired in deadWindow steps).
+  double resampleDensity = 1e-5;
+  std::string architecture = "standard";  // standard | topk | batchtopk | jumprelu
+  int64_t k = 32;                         // topk / batchtopk: active features per token
+  double l0 = -1;                         // jumprelu: L0 coefficient (< 0: 1.0)
   std::string device = "auto";
   std::string mode = "auto";    // SAE step: auto | dense | sparse
   bool resume = true;           // continue from outDir/checkpoint when it matches

@@ -21,6 +21,21 @@ SaeTrainer::SaeTrainer(const Sae& sae, SaeTrainOptions opts) : opts_(std::move(o
   for (auto* t : {&mBenc_, &vBenc_}) *t = torch::zeros_like(benc);
   for (auto* t : {&mBdec_, &vBdec_}) *t = torch::zeros_like(bdec);
   sinceFired_ = torch::zeros({dec.size(0)}, torch::kInt64);
+  fireCount_ = torch::zeros({dec.size(0)}, torch::kFloat64);
+  const std::string& a = opts_.architecture;
+  if (a != "standard" && a != "topk" && a != "batchtopk" && a != "jumprelu")
+    throw UsageError("--architecture must be standard, topk, batchtopk or jumprelu (not " + a + ")");
+  if ((a == "topk" || a == "batchtopk") && (opts_.k <= 0 || opts_.k > dec.size(0)))
+    throw UsageError("--k must be between 1 and d_sae = " + std::to_string(dec.size(0)));
+  if (a == "jumprelu") {
+    // The SAE's thresholds when it has positive ones (fine-tuning), else initThreshold.
+    logThreshold = sae.threshold.defined() && sae.threshold.numel() == dec.size(0) &&
+                           sae.threshold.min().item<double>() > 0
+                       ? sae.threshold.log().contiguous().clone()
+                       : torch::full({dec.size(0)}, std::log(opts_.initThreshold), dec.options());
+    mThr_ = torch::zeros_like(logThreshold);
+    vThr_ = torch::zeros_like(logThreshold);
+  }
 }
 
 double SaeTrainer::lrAt(int64_t step) const {
@@ -62,7 +77,7 @@ SaeStepStats SaeTrainer::dense(const torch::Tensor& x, SaeGrads& g, torch::Tenso
   g.b_enc = dpre.sum(0);
   g.b_dec = G.sum(0);
   if (applyBDec_) g.b_dec -= g.b_enc.matmul(encT);
-  if (fired) *fired = active.any(0).to(torch::kCPU);
+  if (fired) *fired = active.sum(0).to(torch::kCPU, torch::kInt64);
   SaeStepStats s;
   fillStats(s, x, e.pow(2).sum().item<double>(), f.sum().item<double>(), active.sum().item<double>(), opts_.l1);
   s.sparse = false;
@@ -79,14 +94,14 @@ SaeStepStats SaeTrainer::sparse(const torch::Tensor& x0, SaeGrads& g, torch::Ten
   g.W_dec = torch::empty_like(dec);
   g.W_encT = torch::empty_like(encT);
   g.b_enc = torch::empty_like(benc);
-  auto fr = torch::empty({S}, torch::kUInt8);
+  auto fr = torch::empty({S}, torch::kInt32);
   auto r = kernels::sparseStep(x.data_ptr<float>(), xc.data_ptr<float>(), pre.data_ptr<float>(), dec.data_ptr<float>(),
                                bdec.data_ptr<float>(), B, d, S, static_cast<float>(opts_.l1), G.data_ptr<float>(),
                                g.W_dec.data_ptr<float>(), g.W_encT.data_ptr<float>(), g.b_enc.data_ptr<float>(),
-                               fr.data_ptr<uint8_t>());
+                               fr.data_ptr<int32_t>());
   g.b_dec = G.sum(0);
   if (applyBDec_) g.b_dec -= g.b_enc.matmul(encT);
-  if (fired) *fired = fr.to(torch::kBool);
+  if (fired) *fired = fr.to(torch::kInt64);
   SaeStepStats s;
   fillStats(s, x, r.sqErr, r.l1, static_cast<double>(r.nnz), opts_.l1);
   s.sparse = true;
@@ -95,6 +110,7 @@ SaeStepStats SaeTrainer::sparse(const torch::Tensor& x0, SaeGrads& g, torch::Ten
 
 SaeStepStats SaeTrainer::gradients(const torch::Tensor& x, SaeGrads& g, bool useSparse) {
   torch::NoGradGuard ng;
+  if (!plainRelu()) return archStep(x, g, nullptr, nullptr);
   return useSparse ? sparse(x, g, nullptr) : dense(x, g, nullptr);
 }
 
@@ -122,8 +138,8 @@ SaeStepStats SaeTrainer::step(const torch::Tensor& xIn) {
     throw InputError("SAE training", "batch must be [B, d_in] with d_in " + std::to_string(dec.size(1)));
   bool useSparse = opts_.mode == "sparse" || (opts_.mode == "auto" && lastDensity_ < opts_.sparseThreshold);
   SaeGrads g;
-  torch::Tensor fired;
-  SaeStepStats s = useSparse ? sparse(x, g, &fired) : dense(x, g, &fired);
+  torch::Tensor fired, gThr;
+  SaeStepStats s = !plainRelu() ? archStep(x, g, &fired, &gThr) : useSparse ? sparse(x, g, &fired) : dense(x, g, &fired);
   lastDensity_ = s.l0 / static_cast<double>(dec.size(0));
   // Remove the gradient component parallel to each (unit) decoder row.
   g.W_dec -= (g.W_dec * dec).sum(1, true) * dec;
@@ -132,8 +148,12 @@ SaeStepStats SaeTrainer::step(const torch::Tensor& xIn) {
   adam(dec, mDec_, vDec_, g.W_dec, lr);
   adam(benc, mBenc_, vBenc_, g.b_enc, lr);
   adam(bdec, mBdec_, vBdec_, g.b_dec, lr);
+  if (gThr.defined()) adam(logThreshold, mThr_, vThr_, gThr, lr);
   dec.div_(dec.norm(2, {1}, true).clamp_min(1e-12));
-  sinceFired_ = torch::where(fired.to(torch::kCPU), torch::zeros_like(sinceFired_), sinceFired_ + 1);
+  auto counts = fired.to(torch::kCPU, torch::kInt64);
+  sinceFired_ = torch::where(counts > 0, torch::zeros_like(sinceFired_), sinceFired_ + 1);
+  fireCount_ += counts.to(torch::kFloat64);
+  windowTokens_ += static_cast<double>(x.size(0));
   ++step_;
   return s;
 }
@@ -174,6 +194,25 @@ void SaeTrainer::resample(const std::vector<int64_t>& features, const torch::Ten
   sinceFired_.index_fill_(0, idx.to(torch::kCPU), 0);
 }
 
+torch::Tensor SaeTrainer::windowDensity() const {
+  return windowTokens_ > 0 ? fireCount_ / windowTokens_ : torch::zeros_like(fireCount_);
+}
+
+void SaeTrainer::resetDensityWindow() {
+  fireCount_.zero_();
+  windowTokens_ = 0;
+}
+
+int64_t SaeTrainer::resampleByDensity(const torch::Tensor& candidates, double minDensity, double minWindowTokens,
+                                      uint64_t seed) {
+  if (windowTokens_ < minWindowTokens) return 0;  // too short a window to tell
+  auto low = (windowDensity() < minDensity).nonzero().flatten();
+  std::vector<int64_t> feats(low.data_ptr<int64_t>(), low.data_ptr<int64_t>() + low.numel());
+  resample(feats, candidates, seed);
+  resetDensityWindow();
+  return static_cast<int64_t>(feats.size());
+}
+
 int64_t SaeTrainer::resampleDead(const torch::Tensor& candidates, int64_t deadAfterSteps, uint64_t seed) {
   auto dead = (sinceFired_ >= deadAfterSteps).nonzero().flatten();
   std::vector<int64_t> feats(dead.data_ptr<int64_t>(), dead.data_ptr<int64_t>() + dead.numel());
@@ -186,9 +225,31 @@ void SaeTrainer::syncToSae(Sae& sae) const {
   sae.W_dec = dec.clone();
   sae.b_enc = benc.clone();
   sae.b_dec = bdec.clone();
+  const std::string& a = opts_.architecture;
+  sae.cfg.architecture = a == "batchtopk" ? "jumprelu" : a;
+  if (a == "topk") {
+    sae.cfg.k = opts_.k;
+    sae.cfg.rescale_acts_by_decoder_norm = false;  // decoder rows are kept at unit norm
+  }
+  if (a == "jumprelu") sae.threshold = logThreshold.exp().contiguous();
+  // BatchTopK for inference: JumpReLU with one threshold for every feature.
+  if (a == "batchtopk") sae.threshold = torch::full({dec.size(0)}, batchThreshold, dec.options());
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> SaeTrainer::state(const std::string& p) const {
+  auto st = stateBase(p);
+  if (logThreshold.defined()) {
+    st.emplace_back(p + "log_threshold", logThreshold);
+    st.emplace_back(p + "m.log_threshold", mThr_);
+    st.emplace_back(p + "v.log_threshold", vThr_);
+  }
+  st.emplace_back(p + "fire_count", fireCount_);
+  st.emplace_back(p + "window_tokens", torch::tensor({windowTokens_}, torch::kFloat64));
+  if (opts_.architecture == "batchtopk") st.emplace_back(p + "batch_threshold", torch::tensor({batchThreshold}, torch::kFloat64));
+  return st;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> SaeTrainer::stateBase(const std::string& p) const {
   return {{p + "W_encT", encT},    {p + "W_dec", dec},       {p + "b_enc", benc},      {p + "b_dec", bdec},
           {p + "m.W_encT", mEnc_}, {p + "v.W_encT", vEnc_},  {p + "m.W_dec", mDec_},   {p + "v.W_dec", vDec_},
           {p + "m.b_enc", mBenc_}, {p + "v.b_enc", vBenc_},  {p + "m.b_dec", mBdec_},  {p + "v.b_dec", vBdec_},
@@ -219,6 +280,17 @@ void SaeTrainer::loadState(const std::map<std::string, torch::Tensor>& t, const 
   sinceFired_ = get("since_fired", sinceFired_);
   step_ = get("step", torch::zeros({1}, torch::kInt64)).item<int64_t>();
   lastDensity_ = get("density", torch::zeros({1}, torch::kFloat64)).item<double>();
+  if (logThreshold.defined()) {
+    logThreshold = get("log_threshold", logThreshold);
+    mThr_ = get("m.log_threshold", mThr_);
+    vThr_ = get("v.log_threshold", vThr_);
+  }
+  if (t.count(p + "fire_count")) {
+    fireCount_ = get("fire_count", fireCount_);
+    windowTokens_ = get("window_tokens", torch::zeros({1}, torch::kFloat64)).item<double>();
+  }
+  if (opts_.architecture == "batchtopk")
+    batchThreshold = get("batch_threshold", torch::zeros({1}, torch::kFloat64)).item<double>();
 }
 
 }  // namespace zs

@@ -144,10 +144,11 @@ ZS_TEST(refusals) {
     }
   };
   const std::string head = R"({"hook_name": "blocks.1.attn.hook_z", "d_in": 2, "d_sae": 3, )";
-  expectRefusal(head + R"("normalize_activations": "expected_average_only_in"})", "expected_average_only_in");
-  expectRefusal(head + R"("normalize_activations": "constant_norm_rescale"})", "normalize_activations");
-  expectRefusal(head + R"("activation_fn_str": "topk"})", "topk");
-  expectRefusal(head + R"("architecture": "jumprelu"})", "jumprelu");
+  // Other architectures and normalisations load (test_sae_architectures); these do not.
+  expectRefusal(head + R"("normalize_activations": "whitening"})", "normalize_activations");
+  expectRefusal(head + R"("activation_fn_str": "topk"})", "topk");  // no k
+  expectRefusal(head + R"("activation_fn_str": "tanh"})", "tanh");
+  expectRefusal(head + R"("architecture": "matryoshka_batchtopk"})", "matryoshka_batchtopk");
   expectRefusal(head + R"("hook_layer": 3})", "disagrees");
   expectRefusal("{not json", "JSON");
   expectRefusal(R"({"d_in": 2})", "hook_name");

@@ -73,6 +73,29 @@ ZS_TEST(perfectReconstructionRecoversAll) {
   auto fires = torch::cat({(z > 0).sum(0), (z < 0).sum(0)});
   ZS_CHECK(std::abs(r.dead_fraction - (fires == 0).to(torch::kFloat64).mean().item<double>()) < 1e-12);
   ZS_CHECK(std::abs(r.dense_fraction - (fires > 0.1 * z.size(0)).to(torch::kFloat64).mean().item<double>()) < 1e-12);
+  // Density shares and histogram: from the same firing counts.
+  auto dens = fires.to(torch::kFloat64) / static_cast<double>(z.size(0));
+  ZS_CHECK(std::abs(r.density_below_1e3 - (dens < 1e-3).to(torch::kFloat64).mean().item<double>()) < 1e-12);
+  ZS_CHECK(std::abs(r.density_below_1e5 - (dens < 1e-5).to(torch::kFloat64).mean().item<double>()) < 1e-12);
+  int64_t histTotal = r.dead_count;
+  for (int64_t c : r.density_hist) histTotal += c;
+  ZS_CHECK_EQ(histTotal, int64_t(64));
+  ZS_CHECK_EQ(r.dead_count, (fires == 0).sum().item<int64_t>());
+  ZS_CHECK_EQ(r.density_edges.size(), r.density_hist.size() + 1);
+}
+
+ZS_TEST(densityStatsKnownCounts) {
+  // 10 features over 1e6 tokens: densities 0, 1e-6, 5e-6, 2e-5, 5e-5, 2e-4, 5e-4, 2e-3, 0.1, 1.
+  SaeEvalResult r;
+  densityStats({0, 1, 5, 20, 50, 200, 500, 2000, 1e5, 1e6}, 1e6, r);
+  ZS_CHECK_NEAR(r.density_below_1e5, 0.3, 1e-12);
+  ZS_CHECK_NEAR(r.density_below_1e4, 0.5, 1e-12);
+  ZS_CHECK_NEAR(r.density_below_1e3, 0.7, 1e-12);
+  ZS_CHECK_EQ(r.dead_count, int64_t(1));
+  ZS_CHECK_EQ(r.density_hist[2], int64_t(1));    // 1e-6 falls in [1e-6, 1e-5.5)
+  ZS_CHECK_EQ(r.density_hist[12], int64_t(1));   // 0.1 in [1e-1, 1e-0.5)
+  ZS_CHECK_EQ(r.density_hist.back(), int64_t(1));  // 1 (density 1e0) is clamped into the last bin
+  ZS_CHECK(r.densityText().find("dead") != std::string::npos);
 }
 
 ZS_TEST(zeroSaeRecoversNothing) {
@@ -102,9 +125,10 @@ ZS_TEST(zeroSaeRecoversNothing) {
   ZS_CHECK(std::abs(r.ce_clean - Gpt2::lossPerToken(logits, ids).mean().item<double>()) < 1e-6);
   auto j = r.toJson();
   for (const char* k : {"l0", "mse", "explained_variance", "ce_clean", "ce_spliced", "ce_zero_ablation",
-                        "ce_loss_recovered", "dead_fraction", "dense_fraction", "tokens"})
+                        "ce_loss_recovered", "dead_fraction", "dense_fraction", "density_below_1e-5",
+                        "density_below_1e-4", "density_below_1e-3", "density_histogram", "tokens"})
     ZS_CHECK_MSG(j.contains(k), k);
-  ZS_CHECK_EQ(j.size(), size_t(10));
+  ZS_CHECK_EQ(j.size(), size_t(14));
 }
 
 ZS_TEST(halfwayReconstruction) {

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <iostream>
 
 #include "app/cli/command.h"
@@ -31,22 +32,52 @@ double timeIt(int64_t warm, int64_t steps, F&& f) {
 // The eager baseline, written the way SAELens / the paper's code do it.
 struct EagerSae {
   torch::Tensor W_enc, W_dec, b_enc, b_dec;
+  torch::Tensor logThr;
   std::unique_ptr<torch::optim::Adam> opt;
   double l1;
-  EagerSae(const Sae& s, double lr, double l1c) : l1(l1c) {
+  std::string arch;
+  int64_t k;
+  EagerSae(const Sae& s, double lr, double l1c, std::string a, int64_t kk) : l1(l1c), arch(std::move(a)), k(kk) {
     W_enc = s.W_enc.clone().requires_grad_(true);
     W_dec = s.W_dec.clone().requires_grad_(true);
     b_enc = s.b_enc.clone().requires_grad_(true);
     b_dec = s.b_dec.clone().requires_grad_(true);
-    opt = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{W_enc, W_dec, b_enc, b_dec},
-                                               torch::optim::AdamOptions(lr).betas({0.0, 0.9999}));
+    logThr = torch::full({s.cfg.d_sae}, std::log(0.01), s.W_enc.options()).requires_grad_(true);
+    std::vector<torch::Tensor> ps{W_enc, W_dec, b_enc, b_dec};
+    if (arch == "jumprelu") ps.push_back(logThr);
+    opt = std::make_unique<torch::optim::Adam>(ps, torch::optim::AdamOptions(lr).betas({0.0, 0.9999}));
+  }
+  // The activation as eager code writes it (TopK / BatchTopK: topk + scatter;
+  // JumpReLU: a straight-through mask and a sigmoid L0 surrogate for the threshold).
+  torch::Tensor act(const torch::Tensor& pre, torch::Tensor& penalty) {
+    if (arch == "topk") {
+      auto [v, i] = pre.topk(k, -1);
+      penalty = torch::zeros({}, pre.options());
+      return torch::zeros_like(pre).scatter(-1, i, torch::relu(v));
+    }
+    if (arch == "batchtopk") {
+      auto flat = torch::relu(pre).flatten();
+      auto [v, i] = flat.topk(k * pre.size(0));
+      penalty = torch::zeros({}, pre.options());
+      return torch::zeros_like(flat).scatter(0, i, v).view_as(pre);
+    }
+    if (arch == "jumprelu") {
+      auto thr = logThr.exp();
+      auto mask = (pre > thr).to(pre.dtype()).detach();
+      penalty = torch::sigmoid((pre - thr) / 0.05).sum(-1).mean();
+      return pre * mask;
+    }
+    auto f = torch::relu(pre);
+    penalty = f.abs().sum(-1).mean();
+    return f;
   }
   void step(const torch::Tensor& x) {
     opt->zero_grad();
     auto pre = (x - b_dec).matmul(W_enc) + b_enc;
-    auto f = torch::relu(pre);
+    torch::Tensor penalty;
+    auto f = act(pre, penalty);
     auto out = f.matmul(W_dec) + b_dec;
-    auto loss = (out - x).pow(2).sum(-1).mean() + l1 * f.abs().sum(-1).mean();
+    auto loss = (out - x).pow(2).sum(-1).mean() + l1 * penalty;
     loss.backward();
     {
       torch::NoGradGuard ng;
@@ -63,6 +94,11 @@ int runBenchSaeStep(const Args& a) {
   const int64_t steps = a.getInt("steps", 10), warm = a.getInt("warmup", 2);
   const double targetL0 = a.getDouble("l0", 20);
   const bool skipEager = a.has("no-eager");
+  const std::string arch = a.get("architecture", "standard");
+  if (arch != "standard" && arch != "topk" && arch != "batchtopk" && arch != "jumprelu")
+    throw UsageError("--architecture must be standard, topk, batchtopk or jumprelu");
+  const int64_t kSel = a.getInt("k", std::max<int64_t>(1, static_cast<int64_t>(targetL0)));
+  if (kSel < 1 || kSel > dSae) throw UsageError("--k must be in 1..d_sae");
   if (dIn < 1 || dSae < 1 || B < 1 || steps < 1) throw UsageError("--d-in, --d-sae, --batch, --steps must be positive");
   if (targetL0 <= 0 || targetL0 > dSae) throw UsageError("--l0 must be in (0, d_sae]");
   torch::Device device(runtime::resolveDevice(a.get("device", "auto")));
@@ -93,6 +129,8 @@ int runBenchSaeStep(const Args& a) {
   out["benchmark"] = "sae-step";
   out["d_in"] = dIn;
   out["d_sae"] = dSae;
+  out["architecture"] = arch;
+  if (arch == "topk" || arch == "batchtopk") out["k"] = kSel;
   out["batch"] = B;
   out["steps"] = steps;
   out["threads"] = runtime::threads();
@@ -109,8 +147,12 @@ int runBenchSaeStep(const Args& a) {
     });
     out["matmul_gflops"] = 2.0 * B * dIn * dSae / t / 1e9;
   }
-  for (std::string mode : {"auto", "dense", "sparse"}) {
+  std::vector<std::string> modes = {"auto", "dense", "sparse"};
+  if (arch != "standard") modes = {"auto"};  // the other architectures have one (dense) step
+  for (const std::string& mode : modes) {
     SaeTrainOptions o;
+    o.architecture = arch;
+    o.k = kSel;
     o.lr = lr;
     o.l1 = l1;
     o.warmupSteps = 0;
@@ -136,7 +178,7 @@ int runBenchSaeStep(const Args& a) {
   out["activations_per_second"] = out["zscope"]["activations_per_second"];
   out["achieved_gflops"] = out["zscope"]["gflops_dense_equivalent"];
   if (!skipEager) {
-    EagerSae e(*sae, lr, l1);
+    EagerSae e(*sae, lr, l1, arch, kSel);
     double t = timeIt(warm, steps, [&](int64_t i) {
       e.step(xs[i % 4]);
       sync();
@@ -155,6 +197,7 @@ int runBenchSaeStep(const Args& a) {
 
 Registrar reg({"bench sae-step",
                "[--d-in N] [--d-sae M] [--batch B] [--steps K] [--warmup W] [--l0 X] [--no-eager] "
+               "[--architecture standard|topk|batchtopk|jumprelu] [--k N] "
                "[--device auto|cpu|cuda] [--threads T] [--json]",
                "Time one SAE training step (hand-written, sparse-aware) against eager PyTorch and a matmul",
                {"json", "no-eager"},

@@ -43,7 +43,9 @@ int runEvalSae(const Args& a) {
   } else {
     std::cerr << "\n";
     auto j = r.toJson();
-    for (auto it = j.begin(); it != j.end(); ++it) std::cout << it.key() << ": " << it.value().dump() << "\n";
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (it.key() != "density_histogram") std::cout << it.key() << ": " << it.value().dump() << "\n";
+    std::cout << r.densityText();
   }
   return 0;
 }
@@ -51,7 +53,7 @@ int runEvalSae(const Args& a) {
 Registrar reg({"eval-sae",
                "--model DIR --sae DIR --corpus PATH [--tokens N] [--context C] [--batch WINDOWS] "
                "[--corpus-format F] [--device auto|cpu|cuda] [--json]",
-               "Evaluate an SAE: L0, MSE, explained variance, CE loss recovered, dead/dense features",
+               "Evaluate an SAE: L0, MSE, explained variance, CE loss recovered, dead/dense features, density histogram",
                {"json"},
                &runEvalSae});
 

@@ -44,6 +44,15 @@ int runTrainSae(const Args& a) {
   p.resampleEvery = a.getInt("resample-every", p.resampleEvery);
   p.deadWindow = a.getInt("dead-window", p.deadWindow);
   p.decayFraction = a.getDouble("decay-fraction", p.decayFraction);
+  p.architecture = a.get("architecture", "standard");
+  if (p.architecture != "standard" && p.architecture != "topk" && p.architecture != "batchtopk" &&
+      p.architecture != "jumprelu")
+    throw UsageError("--architecture must be standard, topk, batchtopk or jumprelu");
+  p.k = a.getInt("k", p.k);
+  if (p.k < 1) throw UsageError("--k must be positive");
+  p.l0 = a.getDouble("l0", -1);
+  p.resampleDensity = a.getDouble("resample-density", p.resampleDensity);
+  if (p.resampleDensity < 0 || p.resampleDensity >= 1) throw UsageError("--resample-density must be in [0, 1)");
   p.device = a.get("device", "auto");
   p.mode = a.get("step", "auto");
   p.resume = !a.has("no-resume");
@@ -52,7 +61,8 @@ int runTrainSae(const Args& a) {
   std::string cmd = "zscope-cli train-sae";
   for (const char* k : {"model", "layer", "corpus", "corpus-format", "eval-corpus", "out", "d-sae", "expansion", "l1",
                         "l1-scale", "lr", "batch", "tokens", "context", "seed", "buffer-tokens", "reuse", "ce-every",
-                        "warmup", "resample-every", "dead-window", "decay-fraction", "step"})
+                        "warmup", "resample-every", "dead-window", "decay-fraction", "step", "architecture", "k", "l0",
+                        "resample-density"})
     if (a.has(k)) cmd += std::string(" --") + k + " " + a.get(k);
   if (!p.shuffleDocs) cmd += " --no-shuffle";
   p.commandLine = cmd;
@@ -80,7 +90,8 @@ Registrar reg({"train-sae",
                "--model DIR --layer L[,L...]|all --corpus PATH --out DIR [--d-sae N | --expansion X] [--l1 X|auto] "
                "[--l1-scale X] [--lr X] [--batch N] [--tokens N] [--context C] [--seed S] [--buffer-tokens N] "
                "[--reuse K] [--ce-every N] [--eval-corpus PATH] [--eval-windows N] [--metrics-every N] [--checkpoint-every N] "
-               "[--warmup N] [--resample-every N] [--dead-window N] [--decay-fraction X] [--corpus-format F] "
+               "[--warmup N] [--resample-every N] [--dead-window N] [--resample-density X] [--decay-fraction X] "
+               "[--architecture standard|topk|batchtopk|jumprelu] [--k N] [--l0 X] [--corpus-format F] "
                "[--step auto|dense|sparse] [--device auto|cpu|cuda] [--no-shuffle] [--no-resume] [--json]",
                "Train attention-output (hook_z) SAEs, one per layer; Ctrl+C saves and resumes",
                {"json", "no-resume", "no-shuffle"},
