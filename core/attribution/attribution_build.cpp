@@ -115,9 +115,6 @@ void fillActive(SaeData& S, const Data& D) {
 
 Data buildData(const Model& model, const std::vector<const Sae*>& saes, std::vector<int64_t> tokens) {
   const ModelSpec& spec = model.spec();
-  if (spec.postAttnNorm)
-    throw InputError("attribution", "attribution through " + spec.architecture +
-                                        "'s post-attention norms is not implemented yet");
   if (tokens.empty()) throw InputError("prompt", "no tokens to attribute");
   if (static_cast<int64_t>(tokens.size()) > spec.nCtx)
     throw InputError("prompt", std::to_string(tokens.size()) + " tokens exceed the model's context of " +
@@ -148,7 +145,8 @@ Data buildData(const Model& model, const std::vector<const Sae*>& saes, std::vec
   torch::InferenceMode guard;
   ForwardOptions opts;
   opts.capture = Capture({"hook_embed", "hook_pos_embed", "blocks.*.ln1.hook_scale", "blocks.*.attn.hook_v",
-                          "blocks.*.attn.hook_pattern", "blocks.*.attn.hook_z", "blocks.*.hook_mlp_out"});
+                          "blocks.*.attn.hook_pattern", "blocks.*.attn.hook_z", "blocks.*.hook_mlp_out",
+                          "blocks.*.ln1_post.hook_scale"});
   // Nothing after hook_z of the deepest SAE layer is needed (its own outputs
   // and the logits feed no attribution), so the forward pass stops there.
   int stop = D.L - 1;
@@ -178,7 +176,13 @@ Data buildData(const Model& model, const std::vector<const Sae*>& saes, std::vec
     Ld.pattern = toVec(get(b + "attn.hook_pattern"));
     zFlat[l] = cpuFloat(get(b + "attn.hook_z").reshape({D.n, D.dz}));
     Ld.z = toVec(zFlat[l]);
-    if (l < stop) Ld.mlpOut = toVec(get(b + "hook_mlp_out"));  // later layers are never residual components here
+    if (l < stop) {  // outputs of later layers are never residual components here
+      Ld.mlpOut = toVec(get(b + "hook_mlp_out"));
+      if (spec.postAttnNorm) {
+        Ld.postScale = toVec(get(b + "ln1_post.hook_scale"));
+        Ld.postW = holder->keep(model.normWeight(b + "ln1_post"));
+      }
+    }
     Ld.Wv = holder->keep(model.W_V(l));
     Ld.bV = keepOpt(model.b_V(l));
     Ld.Wo = holder->keep(model.W_O(l).reshape({D.dz, D.d}));

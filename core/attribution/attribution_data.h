@@ -25,6 +25,10 @@ struct LayerData {
   const float* bO = nullptr;     // b_O [d]
   const float* normW = nullptr;  // ln1's effective weight [d] (Gemma: 1 + w)
   const float* normB = nullptr;  // ln1's bias [d] (LayerNorm only)
+  // Gemma 2's post-attention norm between z W_O and the residual stream, its
+  // scale frozen: attn_out = (z W_O) / postScale[pos] * postW. Null/empty otherwise.
+  const float* postW = nullptr;   // ln1_post's effective weight [d]
+  std::vector<double> postScale;  // ln1_post.hook_scale [n]
 };
 
 struct SaeData {

@@ -122,9 +122,16 @@ std::vector<Child> headChildren(const Data& D, const Payload& p) {
 }
 
 // The parts of earlier attention layer lp's output at s, read along r.
-void attnLayerChildren(const Data& D, int lp, int s, const std::vector<double>& r, std::vector<Child>& out) {
+void attnLayerChildren(const Data& D, int lp, int s, const std::vector<double>& rIn, std::vector<Child>& out) {
   const int d = D.d;
   const LayerData& Ly = D.layers[lp];
+  // Through a frozen post-attention norm (Gemma 2), o . r = (z W_O) . (r * w / scale).
+  std::vector<double> rPost;
+  if (Ly.postW) {
+    rPost.resize(d);
+    for (int i = 0; i < d; ++i) rPost[i] = rIn[i] * Ly.postW[i] / Ly.postScale[s];
+  }
+  const std::vector<double>& r = Ly.postW ? rPost : rIn;
   const int dz = D.dz;
   std::vector<double> q(dz);  // W_O r, indexed like z
   for (int j = 0; j < dz; ++j) {

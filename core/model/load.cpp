@@ -8,10 +8,21 @@
 #include "core/base/json_util.h"
 #include "core/base/util.h"
 #include "core/model/gpt2.h"
+#include "core/model/hf_config.h"
+#include "core/model/llama_family.h"
 
 namespace fs = std::filesystem;
 
 namespace zs {
+namespace {
+
+bool isLlamaFamily(const std::string& type) {
+  return type == "llama" || type == "mistral" || type == "qwen2" || type == "gemma" || type == "gemma2";
+}
+
+const char* kSupported = "gpt2, llama, mistral, qwen2, gemma, gemma2";
+
+}  // namespace
 
 std::string modelTypeOf(const std::string& dir) {
   if (!fs::is_directory(dir)) throw InputError(dir, "model folder does not exist or is not a folder");
@@ -25,8 +36,10 @@ std::string modelTypeOf(const std::string& dir) {
 
 ModelSpec loadModelSpec(const std::string& dir) {
   const std::string type = modelTypeOf(dir);
-  if (type == "gpt2") return Gpt2::specOf(Gpt2Config::fromFile((fs::path(dir) / "config.json").string()));
-  throw InputError((fs::path(dir) / "config.json").string(), "model_type is '" + type + "'; supported: gpt2");
+  const std::string cfgPath = (fs::path(dir) / "config.json").string();
+  if (type == "gpt2") return Gpt2::specOf(Gpt2Config::fromFile(cfgPath));
+  if (isLlamaFamily(type)) return LlamaFamily::specOf(LlamaFamilyConfig::fromFile(cfgPath));
+  throw InputError(cfgPath, "model_type is '" + type + "'; supported: " + kSupported);
 }
 
 std::unique_ptr<Model> loadModel(const std::string& dir, const ModelLoadOptions& opts) {
@@ -36,8 +49,9 @@ std::unique_ptr<Model> loadModel(const std::string& dir, const ModelLoadOptions&
       throw UsageError("--dtype bfloat16 is not available for GPT-2 models (they are kept in float32)");
     return Gpt2::loadDir(dir, opts.device);
   }
+  if (isLlamaFamily(type)) return LlamaFamily::loadDir(dir, opts);
   throw InputError((fs::path(dir) / "config.json").string(),
-                   "model_type is '" + type + "'; supported: gpt2");
+                   "model_type is '" + type + "'; supported: " + kSupported);
 }
 
 }  // namespace zs

@@ -219,18 +219,17 @@ ZS_TEST(jsonlAndFolderCorpora) {
   ZS_CHECK_EQ(fromJsonl.stats().words, direct.stats().words);
   ZS_CHECK_EQ(fromJsonl.train(400).merges, direct.train(400).merges);
 
-  // A folder (core/data/corpus.h, one rule for every reader): every non-hidden
-  // file below it in path order, .jsonl read as JSONL, any other file as text;
-  // hidden files and folders skipped.
+  // A folder: every file below it in path order, .jsonl as JSONL and the rest as
+  // text (the rule every corpus reader shares); hidden files and folders skipped.
   writeFile(tmp("folder/a.txt"), docs[0]);
   writeFile(tmp("folder/sub/b.jsonl"), nlohmann::json{{"text", docs[1]}}.dump() + "\n");
-  writeFile(tmp("folder/notes.md"), "markdown notes are text too");
-  writeFile(tmp("folder/.hidden/c.txt"), "ignored ignored ignored");
+  writeFile(tmp("folder/notes.md"), "notes in markdown are text too");
+  writeFile(tmp("folder/.hidden/c.txt"), "ignored");
   writeFile(tmp("folder/.dotfile"), "ignored too");
   zs::BpeTrainer fromFolder, expect;
   fromFolder.addCorpus(tmp("folder"));
   expect.addText(docs[0]);
-  expect.addText("markdown notes are text too");
+  expect.addText("notes in markdown are text too");
   expect.addText(docs[1]);
   ZS_CHECK_EQ(fromFolder.stats().words, expect.stats().words);
   ZS_CHECK_EQ(fromFolder.train(300).merges, expect.train(300).merges);

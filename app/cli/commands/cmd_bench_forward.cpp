@@ -5,6 +5,8 @@
 #include <chrono>
 #include <iostream>
 
+#include <sys/resource.h>
+
 #include "core/engine/bench.h"
 #include "app/cli/command.h"
 #include "app/cli/common.h"
@@ -17,8 +19,18 @@
 namespace zs::cli {
 namespace {
 
+// Peak resident set size of this process so far, in MiB (Linux: ru_maxrss is KiB).
+double peakRssMiB() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0;
+}
+
 int runBenchForward(const Args& a) {
+  const auto tLoad = std::chrono::steady_clock::now();
   auto session = Session::open(a.require("model"), sessionOptions(a));
+  const double loadS = std::chrono::duration<double>(std::chrono::steady_clock::now() - tLoad).count();
+  const double rssAfterLoad = peakRssMiB();
   const std::string& dir = session->modelDir();
   const Model* model = &session->model();
   const torch::Device device = model->device();
@@ -48,6 +60,12 @@ int runBenchForward(const Args& a) {
   nlohmann::json j;
   j["benchmark"] = "forward";
   j["model"] = dir;
+  j["architecture"] = cfg.architecture;
+  j["layers"] = cfg.nLayer;
+  j["dtype"] = cfg.dtype;
+  j["load_s"] = loadS;
+  j["peak_rss_mib_after_load"] = rssAfterLoad;
+  j["peak_rss_mib"] = peakRssMiB();
   j["tokens"] = n;
   j["batch"] = batch;
   j["iters"] = iters;
@@ -64,14 +82,15 @@ int runBenchForward(const Args& a) {
   } else {
     std::cout << "forward " << batch << "x" << n << " tokens on " << device.str() << ", " << runtime::threads()
               << " threads: p50 " << percentile(ms, 50) << " ms, p90 " << percentile(ms, 90) << " ms, "
-              << j["tokens_per_second"].get<double>() << " tokens/s\n";
+              << j["tokens_per_second"].get<double>() << " tokens/s; " << cfg.architecture << " " << cfg.dtype
+              << " weights loaded in " << loadS << " s, peak RSS " << peakRssMiB() << " MiB\n";
   }
   return 0;
 }
 
 Registrar reg({"bench forward",
                "--model DIR [--tokens N] [--batch B] [--iters K] [--warmup W] [--capture all|none] "
-               "[--device auto|cpu|cuda] [--json]",
+               "[--device auto|cpu|cuda] [--dtype auto|float32|bfloat16] [--json]",
                "Benchmark: latency percentiles of a forward pass with full capture",
                {"json"},
                &runBenchForward});

@@ -54,14 +54,15 @@ int runRun(const Args& a) {
     j["tensors"] = names;
     printJson(j);
   } else {
-    std::cerr << "wrote " << tensors.size() << " tensors for " << ids.size() << " tokens to " << out << "\n";
+    std::cerr << "wrote " << tensors.size() << " tensors for " << ids.size() << " tokens to " << out << " ("
+              << model->spec().architecture << ", weights in " << model->spec().dtype << ")\n";
   }
   return 0;
 }
 
 Registrar reg({"run",
                "--model DIR (--prompt TEXT | --prompt-file F | --tokens 1,2,3) --out FILE.safetensors "
-               "[--hooks GLOB[,GLOB]] [--no-bos] [--truncate] [--device auto|cpu|cuda] [--json]",
+               "[--hooks GLOB[,GLOB]] [--no-bos] [--truncate] [--device auto|cpu|cuda] [--dtype auto|float32|bfloat16] [--json]",
                "Run the model on a prompt and save activations (TransformerLens names) as safetensors",
                {"json", "no-bos", "truncate"},
                &runRun});
