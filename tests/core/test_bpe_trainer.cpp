@@ -225,6 +225,7 @@ ZS_TEST(jsonlAndFolderCorpora) {
   writeFile(tmp("folder/sub/b.jsonl"), nlohmann::json{{"text", docs[1]}}.dump() + "\n");
   writeFile(tmp("folder/notes.md"), "notes in markdown are text too");
   writeFile(tmp("folder/.hidden/c.txt"), "ignored");
+  writeFile(tmp("folder/.dotfile"), "ignored too");
   zs::BpeTrainer fromFolder, expect;
   fromFolder.addCorpus(tmp("folder"));
   expect.addText(docs[0]);
