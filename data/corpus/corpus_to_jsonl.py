@@ -168,6 +168,8 @@ def brown(root):
             cur.append(text)
         if cur:
             paras.append(" ".join(cur))
+        # A sentence line may start with punctuation that closes the previous one ("... here". ) But").
+        paras = [re.sub(r" (?=[,.;:!?)](?:\s|$))", "", p) for p in paras]
         # Sentences of one paragraph are on consecutive lines; paragraphs are apart.
         yield f"brown/{name}", "brown", "\n\n".join(paras) + "\n", {"genre": cats[name]}
 
@@ -427,10 +429,10 @@ def main():
         os.replace(os.path.join(a.out, s + ".jsonl.tmp"), os.path.join(a.out, s + ".jsonl"))
     table = {src: {s: {"documents": v[0], "bytes": v[1]} for s, v in d.items()} for src, d in stats.items()}
     with open(os.path.join(a.out, "stats.json"), "w") as f:
-        json.dump({"splits": table, "dropped": dropped}, f, indent=1)
+        json.dump({"splits": table} if v1 else {"splits": table, "dropped": dropped}, f, indent=1)
     for src, d in table.items():
         print(f"{src:16s} " + "  ".join(f"{s} {v['documents']} docs {v['bytes'] / 1e6:.2f} MB" for s, v in d.items()))
-    for src, d in dropped.items():
+    for src, d in ({} if v1 else dropped).items():
         print(f"{src:16s} dropped: " + ", ".join(f"{k} {v}" for k, v in d.items()))
 
 
