@@ -11,8 +11,8 @@ concatenated, separated by <|endoftext|> (BOS), and cut into windows of BOS + (n
 token of the stream is predicted once (the documents' tokens and the separators), each with the context since
 the start of its window. Its `val_loss` is the mean over the full windows; the short tail after the last full
 window (< n_positions tokens) is not scored, so the total is taken as val_loss * T, where T = the stream's length
-(the documents' token counts, from `zscope-cli tokenize` one document at a time, plus one separator between
-documents): the tail is assumed to cost the mean.
+(the documents' tokens plus one separator between documents, counted by `zscope-cli tokenize` on the
+documents joined by <|endoftext|>): the tail is assumed to cost the mean.
 """
 import argparse
 import json
@@ -21,6 +21,10 @@ import os
 import subprocess
 import sys
 import tempfile
+
+
+THREADS = 1
+EOT = "<|endoftext|>"
 
 
 def token_count(cli, model, text, tmp):
@@ -36,11 +40,12 @@ def measure(cli, model, docs, workdir, name):
     with open(path, "w", encoding="utf-8") as f:
         for d in docs:
             f.write(json.dumps(d, ensure_ascii=False) + "\n")
-    tmp = os.path.join(workdir, "doc.txt")
-    tokens = sum(token_count(cli, model, d["text"], tmp) for d in docs)
-    stream = tokens + len(docs) - 1
+    # The tokenizer splits at <|endoftext|> and encodes the pieces on their own, as the windows do.
+    stream = token_count(cli, model, EOT.join(d["text"] for d in docs), os.path.join(workdir, "stream.txt"))
+    tokens = stream - (len(docs) - 1)
     nbytes = sum(len(d["text"].encode("utf-8")) for d in docs)
-    r = subprocess.run([cli, "induction", "--model", model, "--corpus", path, "--val-tokens", "0", "--json"],
+    r = subprocess.run([cli, "induction", "--model", model, "--corpus", path, "--val-tokens", "0", "--json",
+                        "--threads", str(THREADS), "--quiet"],
                        capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"zscope-cli induction failed on {name}: {r.stderr.strip()}")
@@ -58,7 +63,10 @@ def main():
     ap.add_argument("--corpus", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out",
                                                       "english_eval.jsonl"))
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
+    global THREADS
+    THREADS = a.threads
     docs = [json.loads(line) for line in open(a.corpus, encoding="utf-8") if line.strip()]
     sources = sorted({d["source"] for d in docs})
     rows = []
