@@ -132,6 +132,8 @@ FamilySuggestion FamilyAccumulator::result() const {
   f.positions = n;
   classifyFamily(f);
   return f;
+}
+
 Dfa Attribution::gateDfa(int layer, int feature, int pos) const {
   const attr::Data& D = d_->D;
   attr::checkFeature(D, layer, feature);
