@@ -10,7 +10,7 @@
 
 #include "core/attribution/attribution.h"
 #include "core/base/error.h"
-#include "core/gpt2.h"
+#include "core/model/gpt2.h"
 #include "core/io/npy.h"
 #include "core/io/safetensors.h"
 #include "core/sae/sae.h"
