@@ -24,6 +24,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+double childrenSum(const AttrNode& node) {
+  double s = 0;
+  for (const auto& c : node.children) s += c.value;
+  return s;
+}
+
+
 const char* kArchs[] = {"standard", "gated", "jumprelu", "topk"};
 
 std::string fixture(const std::string& shared, const std::string& arch) {
