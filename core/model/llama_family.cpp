@@ -59,7 +59,10 @@ ModelSpec LlamaFamily::specOf(const LlamaFamilyConfig& c, const std::string& dty
   s.dModel = c.hiddenSize;
   s.dMlp = c.intermediateSize;
   s.vocab = c.vocabSize;
-  s.nCtx = c.maxPositions;
+  // Dynamic NTK scaling exists to run past max_position_embeddings: accept up to factor times it.
+  s.nCtx = c.rope.type == "dynamic" && c.rope.factor > 1
+               ? static_cast<int64_t>(std::floor(static_cast<double>(c.maxPositions) * c.rope.factor))
+               : c.maxPositions;
   s.norm = NormKind::RMSNorm;
   s.learnedPositions = false;
   s.postAttnNorm = c.postNorms;

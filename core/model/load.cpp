@@ -29,7 +29,11 @@ std::string modelTypeOf(const std::string& dir) {
   const std::string cfgPath = (fs::path(dir) / "config.json").string();
   if (!fs::exists(cfgPath)) throw InputError(dir, "no config.json in model folder");
   const nlohmann::json j = parseJsonObject(readWholeFile(cfgPath, " (the model's config.json)"), cfgPath, "config");
-  if (!j.contains("model_type") || j["model_type"].is_null()) return "gpt2";
+  if (!j.contains("model_type") || j["model_type"].is_null()) {
+    // Old folders: GPT-2 without model_type; a Llama-family class named in architectures.
+    if (isLlamaFamilyConfig(j.dump())) return LlamaFamilyConfig::fromJsonText(j.dump(), cfgPath).modelType;
+    return "gpt2";
+  }
   if (!j["model_type"].is_string()) throw InputError(cfgPath, "config field 'model_type' must be a string");
   return j["model_type"].get<std::string>();
 }

@@ -450,6 +450,20 @@ ZS_TEST(rotaryScaling) {
       want[t].select(-1, i + 4).copy_(x2 * std::cos(a) + x1 * std::sin(a));
     }
   ZS_CHECK(absErr(r.cache.at("blocks.1.attn.hook_rot_q")[0].to(torch::kFloat64), want) < 1e-5);
+  // Dynamic: the context grows to factor x max_position_embeddings; past
+  // max_position_embeddings the base grows, before it nothing changes.
+  json dcfg = tinyConfig("llama");
+  dcfg["max_position_embeddings"] = 8;
+  dcfg["rope_scaling"] = {{"type", "dynamic"}, {"factor", 2.0}};
+  Named dw = randomWeights(dcfg, 13);
+  json plain = dcfg;
+  plain["rope_scaling"] = nullptr;
+  plain["max_position_embeddings"] = 16;
+  auto dm = LlamaFamily::loadDir(writeCheckpoint(dcfg, dw));
+  auto pm = LlamaFamily::loadDir(writeCheckpoint(plain, dw));
+  ZS_CHECK_EQ(dm->spec().nCtx, 16);
+  ZS_CHECK(absErr(run(*dm, prompt(8, 97)).logits, run(*pm, prompt(8, 97)).logits) == 0);
+  ZS_CHECK(absErr(run(*dm, prompt(12, 97)).logits, run(*pm, prompt(12, 97)).logits) > 1e-4);
   // The legacy "type" key works too; other types are refused by name.
   cfg["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
   ZS_CHECK_EQ(LlamaFamily::loadDir(makeModel(cfg))->config().rope.type, std::string("linear"));
