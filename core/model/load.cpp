@@ -1,4 +1,5 @@
 #include "core/model/load.h"
+#include "core/base/input_file.h"
 
 #include <filesystem>
 
@@ -17,7 +18,7 @@ std::string modelTypeOf(const std::string& dir) {
   if (!fs::is_directory(dir)) throw InputError(dir, "model folder does not exist or is not a folder");
   const std::string cfgPath = (fs::path(dir) / "config.json").string();
   if (!fs::exists(cfgPath)) throw InputError(dir, "no config.json in model folder");
-  const nlohmann::json j = parseJsonObject(readWholeFile(cfgPath, " (the model's config.json)"), cfgPath, "config");
+  const nlohmann::json j = parseJsonObject(readInputFile(cfgPath, InputKind::Config, " (the model's config.json)"), cfgPath, "config");
   if (!j.contains("model_type") || j["model_type"].is_null()) return "gpt2";
   if (!j["model_type"].is_string()) throw InputError(cfgPath, "config field 'model_type' must be a string");
   return j["model_type"].get<std::string>();

@@ -1,6 +1,8 @@
 // The SAE itself: encode/decode (ATTRIBUTION.md, "Attention-output SAE") and the
 // SAELens folder format (cfg.json + sae_weights.safetensors).
 #include "core/sae/sae.h"
+#include "core/base/output_file.h"
+#include "core/base/input_file.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -79,7 +81,7 @@ std::unique_ptr<Sae> Sae::loadDir(const std::string& dir, torch::Device device) 
   if (!fs::is_directory(dir)) throw InputError(dir, "SAE folder not found");
   auto sae = std::make_unique<Sae>();
   sae->cfg = SaeConfig::fromJsonText(
-      readWholeFile(cfgPath, " (an SAE folder holds cfg.json and sae_weights.safetensors)"), cfgPath);
+      readInputFile(cfgPath, InputKind::Config, " (an SAE folder holds cfg.json and sae_weights.safetensors)"), cfgPath);
   auto file = st::File::open(wPath);
   // d_in / d_sae may be absent in old configs: take them from W_enc, then check every shape.
   const auto& we = file->get("W_enc");
@@ -106,15 +108,7 @@ void Sae::saveDir(const std::string& dir) const {
                {"W_dec", W_dec.to(torch::kCPU).contiguous()},
                {"b_enc", b_enc.to(torch::kCPU).contiguous()},
                {"b_dec", b_dec.to(torch::kCPU).contiguous()}});
-  std::string tmp = dir + "/cfg.json.tmp", path = dir + "/cfg.json";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << cfg.toJsonText() << "\n";
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) throw std::runtime_error("cannot write " + path + ": " + ec.message());
+  writeFileAtomic(dir + "/cfg.json", cfg.toJsonText() + "\n");
 }
 
 std::string Sae::fingerprint() const {

@@ -41,6 +41,8 @@ SaeConfig SaeConfig::fromJsonText(const std::string& text, const std::string& fi
   try {
     if (j.contains("d_in")) c.d_in = getInt(j, "d_in", file);
     if (j.contains("d_sae") && !j["d_sae"].is_null()) c.d_sae = getInt(j, "d_sae", file);
+    if ((j.contains("d_in") && c.d_in <= 0) || (j.contains("d_sae") && !j["d_sae"].is_null() && c.d_sae <= 0))
+      throw InputError(file, "\"d_in\" and \"d_sae\" must be positive");  // issue 19: not replaced by defaults
     if (j.contains("hook_name")) c.hook_name = getStr(j, "hook_name", file);
     else if (j.contains("hook_point")) c.hook_name = getStr(j, "hook_point", file);
     else throw InputError(file, "neither \"hook_name\" nor \"hook_point\" is given");

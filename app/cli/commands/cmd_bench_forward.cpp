@@ -71,7 +71,7 @@ int runBenchForward(const Args& a) {
 
 Registrar reg({"bench forward",
                "--model DIR [--tokens N] [--batch B] [--iters K] [--warmup W] [--capture all|none] "
-               "[--device auto|cpu|cuda] [--json]",
+               "[--device auto|cpu|cuda] [--dtype T] [--json]",
                "Benchmark: latency percentiles of a forward pass with full capture",
                {"json"},
                &runBenchForward});

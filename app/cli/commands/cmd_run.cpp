@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "app/cli/command.h"
+#include "core/base/output_file.h"
 #include "app/cli/common.h"
 #include "core/base/error.h"
 #include "core/model/load.h"
@@ -30,6 +31,18 @@ int runRun(const Args& a) {
   if (patterns.empty()) patterns.push_back("*");
   auto session = Session::open(dir, sessionOptions(a));
   const Model* model = &session->model();
+  // Issue 19: a pattern that names no activation site is a typo, not "save nothing".
+  {
+    const auto hooks = model->hookNames();
+    for (const auto& pat : patterns) {
+      bool any = pat == "logits";
+      for (const auto& h : hooks) any = any || globMatch(pat, h);
+      if (!any)
+        throw UsageError("--hooks pattern '" + pat + "' matches no activation site of this model (e.g. " +
+                         (hooks.empty() ? std::string("none") : hooks.front()) + ")");
+    }
+  }
+  resolveOutputPath(out);  // refuse a device, FIFO or folder before computing anything
   auto ids = promptIds(a, *session);
   torch::InferenceMode guard;
   torch::Tensor idT = torch::tensor(ids, torch::kLong).unsqueeze(0);
@@ -61,7 +74,7 @@ int runRun(const Args& a) {
 
 Registrar reg({"run",
                "--model DIR (--prompt TEXT | --prompt-file F | --tokens 1,2,3) --out FILE.safetensors "
-               "[--hooks GLOB[,GLOB]] [--no-bos] [--truncate] [--device auto|cpu|cuda] [--json]",
+               "[--hooks GLOB[,GLOB]] [--no-bos] [--truncate] [--device auto|cpu|cuda] [--dtype T] [--json]",
                "Run the model on a prompt and save activations (TransformerLens names) as safetensors",
                {"json", "no-bos", "truncate"},
                &runRun});
