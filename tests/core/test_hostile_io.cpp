@@ -145,6 +145,17 @@ ZS_TEST(deepFamilyNumbersInDatabaseExitsThree) {
   ZS_CHECK_EQ(runCli({"feature", "--db", db, "--layer", layer, "--feature", feat, "--json"}), 3);
 }
 
+ZS_TEST(malformedJsonInDatabaseColumnExitsThree) {
+  REQUIRE_DATA();
+  const std::string db = dbCopy("bad-column.db");
+  const std::string layer = sqlOne(db, "SELECT layer FROM features LIMIT 1");
+  const std::string feat = sqlOne(db, "SELECT feature FROM features LIMIT 1");
+  sql(db, "UPDATE features SET logits_top='[[1,\"a\",' WHERE layer=" + layer + " AND feature=" + feat);
+  std::string err;
+  ZS_CHECK_EQ(runCliErr({"feature", "--db", db, "--layer", layer, "--feature", feat, "--json"}, &err), 3);
+  ZS_CHECK_EQ(std::count(err.begin(), err.end(), '\n'), 1);
+}
+
 // ---- 1c: PRAGMA user_version = -1 -------------------------------------------------
 
 ZS_TEST(negativeSchemaVersionRefused) {

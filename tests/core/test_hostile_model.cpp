@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -56,27 +58,31 @@ void put32(std::string& s, uint32_t v) {
   put16(s, v >> 16);
 }
 
-// A stored (uncompressed) zip with one entry, as torch.save writes them.
-std::string zipOne(const std::string& name, const std::string& data) {
-  std::string z;
-  put32(z, 0x04034b50);
-  put16(z, 20), put16(z, 0), put16(z, 0), put16(z, 0), put16(z, 0);
-  put32(z, 0), put32(z, static_cast<uint32_t>(data.size())), put32(z, static_cast<uint32_t>(data.size()));
-  put16(z, static_cast<uint32_t>(name.size())), put16(z, 0);
-  z += name + data;
+// A stored (uncompressed) zip, as torch.save writes them.
+std::string zipMany(const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::string z, cdir;
+  for (const auto& [name, data] : entries) {
+    const uint32_t lho = static_cast<uint32_t>(z.size());
+    put32(z, 0x04034b50);
+    put16(z, 20), put16(z, 0), put16(z, 0), put16(z, 0), put16(z, 0);
+    put32(z, 0), put32(z, static_cast<uint32_t>(data.size())), put32(z, static_cast<uint32_t>(data.size()));
+    put16(z, static_cast<uint32_t>(name.size())), put16(z, 0);
+    z += name + data;
+    put32(cdir, 0x02014b50);
+    put16(cdir, 20), put16(cdir, 20), put16(cdir, 0), put16(cdir, 0), put16(cdir, 0), put16(cdir, 0);
+    put32(cdir, 0), put32(cdir, static_cast<uint32_t>(data.size())), put32(cdir, static_cast<uint32_t>(data.size()));
+    put16(cdir, static_cast<uint32_t>(name.size())), put16(cdir, 0), put16(cdir, 0), put16(cdir, 0), put16(cdir, 0);
+    put32(cdir, 0), put32(cdir, lho);
+    cdir += name;
+  }
   const uint32_t cd = static_cast<uint32_t>(z.size());
-  put32(z, 0x02014b50);
-  put16(z, 20), put16(z, 20), put16(z, 0), put16(z, 0), put16(z, 0), put16(z, 0);
-  put32(z, 0), put32(z, static_cast<uint32_t>(data.size())), put32(z, static_cast<uint32_t>(data.size()));
-  put16(z, static_cast<uint32_t>(name.size())), put16(z, 0), put16(z, 0), put16(z, 0), put16(z, 0);
-  put32(z, 0), put32(z, 0);
-  z += name;
-  const uint32_t cdSize = static_cast<uint32_t>(z.size()) - cd;
+  z += cdir;
   put32(z, 0x06054b50);
-  put16(z, 0), put16(z, 0), put16(z, 1), put16(z, 1);
-  put32(z, cdSize), put32(z, cd), put16(z, 0);
+  put16(z, 0), put16(z, 0), put16(z, static_cast<uint32_t>(entries.size())), put16(z, static_cast<uint32_t>(entries.size()));
+  put32(z, static_cast<uint32_t>(cdir.size())), put32(z, cd), put16(z, 0);
   return z;
 }
+std::string zipOne(const std::string& name, const std::string& data) { return zipMany({{name, data}}); }
 
 std::string writePt(const std::string& name, const std::string& pickle) {
   const std::string p = tmp(name);
@@ -126,6 +132,38 @@ ZS_TEST(ptMemoCapsAndCycles) {
   cyc += "a.";
   ZS_CHECK_THROWS(zs::loadTorchStateDict(writePt("cycle.pt", cyc)), zs::InputError);
   ZS_CHECK_THROWS(zs::loadTorchStateDict(zs::test::tempDir()), zs::InputError);  // a folder
+}
+
+// A torch.save pickle of one float tensor with the given sizes and strides.
+std::string tensorPickle(const std::string& sizes, const std::string& strides) {
+  auto str = [](const std::string& x) {
+    std::string o = "X";
+    put32(o, static_cast<uint32_t>(x.size()));
+    return o + x;
+  };
+  std::string p = "\x80\x02";
+  p += "ccollections\nOrderedDict\n)R";
+  p += str("w") + "ctorch._utils\n_rebuild_tensor_v2\n((";
+  p += str("storage") + "ctorch\nFloatStorage\n" + str("0") + str("cpu") + "K\x06tQ";
+  p += std::string("K\0", 2) + sizes + strides + "\x89" "ccollections\nOrderedDict\n)RtRs.";
+  return p;
+}
+
+ZS_TEST(ptOverflowingStridesRefused) {
+  const std::string storage(6 * 4, '\0');  // six floats
+  auto pt = [&](const std::string& name, const std::string& sizes, const std::string& strides) {
+    const std::string p = tmp(name);
+    std::ofstream(p, std::ios::binary) << zipMany({{"archive/data.pkl", tensorPickle(sizes, strides)},
+                                                   {"archive/data/0", storage}});
+    return p;
+  };
+  // A well-formed [2, 3] view loads: the pickle above is what torch.save writes.
+  const auto ok = zs::loadTorchStateDict(pt("ok.pt", "(K\x02K\x03t", "(K\x03K\x01t"));
+  ZS_CHECK_EQ(ok.size(), 1u);
+  // LONG1 (0x8a) 8-byte integers: (2^62 - 1) * 4 overflows int64; the old check wrapped around.
+  const std::string huge = std::string("\x8a\x08", 2) + std::string("\x00\x00\x00\x00\x00\x00\x00\x40", 8);
+  ZS_CHECK_THROWS(zs::loadTorchStateDict(pt("overflow.pt", "(" + huge + "K\x01t", "(K\x04K\x01t")), zs::InputError);
+  ZS_CHECK_THROWS(zs::loadTorchStateDict(pt("overflow2.pt", "(K\x02K\x03t", "(" + huge + "K\x01t")), zs::InputError);
 }
 
 // ---- 3: NaN in model weights, options, evaluation ---------------------------------------
