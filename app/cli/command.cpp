@@ -1,7 +1,13 @@
 #include "app/cli/command.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <climits>
+#include <cmath>
 #include <csignal>
+#include <filesystem>
+#include <regex>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -21,8 +27,13 @@ std::map<std::string, Command>& registry() {
 std::atomic<bool> g_interrupted{false};
 bool g_quiet = false;
 
+void onAlarm(int) { std::_Exit(130); }
+
 void onSignal(int) {
   if (g_interrupted.exchange(true)) std::_Exit(130);  // second Ctrl+C: stop now
+  // Long jobs poll the flag and stop cleanly (saving a checkpoint); whatever
+  // does not poll (a blocking read, one huge allocation) is ended after 20 s.
+  ::alarm(20);
 }
 
 void printHelp() {
@@ -94,8 +105,34 @@ int64_t Args::getInt(const std::string& key, int64_t def) const {
     if (pos != v.size()) throw std::invalid_argument(v);
     return x;
   } catch (const std::exception&) {
-    throw UsageError("option --" + key + " expects an integer, got '" + v + "'");
+    throw UsageError("option --" + key + " expects an integer (64-bit), got '" + oneLine(v) + "'");
   }
+}
+
+int64_t Args::getIntIn(const std::string& key, int64_t def, int64_t lo, int64_t hi) const {
+  if (!has(key)) return def;
+  const int64_t v = getInt(key, def);
+  if (v < lo || v > hi)
+    throw UsageError("option --" + key + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                     ", got " + oneLine(get(key)));
+  return v;
+}
+
+double Args::getFiniteIn(const std::string& key, double def, double lo, double hi) const {
+  if (!has(key)) return def;
+  const double v = getDouble(key, def);
+  if (!std::isfinite(v) || v < lo || v > hi) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "option --%s must be a finite number between %g and %g, got ", key.c_str(), lo, hi);
+    throw UsageError(buf + oneLine(get(key)));
+  }
+  return v;
+}
+
+std::vector<std::string> Args::optionNames() const {
+  std::vector<std::string> out;
+  for (const auto& kv : options_) out.push_back(kv.first);
+  return out;
 }
 
 double Args::getDouble(const std::string& key, double def) const {
@@ -107,7 +144,7 @@ double Args::getDouble(const std::string& key, double def) const {
     if (pos != v.size()) throw std::invalid_argument(v);
     return x;
   } catch (const std::exception&) {
-    throw UsageError("option --" + key + " expects a number, got '" + v + "'");
+    throw UsageError("option --" + key + " expects a number, got '" + oneLine(v) + "'");
   }
 }
 
@@ -119,6 +156,41 @@ void Args::requireOneOf(const std::vector<std::string>& keys) const {
     names += (names.empty() ? "--" : " or --") + k;
   }
   if (n != 1) throw UsageError("give exactly one of " + names);
+}
+
+std::string oneLine(const std::string& s) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  const size_t n = std::min<size_t>(s.size(), 2000);
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (s.size() > n) out += "...";
+  return out;
+}
+
+void checkOptions(const Command& c, const Args& a) {
+  std::map<std::string, int> declared;  // option -> times shown in the usage
+  std::set<std::string> repeatable;
+  static const std::regex opt("--([a-z0-9][a-z0-9-]*)( [A-Z0-9_.,|\\[\\]-]+)?( \\.\\.\\.)?");
+  for (std::sregex_iterator it(c.usage.begin(), c.usage.end(), opt), end; it != end; ++it) {
+    if (++declared[(*it)[1]] > 1 || (*it)[3].matched) repeatable.insert((*it)[1]);
+  }
+  for (const auto& f : c.flags) declared[f] += 0;
+  for (const char* g : {"threads", "quiet", "help"}) declared[g] += 0;
+  std::map<std::string, int> seen;
+  for (const auto& k : a.optionNames()) {
+    if (!declared.count(k)) throw UsageError("unknown option --" + oneLine(k));
+    if (++seen[k] > 1 && !repeatable.count(k) && !c.flags.count(k))
+      throw UsageError("option --" + oneLine(k) + " given more than once");
+  }
 }
 
 void registerCommand(Command c) { registry()[c.name] = std::move(c); }
@@ -200,26 +272,63 @@ int runMain(int argc, char** argv) {
                 << "\nglobal options: --threads N (default: all cores), --quiet\n";
       return 0;
     }
+    checkOptions(*cmd, a);
     g_quiet = a.has("quiet");
-    runtime::initialise(static_cast<int>(a.getInt("threads", 0)), g_quiet);
+    int64_t threads = a.getIntIn("threads", 0, 0, INT_MAX);
+    const int hw = runtime::hardwareThreads();
+    if (threads > hw) {
+      if (!g_quiet)
+        std::cerr << "zscope-cli: --threads " << threads << " is more than the " << hw
+                  << " hardware threads; using " << hw << "\n";
+      threads = hw;
+    }
+    g_interrupted = false;
+    std::signal(SIGALRM, onAlarm);
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
+    runtime::initialise(static_cast<int>(threads), g_quiet);
     int rc = cmd->run(a);
     if (rc == 0 && g_interrupted.load()) rc = 130;
     return rc;
   } catch (const UsageError& e) {
-    std::cerr << "zscope-cli " << cmd->name << ": " << e.what() << "\n";
+    std::cerr << "zscope-cli " << cmd->name << ": " << oneLine(e.what()) << "\n";
     usage();
     return 2;
   } catch (const InputError& e) {
-    std::cerr << "zscope-cli " << cmd->name << ": error: " << e.what() << "\n";
+    std::cerr << "zscope-cli " << cmd->name << ": error: " << oneLine(e.what()) << "\n";
     return 3;
   } catch (const Cancelled&) {
     std::cerr << "\nzscope-cli " << cmd->name << ": interrupted\n";
     return 130;
-  } catch (const std::exception& e) {
-    std::cerr << "zscope-cli " << cmd->name << ": error: " << e.what() << "\n";
+  } catch (const std::filesystem::filesystem_error& e) {
+    // Symlink loops, permissions, missing folders: one line naming the path.
+    std::string where = e.path1().empty() ? std::string("(file system)") : e.path1().string();
+    std::cerr << "zscope-cli " << cmd->name << ": error: " << oneLine(where) << ": " << oneLine(e.code().message())
+              << "\n";
+    return 3;
+  } catch (const nlohmann::json::exception& e) {
+    std::cerr << "zscope-cli " << cmd->name << ": error: malformed JSON data in an input: " << oneLine(e.what())
+              << "\n";
+    return 3;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "zscope-cli " << cmd->name << ": error: a malformed number in an input (" << oneLine(e.what())
+              << ")\n";
+    return 3;
+  } catch (const std::out_of_range& e) {
+    std::cerr << "zscope-cli " << cmd->name << ": error: a value out of range in an input (" << oneLine(e.what())
+              << ")\n";
+    return 3;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "zscope-cli " << cmd->name << ": error: out of memory\n";
     return 1;
+  } catch (const std::exception& e) {
+    // c10::Error (LibTorch) carries a multi-line trace: keep its first line. Those
+    // come from shapes and sizes read from files, so they are input errors.
+    std::string m = e.what();
+    const bool c10 = m.find("Exception raised from") != std::string::npos;
+    if (const auto nl = m.find('\n'); nl != std::string::npos) m = m.substr(0, nl);
+    std::cerr << "zscope-cli " << cmd->name << ": error: " << oneLine(m) << "\n";
+    return c10 ? 3 : 1;
   }
 }
 

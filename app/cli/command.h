@@ -32,7 +32,13 @@ class Args {
   std::vector<std::string> getAll(const std::string& key) const;              // every occurrence
   std::string require(const std::string& key) const;                          // UsageError if absent
   int64_t getInt(const std::string& key, int64_t def) const;                  // UsageError if not an integer
+  // getInt, and UsageError unless lo <= value <= hi (no silent truncation).
+  int64_t getIntIn(const std::string& key, int64_t def, int64_t lo, int64_t hi) const;
   double getDouble(const std::string& key, double def) const;
+  // getDouble, and UsageError unless the value is finite and lo <= value <= hi.
+  double getFiniteIn(const std::string& key, double def, double lo, double hi) const;
+  // Every option given, in order (names without "--").
+  std::vector<std::string> optionNames() const;
   const std::vector<std::string>& positional() const { return positional_; }
   // UsageError unless exactly one of the keys is present.
   void requireOneOf(const std::vector<std::string>& keys) const;
@@ -65,6 +71,16 @@ const std::atomic<bool>& interruptFlag();
 // --quiet) and is cancelled by Ctrl+C.
 Progress terminalProgress(const std::string& label);
 
-void printJson(const nlohmann::json& j);  // pretty JSON + newline on stdout
+void printJson(const nlohmann::json& j);
+
+// Options a command accepts: every --name in its usage string, its flags, and
+// the global ones. Anything else is a usage error (exit 2), so a typo such as
+// --toknes is never silently ignored. An option given twice is refused unless
+// the usage shows it repeated ("--sae DIR [--sae DIR ...]").
+void checkOptions(const Command& c, const Args& a);
+
+// One printable line for an error message: control bytes (also newlines) as
+// \xNN, cut to 2000 bytes.
+std::string oneLine(const std::string& s);  // pretty JSON + newline on stdout
 
 }  // namespace zs::cli

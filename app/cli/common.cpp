@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/base/error.h"
+#include "core/base/input_file.h"
 #include "core/base/util.h"
 #include "core/text/tokenizer.h"
 
@@ -21,10 +22,7 @@ std::vector<int64_t> promptIds(const Args& a, const Session& session) {
     if (a.has("prompt")) {
       text = a.get("prompt");
     } else {
-      const std::string path = a.get("prompt-file");
-      std::error_code ec;
-      if (!std::filesystem::is_regular_file(path, ec)) throw InputError(path, "not a readable file");
-      text = readWholeFile(path, " (the prompt file)");
+      text = readInputFile(a.get("prompt-file"), InputKind::Prompt, " (the prompt file)");
     }
     ids = session.encodePrompt(text, !a.has("no-bos"));
   }
@@ -41,16 +39,18 @@ SessionOptions sessionOptions(const Args& a) {
   return o;
 }
 
-std::unique_ptr<db::Db> openExistingDb(const Args& a) {
+std::unique_ptr<db::Db> openExistingDb(const Args& a, bool write) {
   db::OpenOptions oo;
   oo.create = false;
+  oo.readOnly = !write;
   return db::Db::open(a.require("db"), oo);
 }
 
 std::pair<int, int64_t> requireLayerFeature(const Args& a) {
-  const int layer = static_cast<int>(a.getInt("layer", -1));
-  const int64_t feature = a.getInt("feature", -1);
-  if (layer < 0 || feature < 0) throw UsageError("give --layer L and --feature F (both >= 0)");
+  if (!a.has("layer") || !a.has("feature")) throw UsageError("give --layer L and --feature F (both >= 0)");
+  // Range-checked, never truncated: --layer 4294967297 is not layer 1.
+  const int layer = static_cast<int>(a.getIntIn("layer", -1, 0, 1 << 20));
+  const int64_t feature = a.getIntIn("feature", -1, 0, int64_t{1} << 40);
   return {layer, feature};
 }
 

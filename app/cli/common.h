@@ -21,8 +21,10 @@ std::vector<int64_t> promptIds(const Args& a, const Session& session);
 // Session options from --device and --dtype.
 SessionOptions sessionOptions(const Args& a);
 
-// Opens the existing feature database named by --db (never creates one).
-std::unique_ptr<db::Db> openExistingDb(const Args& a);
+// Opens the existing feature database named by --db (never creates one, and
+// refuses a file that is not a Zscope database). Read-only unless `write`
+// (a database in a read-only install tree stays viewable).
+std::unique_ptr<db::Db> openExistingDb(const Args& a, bool write = false);
 
 // --layer L and --feature F, both required and >= 0 (UsageError otherwise).
 std::pair<int, int64_t> requireLayerFeature(const Args& a);

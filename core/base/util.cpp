@@ -4,16 +4,13 @@
 #include <sstream>
 
 #include "core/base/error.h"
+#include "core/base/input_file.h"
 
 namespace zs {
 
 std::string readWholeFile(const std::string& path, const std::string& hint) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "cannot open" + hint);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw InputError(path, "read error");
-  return ss.str();
+  // Regular files only, at most 1 GiB (issue 19: a FIFO or /dev/zero must not hang or grow).
+  return readInputFile(path, InputKind::Other, hint);
 }
 
 uint64_t fnv1a(const void* data, size_t n, uint64_t h) {
@@ -24,6 +21,8 @@ uint64_t fnv1a(const void* data, size_t n, uint64_t h) {
 
 std::vector<int64_t> parseIdList(const std::string& s) {
   std::vector<int64_t> ids;
+  const size_t last = s.find_last_not_of(" \t");
+  if (last != std::string::npos && s[last] == ',') throw UsageError("empty entry in token id list '" + s + "'");
   std::stringstream ss(s);
   std::string item;
   while (std::getline(ss, item, ',')) {

@@ -1,3 +1,4 @@
+#include "core/base/json_util.h"
 #include "core/data/corpus.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base/error.h"
+#include "core/base/input_file.h"
 #include "core/text/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -37,6 +39,7 @@ class TextFileStream {
  public:
   explicit TextFileStream(std::string path) : path_(std::move(path)) {}
   void open() {
+    checkInputFile(path_, InputKind::Corpus, " (corpus file)");  // a FIFO or device must not block
     in_ = std::ifstream(path_, std::ios::binary);
     if (!in_) throw InputError(path_, "cannot open corpus file");
     carry_.clear();
@@ -146,6 +149,7 @@ class JsonlReader : public DocumentReader {
     return false;
   }
   void rewind() override {
+    checkInputFile(path_, InputKind::Corpus, " (corpus file)");  // a FIFO or device must not block
     in_ = std::ifstream(path_, std::ios::binary);
     if (!in_) throw InputError(path_, "cannot open corpus file");
     lineNo_ = 0;
@@ -199,6 +203,7 @@ class BinReader : public DocumentReader {
     }
   }
   void rewind() override {
+    checkInputFile(path_, InputKind::Corpus, " (corpus file)");  // a FIFO or device must not block
     in_ = std::ifstream(path_, std::ios::binary);
     if (!in_) throw InputError(path_, "cannot open corpus file");
     buf_.clear();
@@ -271,6 +276,7 @@ class ShuffledReader : public DocumentReader {
     const Span& s = spans_[order_[at_++]];
     const std::string& path = files_[s.file];
     if (!in_.is_open() || openFile_ != s.file) {
+      checkInputFile(path, InputKind::Corpus, " (corpus file)");  // a FIFO or device must not block
       in_ = std::ifstream(path, std::ios::binary);
       if (!in_) throw InputError(path, "cannot open corpus file");
       openFile_ = s.file;
@@ -327,6 +333,7 @@ class ShuffledReader : public DocumentReader {
   // returns how many leading bytes it consumed (the rest is kept for the next call).
   template <class Fn>
   void scan(uint32_t f, Fn fn) {
+    checkInputFile(files_[f], InputKind::Corpus, " (corpus file)");
     std::ifstream in(files_[f], std::ios::binary);
     if (!in) throw InputError(files_[f], "cannot open corpus file");
     std::string buf;
@@ -449,12 +456,7 @@ class ChainReader : public DocumentReader {
 }  // namespace
 
 std::string jsonlText(const std::string& line, const std::string& path, int64_t lineNo) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const std::exception&) {
-    throw InputError(path, "line " + std::to_string(lineNo) + " is not valid JSON");
-  }
+  const nlohmann::json j = parseJson(line, path, "line " + std::to_string(lineNo));
   if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
     throw InputError(path, "line " + std::to_string(lineNo) + " has no string field \"text\"");
   return j["text"].get<std::string>();

@@ -34,7 +34,10 @@ void validate(const BuildOptions& o) {
 // sums are per batch, so a different batch would change the last bits).
 nlohmann::json signature(const BuildInputs& in, const BuildOptions& o) {
   std::vector<std::string> saes;
-  for (const auto* s : in.saes) saes.push_back(s->cfg.hook_name + " d_sae=" + std::to_string(s->cfg.d_sae));
+  // The weights' fingerprint too (issue 19): a build never resumes, or reports
+  // "already built", after the SAE behind it changed.
+  for (const auto* s : in.saes)
+    saes.push_back(s->cfg.hook_name + " d_sae=" + std::to_string(s->cfg.d_sae) + " weights=" + s->fingerprint());
   return {{"model", in.modelName}, {"saes", saes},       {"corpus", o.corpus},  {"format", o.corpusFormat},
           {"tokens", o.tokens},    {"context", o.context}, {"top_k", o.topK},  {"samples", o.samplesPerBucket},
           {"batch", o.batch},      {"seed", o.seed}};

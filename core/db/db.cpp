@@ -8,6 +8,7 @@
 
 #include "core/db/schema.h"
 #include "core/base/error.h"
+#include "core/base/input_file.h"
 
 namespace zs::db {
 
@@ -69,21 +70,70 @@ std::vector<uint8_t> Stmt::blob(int c) const {
 
 // ---- Db --------------------------------------------------------------------
 
+namespace {
+
+// file: URI for sqlite3_open_v2 (reserved characters percent-encoded).
+std::string fileUri(const std::string& path, const char* query) {
+  std::string u = "file:";
+  static const char* hex = "0123456789ABCDEF";
+  for (unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x21 || c >= 0x7f) {
+      u += '%';
+      u += hex[c >> 4];
+      u += hex[c & 15];
+    } else {
+      u += static_cast<char>(c);
+    }
+  }
+  return u + "?" + query;
+}
+
+}  // namespace
+
 std::unique_ptr<Db> Db::open(const std::string& path, const OpenOptions& opts) {
-  if (!opts.create && !std::filesystem::exists(path)) throw InputError(path, "no such database file");
+  const std::string shown = printable(path, 4096);
+  if (!opts.create) {
+    // Only build-db creates a database; everything else opens an existing,
+    // regular, non-empty file (a FIFO or device is refused before SQLite sees it).
+    if (checkInputFile(path, InputKind::Database) == 0)
+      throw InputError(shown, "is empty, not a Zscope feature database (build one with zscope-cli build-db)");
+  }
+  bool mustBeZscope = !opts.create;
+  if (opts.create) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) mustBeZscope = checkInputFile(path, InputKind::Database) > 0;
+  }
   std::unique_ptr<Db> d(new Db());
-  d->path_ = path;
+  d->path_ = path;  // messages are made printable where they are shown (app/cli/command.cpp)
   int flags = opts.readOnly ? SQLITE_OPEN_READONLY
                             : (SQLITE_OPEN_READWRITE | (opts.create ? SQLITE_OPEN_CREATE : 0));
   // NOMUTEX: a connection belongs to one thread, so SQLite's own locking is not needed.
   flags |= SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &d->db_, flags, nullptr) != SQLITE_OK) {
+  int rc = sqlite3_open_v2(path.c_str(), &d->db_, flags, nullptr);
+  if (rc == SQLITE_OK && opts.readOnly) {
+    // A WAL database in a read-only folder (an install tree) cannot create its
+    // -shm file: read it as immutable instead.
+    if (sqlite3_exec(d->db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      sqlite3_close_v2(d->db_);
+      d->db_ = nullptr;
+      rc = sqlite3_open_v2(fileUri(path, "immutable=1").c_str(), &d->db_, flags | SQLITE_OPEN_URI, nullptr);
+    }
+  }
+  if (rc != SQLITE_OK) {
     std::string msg = d->db_ ? sqlite3_errmsg(d->db_) : "out of memory";
-    throw InputError(path, "cannot open database: " + msg);
+    throw InputError(shown, "cannot open database: " + msg);
   }
   sqlite3_busy_timeout(d->db_, opts.busyTimeoutMs);
   sqlite3_extended_result_codes(d->db_, 1);
   // A non-database file fails here with "file is not a database".
+  const int version = d->userVersion();
+  if (version < 0) throw InputError(shown, "has schema version " + std::to_string(version) + ", not a Zscope feature database");
+  if (mustBeZscope) {
+    // Never write Zscope's schema into another program's database.
+    Stmt t(*d, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('meta','features','labels')");
+    if (version == 0 || !t.step() || t.i64(0) != 3)
+      throw InputError(shown, "is not a Zscope feature database (build one with zscope-cli build-db)");
+  }
   if (!opts.readOnly) d->exec("PRAGMA journal_mode=WAL");
   d->exec(opts.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   d->exec("PRAGMA foreign_keys=ON");
@@ -114,7 +164,7 @@ int64_t Db::lastInsertId() const { return sqlite3_last_insert_rowid(db_); }
 
 int Db::userVersion() {
   Stmt s(*this, "PRAGMA user_version");
-  return s.step() ? static_cast<int>(s.i64(0)) : 0;
+  return s.step() ? static_cast<int>(s.i64(0)) : 0;  // user_version is a 32-bit signed integer
 }
 
 void Db::setUserVersion(int v) { exec("PRAGMA user_version=" + std::to_string(v)); }

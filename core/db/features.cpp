@@ -7,16 +7,32 @@
 
 #include "core/db/db.h"
 #include "core/base/error.h"
+#include "core/base/json_util.h"
 
 namespace zs::db {
 namespace {
 
 using nlohmann::json;
 
+// JSON stored in a column or meta value: nesting capped, NUL and garbage refused
+// (issue 19: a 100k-deep family_numbers crashed `feature`).
+json dbJson(const std::string& text) { return parseJson(text, "feature database", "a stored JSON value"); }
+
+int64_t metaInt(Db& db, const std::string& key) {
+  const std::string v = metaGet(db, key, "0");
+  try {
+    size_t pos = 0;
+    const long long x = std::stoll(v, &pos);
+    if (pos == v.size()) return x;
+  } catch (const std::exception&) {
+  }
+  throw InputError(db.path(), "meta value '" + key + "' is not an integer");
+}
+
 std::vector<LogitEffect> logitsFromJson(const std::string& text) {
   std::vector<LogitEffect> out;
   if (text.empty()) return out;
-  for (const auto& e : json::parse(text)) out.push_back({e.at(0).get<int64_t>(), e.at(1).get<std::string>(), e.at(2).get<float>()});
+  for (const auto& e : dbJson(text)) out.push_back({e.at(0).get<int64_t>(), e.at(1).get<std::string>(), e.at(2).get<float>()});
   return out;
 }
 
@@ -39,7 +55,7 @@ FeatureStats readStatsRow(const Stmt& s) {
   f.headAttribution = s.blobAs<float>(8);
   f.family = s.text(9);
   const std::string nums = s.text(10);
-  f.familyNumbers = nums.empty() ? json(nullptr) : json::parse(nums);
+  f.familyNumbers = nums.empty() ? json(nullptr) : dbJson(nums);
   f.logitsTop = logitsFromJson(s.text(11));
   f.logitsBottom = logitsFromJson(s.text(12));
   return f;
@@ -51,7 +67,7 @@ const char* kStatsCols =
 
 std::vector<double> doublesFromMeta(Db& db, const std::string& key) {
   std::string t = metaGet(db, key, "");
-  return t.empty() ? std::vector<double>{} : json::parse(t).get<std::vector<double>>();
+  return t.empty() ? std::vector<double>{} : dbJson(t).get<std::vector<double>>();
 }
 
 json exampleJson(const FeatureExample& e) {
@@ -98,14 +114,14 @@ DbInfo dbInfo(Db& db) {
   i.modelDir = metaGet(db, "model_dir");
   i.corpus = metaGet(db, "corpus");
   std::string saes = metaGet(db, "saes");
-  if (!saes.empty()) i.saes = json::parse(saes).get<std::vector<std::string>>();
-  i.tokens = std::stoll(metaGet(db, "tokens_done", "0"));
-  i.context = std::stoll(metaGet(db, "context", "0"));
-  i.topK = std::stoll(metaGet(db, "top_k", "0"));
+  if (!saes.empty()) i.saes = dbJson(saes).get<std::vector<std::string>>();
+  i.tokens = metaInt(db, "tokens_done");
+  i.context = metaInt(db, "context");
+  i.topK = metaInt(db, "top_k");
   i.status = metaGet(db, "build_status");
   const std::string fps = metaGet(db, "sae_fingerprints");
   if (!fps.empty()) {
-    const json j = json::parse(fps);
+    const json j = dbJson(fps);
     for (auto it = j.begin(); it != j.end(); ++it) i.saeFingerprints[std::stoi(it.key())] = it.value().get<std::string>();
   }
   i.histEdges = doublesFromMeta(db, "hist_edges");

@@ -109,8 +109,20 @@ std::optional<int64_t> currentHistoryId(Db& db, int layer, int64_t feature) {
 
 }  // namespace
 
+void requireFeatureExists(Db& db, int layer, int64_t feature) {
+  // A database with built features accepts labels and sessions only for those
+  // features (issue 19: a label for layer 4294967297 or feature 10^9 was kept).
+  Stmt any(db, "SELECT EXISTS(SELECT 1 FROM features)");
+  if (!any.step() || any.i64(0) == 0) return;
+  Stmt s(db, "SELECT 1 FROM features WHERE layer=? AND feature=?");
+  s.bind(1, layer).bind(2, feature);
+  if (!s.step())
+    throw InputError(db.path(), "has no layer " + std::to_string(layer) + " feature " + std::to_string(feature));
+}
+
 Label setLabel(Db& db, Label l, const std::string& action) {
   if (l.layer < 0 || l.feature < 0) throw UsageError("layer and feature must be >= 0");
+  requireFeatureExists(db, l.layer, l.feature);
   l.family = normaliseFamily(l.family.empty() ? "other" : l.family);
   if (l.confidence && !(*l.confidence >= 0 && *l.confidence <= 1))
     throw UsageError("confidence must be between 0 and 1");

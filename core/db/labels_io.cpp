@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base/json_util.h"
 #include "core/db/db.h"
 #include "core/db/labels.h"
 #include "core/base/error.h"
@@ -90,7 +91,9 @@ Label fromFields(const std::map<std::string, std::string>& f, const std::string&
   for (const char* k : {"layer", "index", "description"})
     if (!f.count(k)) throw InputError(where, std::string("missing field '") + k + "'");
   Label l;
-  l.layer = static_cast<int>(parseInt(get("layer"), "layer", where));
+  const int64_t layer = parseInt(get("layer"), "layer", where);
+  if (layer < 0 || layer > (1 << 20)) throw InputError(where, "layer " + std::to_string(layer) + " is out of range");
+  l.layer = static_cast<int>(layer);  // range-checked: never truncated to another layer
   l.feature = parseInt(get("index"), "index", where);
   l.text = get("description");
   try {
@@ -213,12 +216,7 @@ int importLabelsJsonl(Db& db, const std::string& text, const std::string& name) 
     ++lineNo;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = name + ":" + std::to_string(lineNo);
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const std::exception& e) {
-      throw InputError(where, std::string("not valid JSON: ") + e.what());
-    }
+    const json j = parseJson(line, where, "the line");
     if (!j.is_object()) throw InputError(where, "expected a JSON object");
     std::map<std::string, std::string> f;
     for (auto it = j.begin(); it != j.end(); ++it) f[it.key()] = fieldText(it.value());

@@ -90,6 +90,8 @@ const std::vector<const char*>& steps() {
 
 void migrate(Db& db, int target) {
   int v = db.userVersion();
+  if (v < 0)
+    throw InputError(db.path(), "schema version " + std::to_string(v) + " is not one Zscope wrote (not a Zscope feature database?)");
   if (v > kSchemaVersion)
     throw InputError(db.path(), "schema version " + std::to_string(v) +
                                     " is newer than this Zscope understands (" +
@@ -101,6 +103,7 @@ void migrate(Db& db, int target) {
     db.transaction([&] {
       v = db.userVersion();
       if (v >= target) return;
+      if (v < 0 || static_cast<size_t>(v) >= steps().size()) throw InputError(db.path(), "unexpected schema version");
       db.exec(steps()[static_cast<size_t>(v)]);
       db.setUserVersion(v + 1);
       ++v;

@@ -7,6 +7,7 @@
 #include "core/base/error.h"
 
 namespace zs::db {
+void requireFeatureExists(Db& db, int layer, int64_t feature);  // labels.cpp
 namespace {
 
 uint64_t splitmix64(uint64_t& s) {
@@ -49,6 +50,11 @@ Session readSession(Db& db, int64_t id) {
 Session create(Db& db, int layer, const std::vector<int64_t>& feats, uint64_t seed, const std::string& author,
                const std::string& name) {
   int64_t id = 0;
+  if (layer < 0) throw UsageError("layer must be >= 0");
+  for (int64_t f : feats) {
+    if (f < 0) throw UsageError("features must be >= 0");
+    requireFeatureExists(db, layer, f);
+  }
   db.transaction([&] {
     const std::string now = nowIso();
     Stmt s(db,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/base/error.h"
+#include "core/base/input_file.h"
 
 namespace zs {
 namespace {
@@ -48,7 +49,10 @@ std::map<std::string, std::pair<size_t, size_t>> zipEntries(const std::vector<ui
 }
 
 struct Val;
-using ValP = std::shared_ptr<Val>;
+// Values are owned by the Machine's arena and point at each other with plain
+// pointers: destroying a 300k-deep list (or a cycle built through the memo) is
+// then one flat loop, never a recursion that overflows the stack (issue 19).
+using ValP = Val*;
 struct Storage {
   std::string key;
   torch::ScalarType dtype;
@@ -69,14 +73,18 @@ struct Val {
   std::shared_ptr<Storage> storage;
   std::shared_ptr<TensorRef> tensor;
 };
-ValP mk(Val::Kind k) {
-  auto v = std::make_shared<Val>();
-  v->kind = k;
-  return v;
-}
+// Limits on what one pickle may build: values in all, and memo slots.
+constexpr size_t kMaxValues = 8'000'000;
+constexpr size_t kMaxMemo = 4'000'000;
 
 class Machine {
  public:
+  ValP mk(Val::Kind k) {
+    if (arena_.size() >= kMaxValues) fail("more than " + std::to_string(kMaxValues) + " values; not a state dict");
+    arena_.push_back(std::make_unique<Val>());
+    arena_.back()->kind = k;
+    return arena_.back().get();
+  }
   Machine(const uint8_t* p, size_t n, std::string file) : p_(p), n_(n), file_(std::move(file)) {}
   ValP run() {
     for (;;) {
@@ -185,7 +193,7 @@ class Machine {
     return {items.rbegin(), items.rend()};
   }
   void memo(size_t k) {
-    if (k > 10000000) fail("memo index too large");
+    if (k >= kMaxMemo) fail("memo index too large");
     if (memo_.size() <= k) memo_.resize(k + 1);
     memo_[k] = top();
   }
@@ -261,14 +269,14 @@ class Machine {
   size_t n_, pos_ = 0;
   std::string file_;
   std::vector<ValP> stack_, memo_;
+  std::vector<std::unique_ptr<Val>> arena_;
 };
 
 }  // namespace
 
 std::map<std::string, torch::Tensor> loadTorchStateDict(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "cannot open");
-  std::vector<uint8_t> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string raw = readInputFile(path, InputKind::Weights, " (a torch.save file)");
+  std::vector<uint8_t> b(raw.begin(), raw.end());
   auto entries = zipEntries(b, path);
   std::string prefix;
   for (const auto& kv : entries) {
@@ -279,7 +287,8 @@ std::map<std::string, torch::Tensor> loadTorchStateDict(const std::string& path)
   }
   if (prefix.empty()) throw InputError(path, "no <archive>/data.pkl inside: not a torch.save file");
   auto pk = entries.at(prefix + "/data.pkl");
-  auto root = Machine(b.data() + pk.first, pk.second, path).run();
+  Machine machine(b.data() + pk.first, pk.second, path);  // owns every value until the end
+  auto root = machine.run();
   if (root->kind != Val::Dict) throw InputError(path, "the pickle does not hold a dict of tensors");
   std::map<std::string, torch::Tensor> out;
   for (auto& [k, v] : root->dict) {
@@ -289,14 +298,19 @@ std::map<std::string, torch::Tensor> loadTorchStateDict(const std::string& path)
     auto it = entries.find(prefix + "/data/" + t.storage->key);
     if (it == entries.end()) throw InputError(path, "storage " + t.storage->key + " of '" + k->s + "' is missing");
     const int64_t esize = static_cast<int64_t>(c10::elementSize(t.storage->dtype));
-    if (t.storage->numel < 0 || static_cast<size_t>(t.storage->numel * esize) > it->second.second)
+    int64_t storageBytes = 0;
+    if (t.storage->numel < 0 || __builtin_mul_overflow(t.storage->numel, esize, &storageBytes) ||
+        static_cast<uint64_t>(storageBytes) > it->second.second)
       throw InputError(path, "storage " + t.storage->key + " is shorter than its declared size");
     if (t.size.size() != t.stride.size()) throw InputError(path, "tensor '" + k->s + "' has mismatched size/stride");
     int64_t maxIndex = t.offset;
     for (size_t d = 0; d < t.size.size(); ++d) {
       if (t.size[d] < 0 || t.stride[d] < 0) throw InputError(path, "tensor '" + k->s + "' has a negative size or stride");
       if (t.size[d] == 0) maxIndex = -1;
-      if (maxIndex >= 0) maxIndex += (t.size[d] - 1) * t.stride[d];
+      int64_t span = 0;
+      if (maxIndex >= 0 && (__builtin_mul_overflow(t.size[d] - 1, t.stride[d], &span) ||
+                            __builtin_add_overflow(maxIndex, span, &maxIndex)))
+        throw InputError(path, "tensor '" + printable(k->s) + "' has sizes and strides that overflow");
     }
     if (t.offset < 0 || maxIndex >= t.storage->numel)
       throw InputError(path, "tensor '" + k->s + "' reaches outside its storage");

@@ -18,6 +18,7 @@
 #include <set>
 
 #include "core/base/error.h"
+#include "core/base/output_file.h"
 
 namespace zs::st {
 namespace {
@@ -333,16 +334,6 @@ std::vector<float> File::toFloat(const TensorInfo& t) const {
 namespace {
 
 // Writes everything or throws; retries short writes and EINTR.
-void writeAll(int fd, const void* buf, size_t n, const std::string& tmp) {
-  const auto* p = static_cast<const uint8_t*>(buf);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) throw std::runtime_error(sysError(tmp + ": write failed"));
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
 
 }  // namespace
 
@@ -377,37 +368,15 @@ void write(const std::string& path, const std::vector<WriteTensor>& tensors,
   uint8_t len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(static_cast<uint64_t>(header.size()) >> (8 * i));
 
-  // Temporary file next to the target so that rename() is atomic.
-  static std::atomic<unsigned> counter{0};
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  std::string tmp;
-  int fd = -1;
-  for (int attempt = 0; fd < 0; ++attempt) {
-    tmp = dir + "/." + base + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && (errno != EEXIST || attempt > 100))
-      throw InputError(path, sysError("cannot create file in folder '" + dir + "'"));
-  }
-  try {
-    writeAll(fd, len, 8, tmp);
-    writeAll(fd, header.data(), header.size(), tmp);
+  // One writer for every output (core/base/output_file): a uniquely named
+  // temporary beside the target, fsynced and renamed; symlinks are followed and
+  // a device, FIFO or folder at the path is refused, never replaced (issue 19).
+  writeFileAtomic(path, [&](int fd) {
+    writeAllFd(fd, len, 8, path);
+    writeAllFd(fd, header.data(), header.size(), path);
     for (size_t i = 0; i < tensors.size(); ++i)
-      if (sizes[i]) writeAll(fd, tensors[i].data, sizes[i], tmp);
-    if (::fsync(fd) != 0) throw std::runtime_error(sysError(tmp + ": fsync failed"));
-    if (::close(fd) != 0) { fd = -1; throw std::runtime_error(sysError(tmp + ": close failed")); }
-    fd = -1;
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-      throw std::runtime_error(sysError(path + ": cannot replace file"));
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  // Make the rename itself durable; failure here is not worth an error.
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) { ::fsync(dfd); ::close(dfd); }
+      if (sizes[i]) writeAllFd(fd, tensors[i].data, sizes[i], path);
+  });
 }
 
 // ---------------------------------------------------------------- half floats

@@ -66,6 +66,10 @@ torch::Tensor loadTensor(const st::File& f, const std::string& name, const std::
     throw InputError(f.path(), "tensor '" + name + "' has shape " + shapeStr(t.shape) + ", expected " +
                                    shapeStr(expectShape));
   torch::Tensor raw = loadTensorRaw(f, name);
+  // Model and SAE weights alike: NaN or infinity in a file is refused at load
+  // (issue 19: a model's were never checked, so every output turned NaN).
+  if (raw.is_floating_point() && raw.numel() > 0 && !torch::isfinite(raw).all().item<bool>())
+    throw InputError(f.path(), "tensor '" + name + "' holds NaN or infinity");
   return raw.to(device, torch::kFloat32);
 }
 

@@ -1,4 +1,5 @@
 #include "core/model/gpt2.h"
+#include "core/base/output_file.h"
 
 #include <cmath>
 #include <filesystem>
@@ -146,14 +147,7 @@ void Gpt2::saveDir(const std::string& dir) const {
   fs::create_directories(dir, ec);
   if (!fs::is_directory(dir)) throw std::runtime_error("cannot create folder " + dir + ": " + ec.message());
   saveTensors((fs::path(dir) / "model.safetensors").string(), namedParameters(), {{"format", "pt"}});
-  const std::string cfgPath = (fs::path(dir) / "config.json").string(), tmp = cfgPath + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << cfg_.toJsonText();
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-  }
-  fs::rename(tmp, cfgPath);
+  writeFileAtomic((fs::path(dir) / "config.json").string(), cfg_.toJsonText());
 }
 
 void Gpt2::to(torch::Device device) {

@@ -1,4 +1,5 @@
 #include "core/model/load.h"
+#include "core/base/input_file.h"
 
 #include <filesystem>
 
@@ -28,7 +29,8 @@ std::string modelTypeOf(const std::string& dir) {
   if (!fs::is_directory(dir)) throw InputError(dir, "model folder does not exist or is not a folder");
   const std::string cfgPath = (fs::path(dir) / "config.json").string();
   if (!fs::exists(cfgPath)) throw InputError(dir, "no config.json in model folder");
-  const nlohmann::json j = parseJsonObject(readWholeFile(cfgPath, " (the model's config.json)"), cfgPath, "config");
+  const nlohmann::json j =
+      parseJsonObject(readInputFile(cfgPath, InputKind::Config, " (the model's config.json)"), cfgPath, "config");
   if (!j.contains("model_type") || j["model_type"].is_null()) {
     // Old folders: GPT-2 without model_type; a Llama-family class named in architectures.
     if (isLlamaFamilyConfig(j.dump())) return LlamaFamilyConfig::fromJsonText(j.dump(), cfgPath).modelType;

@@ -1,4 +1,5 @@
 #include "core/model/model_config.h"
+#include "core/base/input_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -19,7 +20,7 @@ int64_t readInt(const json& j, const char* key, int64_t def, const std::string& 
 }  // namespace
 
 Gpt2Config Gpt2Config::fromFile(const std::string& path) {
-  return fromJsonText(readWholeFile(path, " (the model's config.json)"), path);
+  return fromJsonText(readInputFile(path, InputKind::Config, " (the model's config.json)"), path);
 }
 
 Gpt2Config Gpt2Config::fromJsonText(const std::string& text, const std::string& file) {

@@ -1,6 +1,8 @@
 // The SAE itself: encode/decode (ATTRIBUTION.md, "Attention-output SAE") and the
 // SAELens folder format (cfg.json + sae_weights.safetensors).
 #include "core/sae/sae.h"
+#include "core/base/output_file.h"
+#include "core/base/input_file.h"
 
 #include <cmath>
 #include <cstdio>
@@ -76,7 +78,7 @@ std::unique_ptr<Sae> Sae::loadDir(const std::string& dir, torch::Device device, 
   }
   auto sae = std::make_unique<Sae>();
   sae->cfg = SaeConfig::fromJsonText(
-      readWholeFile(cfgPath, " (an SAE folder holds cfg.json and sae_weights.safetensors)"), cfgPath);
+      readInputFile(cfgPath, InputKind::Config, " (an SAE folder holds cfg.json and sae_weights.safetensors)"), cfgPath);
   std::string arch = sae->cfg.architecture;
   auto file = st::File::open(wPath);
   // d_in / d_sae may be absent in old configs: take them from W_enc, then check every shape.
@@ -153,15 +155,7 @@ void Sae::saveDir(const std::string& dir) const {
   }
   saveTensors(dir + "/sae_weights.safetensors", ts);
   if (sparsity.defined()) saveTensors(dir + "/sparsity.safetensors", {{"sparsity", cpu(sparsity)}});
-  std::string tmp = dir + "/cfg.json.tmp", path = dir + "/cfg.json";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << cfg.toJsonText() << "\n";
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) throw std::runtime_error("cannot write " + path + ": " + ec.message());
+  writeFileAtomic(dir + "/cfg.json", cfg.toJsonText() + "\n");
 }
 
 std::string Sae::fingerprint() const {

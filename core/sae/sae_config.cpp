@@ -55,6 +55,8 @@ SaeConfig SaeConfig::fromJsonText(const std::string& text, const std::string& fi
   try {
     if (j.contains("d_in")) c.d_in = getInt(j, "d_in", file);
     if (j.contains("d_sae") && !j["d_sae"].is_null()) c.d_sae = getInt(j, "d_sae", file);
+    if ((j.contains("d_in") && c.d_in <= 0) || (j.contains("d_sae") && !j["d_sae"].is_null() && c.d_sae <= 0))
+      throw InputError(file, "\"d_in\" and \"d_sae\" must be positive");  // not replaced by defaults
     if (const json* h = find("hook_name")) {
       if (!h->is_string()) throw InputError(file, "\"hook_name\" must be a string");
       c.hook_name = h->get<std::string>();

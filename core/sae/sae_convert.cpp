@@ -1,3 +1,5 @@
+#include "core/base/input_file.h"
+#include "core/base/json_util.h"
 #include "core/sae/sae_convert.h"
 
 #include <fstream>
@@ -21,13 +23,9 @@ std::string paperCfgPathFor(const std::string& pt) {
 std::unique_ptr<Sae> convertPaperSae(const std::string& ptPath, const std::string& cfgPath) {
   nlohmann::json cfg;
   {
-    std::ifstream in(cfgPath, std::ios::binary);
-    if (!in) throw InputError(cfgPath, "cannot open the SAE's config (expected next to the .pt as *_cfg.json)");
-    try {
-      cfg = nlohmann::json::parse(in);
-    } catch (const std::exception& e) {
-      throw InputError(cfgPath, std::string("not valid JSON: ") + e.what());
-    }
+    cfg = parseJson(readInputFile(cfgPath, InputKind::Config,
+                                  " (the SAE's config, expected next to the .pt as *_cfg.json)"),
+                    cfgPath, "the SAE's config");
   }
   auto need = [&](const char* k) -> const nlohmann::json& {
     if (!cfg.is_object() || !cfg.contains(k)) throw InputError(cfgPath, std::string("missing \"") + k + "\"");

@@ -1,6 +1,8 @@
 // GPT-2 byte-level BPE: vocab.json + merges.txt -> ids, identical to GPT-2's
 // encoder.py / Hugging Face's GPT2Tokenizer (special tokens typed in the text
 // are matched before pre-tokenization, as HF does for added tokens).
+#include "core/base/input_file.h"
+#include "core/base/json_util.h"
 #include "core/text/tokenizer.h"
 
 #include <algorithm>
@@ -105,14 +107,7 @@ class BpeTokenizer final : public Tokenizer {
   }
 
   void loadVocab(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw InputError(path, "cannot open vocabulary file");
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(f);
-    } catch (const std::exception& e) {
-      throw InputError(path, std::string("not valid JSON: ") + e.what());
-    }
+    const nlohmann::json j = parseJson(readInputFile(path, InputKind::Tokenizer, " (vocabulary file)"), path, "vocabulary");
     if (!j.is_object() || j.empty())
       throw InputError(path, "expected a non-empty JSON object mapping tokens to ids");
     int64_t maxId = -1;
@@ -154,8 +149,7 @@ class BpeTokenizer final : public Tokenizer {
   }
 
   void loadMerges(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw InputError(path, "cannot open merges file");
+    std::istringstream f(readInputFile(path, InputKind::Tokenizer, " (merges file)"));
     std::string line;
     int lineNo = 0;
     int32_t rank = 0;

@@ -1,5 +1,7 @@
 #include "core/train/bpe_trainer.h"
+#include "core/base/output_file.h"
 
+#include <sstream>
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -191,21 +193,19 @@ void BpeModel::save(const std::string& dir) const {
     return id + 1 == tokens.size() ? tokens[id] : bytelevel::bytesToUnicode(tokens[id]);
   };
   std::string vocabPath = (fs::path(dir) / "vocab.json").string();
-  std::ofstream v(vocabPath, std::ios::binary);
-  if (!v) throw InputError(vocabPath, "cannot write");
+  std::ostringstream v;
   // Written by hand so that keys appear in id order, as in GPT-2's file.
   v << "{";
   for (size_t id = 0; id < tokens.size(); ++id)
     v << (id ? ", " : "") << nlohmann::json(key(id)).dump() << ": " << id;
   v << "}\n";
-  if (!v) throw InputError(vocabPath, "write failed");
+  writeFileAtomic(vocabPath, v.str());
 
   std::string mergesPath = (fs::path(dir) / "merges.txt").string();
-  std::ofstream m(mergesPath, std::ios::binary);
-  if (!m) throw InputError(mergesPath, "cannot write");
+  std::ostringstream m;
   m << "#version: 0.2\n";
   for (const auto& [a, b] : merges) m << key(size_t(a)) << ' ' << key(size_t(b)) << '\n';
-  if (!m) throw InputError(mergesPath, "write failed");
+  writeFileAtomic(mergesPath, m.str());
 }
 
 BpeTrainStats trainBpeTokenizer(const std::string& corpusPath, int64_t vocabSize, const std::string& outDir,

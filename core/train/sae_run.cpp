@@ -1,3 +1,6 @@
+#include "core/base/input_file.h"
+#include "core/base/output_file.h"
+#include "core/base/json_util.h"
 #include "core/train/sae_run.h"
 
 #include <algorithm>
@@ -56,14 +59,7 @@ namespace {
 std::string hookName(int64_t l) { return "blocks." + std::to_string(l) + ".attn.hook_z"; }
 
 void writeTextAtomic(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-  }
-  fs::rename(tmp, path);
+  writeFileAtomic(path, text);
 }
 
 // What must match for a checkpoint to be resumed.
@@ -125,7 +121,8 @@ struct Run {
     std::string old;
     if (fs::exists(ckptDir() + "/state.json")) {
       try {
-        old = json::parse(std::ifstream(ckptDir() + "/state.json"))["file"].get<std::string>();
+        old = parseJson(readInputFile(ckptDir() + "/state.json", InputKind::Config), ckptDir() + "/state.json",
+                        "checkpoint state")["file"].get<std::string>();
       } catch (const std::exception&) {
       }
     }
@@ -216,7 +213,7 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   const std::string statePath = run.ckptDir() + "/state.json";
   if (p.resume && fs::exists(statePath)) {
     try {
-      state = json::parse(std::ifstream(statePath));
+      state = parseJson(readInputFile(statePath, InputKind::Config), statePath, "checkpoint state");
     } catch (const std::exception& e) {
       throw InputError(statePath, std::string("unreadable checkpoint: ") + e.what());
     }
@@ -276,6 +273,7 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
                          {"seed", p.seed}, {"command", p.commandLine}}}}.dump();
   }
   fs::create_directories(p.outDir);
+  resolveOutputPath(p.outDir + "/metrics.jsonl");  // a FIFO or device there is refused, not blocked on
   run.metrics.open(p.outDir + "/metrics.jsonl", std::ios::app);
   if (!run.metrics) throw std::runtime_error("cannot write " + p.outDir + "/metrics.jsonl");
   if (!result.resumed)
@@ -299,6 +297,9 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     if (!buffer.next(p.batch, batch)) throw InputError(p.corpus, "ran out of activations");
     for (size_t i = 0; i < nL; ++i) {
       auto s = run.trainers[i]->step(batch[i]);
+      if (!std::isfinite(s.loss))  // issue 19: stop instead of writing an all-NaN SAE
+        throw std::runtime_error("training diverged (loss " + std::to_string(s.loss) + " at step " +
+                                 std::to_string(step) + "); lower --lr or --l1");
       acc[i].loss += s.loss;
       acc[i].l0 += s.l0;
       acc[i].mse += s.mse;

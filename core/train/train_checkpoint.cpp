@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/base/error.h"
+#include "core/base/output_file.h"
 #include "core/model/gpt2.h"
 #include "core/train/train_internal.h"
 
@@ -38,6 +39,7 @@ void saveCheckpoint(const std::string& path, const Gpt2& model, torch::optim::Op
   ar.write("loss_count", torch::tensor(st.lossCount, torch::kLong));
   ar.write("config", stringTensor(st.configJson));
   fs::create_directories(fs::path(path).parent_path());
+  resolveOutputPath(path);  // never replace a device or FIFO
   const std::string tmp = path + ".tmp";
   ar.save_to(tmp);
   fs::rename(tmp, path);

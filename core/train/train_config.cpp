@@ -1,8 +1,12 @@
 // TrainConfig <-> JSON: {"model": {n_layer, n_head, n_embd, n_positions, ...},
 //                        "train": {tokens, batch, context, lr, ...}}.
+#include <unistd.h>
+
+#include <algorithm>
 #include <set>
 
 #include "core/base/error.h"
+#include "core/base/input_file.h"
 #include "core/base/json_util.h"
 #include "core/base/util.h"
 #include "core/train/train_model.h"
@@ -46,7 +50,7 @@ struct Reader {
 }  // namespace
 
 TrainConfig TrainConfig::fromFile(const std::string& path) {
-  return fromJsonText(readWholeFile(path, " (training config)"), path);
+  return fromJsonText(readInputFile(path, InputKind::Config, " (training config)"), path);
 }
 
 TrainConfig TrainConfig::fromJsonText(const std::string& text, const std::string& file) {
@@ -131,6 +135,21 @@ void TrainConfig::validate(const std::string& file) const {
   if (m.vocab_size < 1) m.vocab_size = 1;
   m.bos_token_id = m.eos_token_id = -1;
   m.validate(file);
+  // Memory the run needs, refused before anything is allocated (issue 19:
+  // oversized configs allocated until killed). Parameters x 4 (weights,
+  // gradients, two Adam moments) plus activations kept for the backward pass.
+  const double d = static_cast<double>(model.n_embd), L = static_cast<double>(model.n_layer);
+  const double inner = model.n_inner > 0 ? static_cast<double>(model.n_inner) : 4 * d;
+  const double vocab = std::max<double>(static_cast<double>(model.vocab_size), 1);
+  const double params = L * (4 * d * d + 2 * d * inner + 10 * d) + (vocab + static_cast<double>(model.n_positions)) * d;
+  const double acts = static_cast<double>(batch) * static_cast<double>(context) *
+                      (L * (16 * d + 2 * inner + 2 * static_cast<double>(model.n_head) * static_cast<double>(context)) + 2 * vocab);
+  const double bytes = 4 * (4 * params + acts);
+  const double avail = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  if (avail > 0 && bytes > 0.8 * avail)
+    bad("this model and batch need about " + std::to_string(static_cast<int64_t>(std::min(bytes, 1e18) / (1 << 20))) +
+        " MiB to train, more than this machine's " + std::to_string(static_cast<int64_t>(avail / (1 << 20))) +
+        " MiB of memory; make the model, train.batch or train.context smaller");
 }
 
 json TrainConfig::toJson() const {

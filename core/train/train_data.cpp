@@ -8,6 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base/input_file.h"
+#include "core/base/output_file.h"
+#include "core/base/json_util.h"
 #include "core/data/corpus.h"
 #include "core/base/error.h"
 #include "core/base/util.h"
@@ -47,13 +50,7 @@ json fingerprint(const std::string& corpus, const std::string& tokenizerDir) {
 }
 
 void writeBin(const std::string& path, const std::vector<uint16_t>& v) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * 2));
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-  }
-  fs::rename(tmp, path);
+  writeFileAtomic(path, [&](int fd) { writeAllFd(fd, v.data(), v.size() * 2, path); });
 }
 
 std::vector<uint16_t> readBin(const std::string& path) {
@@ -109,7 +106,7 @@ TokenCorpus loadTokenCorpus(const std::string& corpus, const Tokenizer& tok, con
   if (fs::exists(meta) && fs::exists(cache / "train.bin") && fs::exists(cache / "validation.bin")) {
     json old;
     try {
-      old = json::parse(readWholeFile(meta.string()));
+      old = parseJson(readInputFile(meta.string(), InputKind::Config), meta.string(), "token cache meta");
     } catch (const std::exception&) {
       old = nullptr;  // unreadable meta: rebuild
     }
@@ -141,7 +138,7 @@ TokenCorpus loadTokenCorpus(const std::string& corpus, const Tokenizer& tok, con
   fs::create_directories(cache);
   writeBin((cache / "train.bin").string(), tc.train);
   writeBin((cache / "validation.bin").string(), tc.validation);
-  std::ofstream(meta) << fp.dump(1) << "\n";
+  writeFileAtomic(meta.string(), fp.dump(1) + "\n");
   return tc;
 }
 

@@ -1,5 +1,7 @@
 // The training loop: AdamW with warm-up + cosine decay, gradient clipping,
 // periodic validation loss, checkpoints and resume (see train_model.h).
+#include "core/base/json_util.h"
+#include "core/base/output_file.h"
 #include "core/train/train_model.h"
 
 #include <chrono>
@@ -62,7 +64,7 @@ std::vector<TrainMetrics> truncateMetrics(const fs::path& path, int64_t step) {
   std::string line;
   while (in && std::getline(in, line)) {
     try {
-      json j = json::parse(line);
+      json j = parseJson(line, path.string(), "metrics line");
       TrainMetrics m{j.at("step").get<int64_t>(), j.at("tokens").get<int64_t>(), j.at("lr").get<double>(),
                      j.at("train_loss").get<double>(), j.at("val_loss").get<double>(), j.at("seconds").get<double>()};
       if (m.step <= step) kept.push_back(m);
@@ -71,8 +73,9 @@ std::vector<TrainMetrics> truncateMetrics(const fs::path& path, int64_t step) {
     }
   }
   in.close();
-  std::ofstream out(path, std::ios::trunc);
-  for (const auto& m : kept) out << metricsJson(m).dump() << "\n";
+  std::string text;
+  for (const auto& m : kept) text += metricsJson(m).dump() + "\n";
+  writeFileAtomic(path.string(), text);
   return kept;
 }
 
@@ -137,9 +140,10 @@ TrainResult trainModel(const TrainConfig& cfgIn, const TrainOptions& opt, const 
     loadCheckpoint(ckpt.string(), *model, *optimizer, st);
     res.resumedFromStep = st.step;
   }
-  std::ofstream(out / "train_config.json") << cfg.toJson().dump(2) << "\n";
+  writeFileAtomic((out / "train_config.json").string(), cfg.toJson().dump(2) + "\n");
   const fs::path metricsPath = out / "metrics.jsonl";
   res.curve = truncateMetrics(metricsPath, st.step);
+  resolveOutputPath(metricsPath.string());  // a FIFO or device there is refused, not blocked on
   std::ofstream metrics(metricsPath, std::ios::app);
 
   const int64_t tokensPerStep = cfg.batch * cfg.context;

@@ -56,13 +56,28 @@ int runAttribute(const Args& a) {
   session->loadSaes(a.getAll("sae"));
   if (s.saes().empty()) throw UsageError("give at least one --sae DIR");
   const std::vector<int64_t> ids = promptIds(a, s);
-  const int layer = static_cast<int>(a.getInt("layer", -1));
-  const int64_t feature = a.getInt("feature", -1);
-  const int depth = static_cast<int>(a.getInt("depth", 3));
-  const int top = static_cast<int>(a.getInt("top", 6));
   if (!a.has("layer") || !a.has("feature") || !a.has("pos")) throw UsageError("--layer, --feature and --pos are required");
-  if (depth < 0 || depth > 12) throw UsageError("--depth must be in 0..12");
-  if (top < 0) throw UsageError("--top must be >= 0 (0: every child)");
+  const int layer = static_cast<int>(a.getIntIn("layer", -1, 0, 1 << 20));
+  const int64_t feature = a.getIntIn("feature", -1, 0, int64_t{1} << 40);
+  const int depth = static_cast<int>(a.getIntIn("depth", 3, 0, 12));
+  const int top = static_cast<int>(a.getIntIn("top", 6, 0, 1 << 20));
+  {
+    // The tree has up to k^0 + ... + k^depth nodes (k = --top, or with --top 0
+    // every source: tokens x heads, and as many upstream features). Refused
+    // before building it when it would not fit (issue 19: 8 GB for depth 4, top 0).
+    const double k = top > 0 ? top : 2.0 * static_cast<double>(ids.size()) * static_cast<double>(s.spec().nHead);
+    // A node expands only into earlier layers: at most two levels per layer below it.
+    const int effDepth = std::min(depth, 2 * layer + 2);
+    double nodes = 0, level = 1;
+    for (int d = 0; d <= effDepth; ++d, level *= k) nodes += level;
+    const double kMaxNodes = 2e6;
+    if (nodes > kMaxNodes)
+      throw UsageError("--depth " + std::to_string(depth) + " with --top " + std::to_string(top) + " on " +
+                       std::to_string(ids.size()) + " tokens builds up to " + std::to_string(static_cast<int64_t>(std::min(nodes, 1e18))) +
+                       " tree nodes (about " + std::to_string(static_cast<int64_t>(std::min(nodes * 256 / (1 << 20), 1e15))) +
+                       " MiB); the limit is " + std::to_string(static_cast<int64_t>(kMaxNodes)) +
+                       ": lower --depth or give a smaller --top");
+  }
   Attribution attr(s.model(), s.saePtrs(), ids);
   attr.setTokenLabels(s.tokenLabels(ids));
   const int pos = resolvePos(a.getInt("pos", 0), attr.numTokens());
@@ -118,7 +133,7 @@ int runAttribute(const Args& a) {
 
 Registrar reg({"attribute",
                "--model DIR --sae DIR [--sae DIR ...] (--prompt TEXT | --prompt-file F | --tokens IDS) --layer L "
-               "--feature F --pos P [--depth D (3)] [--top K (6)] [--no-bos] [--truncate] [--json]",
+               "--feature F --pos P [--depth D (3)] [--top K (6)] [--no-bos] [--truncate] [--device D] [--dtype T] [--json]",
                "Head attribution, DFA and the recursive attribution tree of a feature at a position",
                {"json", "no-bos", "truncate"}, &runAttribute});
 

@@ -127,7 +127,7 @@ int runBenchAttribute(const Args& a) {
 
 Registrar reg({"bench attribute",
                "--model DIR [--sae DIR ...] [--tokens N (64)] [--iters N (30)] [--warmup N (3)] [--depth D (3)] "
-               "[--top K (6)] [--d-sae N] [--json]",
+               "[--top K (6)] [--d-sae N] [--device D] [--dtype T] [--json]",
                "Measure prompt analysis and attributing one feature with its RDFA tree (no --sae: random SAEs)",
                {"json"}, &runBenchAttribute});
 

@@ -53,7 +53,7 @@ int runBench(const Args& a) {
 
 Registrar reg({"bench build-db",
                "--model DIR --sae DIR [--sae DIR ...] --corpus PATH [--tokens N (20000)] [--context C] [--batch B] "
-               "[--device D] [--json]",
+               "[--device D] [--format F] [--top-k K] [--samples S] [--seed S] [--json]",
                "Measure build-db tokens/s against the forward + SAE-encode floor", {"json"}, &runBench});
 
 }  // namespace

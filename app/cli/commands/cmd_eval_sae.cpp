@@ -28,16 +28,17 @@ int runEvalSae(const Args& a) {
   auto sae = session->readSae(saeDir);
   const ModelSpec& mc = session->spec();
   WindowOptions wo;
-  wo.context = a.getInt("context", sae->cfg.context_size > 0 ? std::min(sae->cfg.context_size, mc.nCtx)
+  wo.context = a.getIntIn("context", 0, 2, mc.nCtx);
+  if (!a.has("context")) wo.context = ( sae->cfg.context_size > 0 ? std::min(sae->cfg.context_size, mc.nCtx)
                                                              : std::min<int64_t>(128, mc.nCtx));
   if (wo.context < 2 || wo.context > mc.nCtx)
     throw UsageError("--context must be in 2.." + std::to_string(mc.nCtx));
   wo.bosId = session->bosId();
   wo.vocabSize = mc.vocab;
   auto windows = TokenWindows::open(corpus, session->tokenizer(), wo, format);
-  int64_t tokens = a.getInt("tokens", 100000);
-  if (tokens < 1) throw UsageError("--tokens must be positive");
-  auto r = evaluateSae(session->model(), *sae, *windows, tokens, a.getInt("batch", 16), terminalProgress("eval-sae"));
+  const int64_t tokens = a.getIntIn("tokens", 100000, 1, int64_t{1} << 40);
+  auto r = evaluateSae(session->model(), *sae, *windows, tokens, a.getIntIn("batch", 16, 1, 1 << 16),
+                       terminalProgress("eval-sae"));
   if (a.has("json")) {
     printJson(r.toJson());
   } else {
@@ -47,12 +48,22 @@ int runEvalSae(const Args& a) {
       if (it.key() != "density_histogram") std::cout << it.key() << ": " << it.value().dump() << "\n";
     std::cout << r.densityText();
   }
+  // Issue 19: a metric that is NaN or infinite (printed as null) is a failure, not a result.
+  std::string bad;
+  const auto j = r.toJson();
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.value().is_null()) bad += (bad.empty() ? "" : ", ") + it.key();
+  if (!bad.empty()) {
+    std::cerr << "zscope-cli eval-sae: error: not finite (NaN or infinity): " << bad
+              << "; the SAE or the model produces non-finite values on this corpus\n";
+    return 1;
+  }
   return 0;
 }
 
 Registrar reg({"eval-sae",
                "--model DIR --sae DIR --corpus PATH [--tokens N] [--context C] [--batch WINDOWS] "
-               "[--corpus-format F] [--device auto|cpu|cuda] [--json]",
+               "[--corpus-format F] [--device auto|cpu|cuda] [--dtype auto|float32|bfloat16] [--json]",
                "Evaluate an SAE: L0, MSE, explained variance, CE loss recovered, dead/dense features, density histogram",
                {"json"},
                &runEvalSae});

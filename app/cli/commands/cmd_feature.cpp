@@ -21,8 +21,8 @@ std::string exampleLine(const db::FeatureExample& e) {
 
 int runFeature(const Args& a) {
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
-  auto d = openExistingDb(a);
   const auto [layer, feature] = requireLayerFeature(a);
+  auto d = openExistingDb(a);
   auto dash = db::readDashboard(*d, layer, feature);
   if (a.has("json")) {
     printJson(db::dashboardJson(dash));
@@ -46,7 +46,8 @@ int runFeature(const Args& a) {
   std::printf("\ntop examples:\n");
   for (const auto& e : dash.top) {
     std::printf("  %8.4f  %s", e.activation, exampleLine(e).c_str());
-    if (e.dfaSource >= 0)
+    // dfa_source comes from the file: print it only when it names a token of the example.
+    if (e.dfaSource >= 0 && static_cast<size_t>(e.dfaSource) < e.tokens.size())
       std::printf("   (DFA: src %d '%s' head %d)", e.dfaSource, e.tokens[static_cast<size_t>(e.dfaSource)].c_str(),
                   e.dfaHead);
     std::printf("\n");

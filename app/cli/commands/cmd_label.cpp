@@ -1,5 +1,6 @@
 // zscope-cli label: write (or undo, or show the history of) a feature's label.
 // Returns only after the label is durable (synchronous=FULL commit).
+#include <cstdint>
 #include <iostream>
 
 #include "app/cli/command.h"
@@ -21,8 +22,14 @@ nlohmann::json historyJson(const db::LabelHistoryEntry& e) {
 
 int runLabel(const Args& a) {
   if (!a.positional().empty()) throw UsageError("unexpected argument '" + a.positional()[0] + "'");
-  auto d = openExistingDb(a);
+  int modes = 0;
+  for (const char* k : {"label", "undo", "clear", "history"}) modes += a.has(k) ? 1 : 0;
+  if (modes > 1) throw UsageError("give only one of --label, --undo, --clear and --history");
+  if (!a.has("label"))
+    for (const char* k : {"family", "confidence", "notes", "session"})
+      if (a.has(k)) throw UsageError(std::string("--") + k + " goes with --label");
   const auto [layer, feature] = requireLayerFeature(a);
+  auto d = openExistingDb(a, !a.has("history"));
   if (a.has("history")) {
     nlohmann::json h = nlohmann::json::array();
     for (const auto& e : db::labelHistory(*d, layer, feature)) h.push_back(historyJson(e));
@@ -40,11 +47,11 @@ int runLabel(const Args& a) {
     l.feature = feature;
     l.text = a.require("label");
     l.family = a.get("family", "other");
-    if (a.has("confidence")) l.confidence = a.getDouble("confidence", 0);
+    if (a.has("confidence")) l.confidence = a.getFiniteIn("confidence", 0, 0, 1);
     l.notes = a.get("notes");
     l.author = a.get("author", std::getenv("USER") ? std::getenv("USER") : "");
     // In a session the feature must be queued there; the item then counts as done.
-    now = a.has("session") ? db::labelInSession(*d, a.getInt("session", 0), l) : db::setLabel(*d, l);
+    now = a.has("session") ? db::labelInSession(*d, a.getIntIn("session", 0, 1, INT64_MAX), l) : db::setLabel(*d, l);
   }
   if (a.has("json")) {
     printJson(now ? db::labelJson(*now) : nlohmann::json(nullptr));

@@ -8,6 +8,8 @@
 #include "core/db/db.h"
 #include "core/db/labels.h"
 #include "core/base/error.h"
+#include "core/base/input_file.h"
+#include "core/base/output_file.h"
 
 namespace zs::cli {
 namespace {
@@ -29,28 +31,20 @@ int runExport(const Args& a) {
     std::cout << text;
     return 0;
   }
-  // Written beside the target and renamed: a crash never leaves half a file.
-  const std::string tmp = out + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    if (!f) throw InputError(out, "cannot write");
-    f << text;
-    if (!f.flush()) throw InputError(out, "write failed");
-  }
-  if (std::rename(tmp.c_str(), out.c_str()) != 0) throw InputError(out, "cannot rename the temporary file");
+  // A uniquely named temporary beside the target, fsynced and renamed: a crash
+  // never leaves half a file, a failure leaves nothing, and a device or FIFO at
+  // the path is refused rather than replaced.
+  writeFileAtomic(out, text);
   std::cerr << "exported " << db::listLabels(*d).size() << " labels to " << out << "\n";
   return 0;
 }
 
 int runImport(const Args& a) {
-  auto d = openExistingDb(a);
   const std::string in = a.require("in");
-  std::ifstream f(in, std::ios::binary);
-  if (!f) throw InputError(in, "cannot open");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  const int n = formatOf(a, in) == "csv" ? db::importLabelsCsv(*d, ss.str(), in)
-                                         : db::importLabelsJsonl(*d, ss.str(), in);
+  const std::string text = readInputFile(in, InputKind::Labels, " (the labels file)");
+  const std::string fmt = formatOf(a, in);
+  auto d = openExistingDb(a, true);
+  const int n = fmt == "csv" ? db::importLabelsCsv(*d, text, in) : db::importLabelsJsonl(*d, text, in);
   std::cout << "imported " << n << " labels (unchanged ones skipped)\n";
   return 0;
 }

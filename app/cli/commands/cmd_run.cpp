@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app/cli/command.h"
+#include "core/base/output_file.h"
 #include "app/cli/common.h"
 #include "core/base/error.h"
 #include "core/model/load.h"
@@ -39,6 +40,18 @@ int runRun(const Args& a) {
     saes.push_back(session->readSae(sd));
     patterns.push_back(saes.back()->cfg.hook_name);
   }
+  // Issue 19: a pattern that names no activation site is a typo, not "save nothing".
+  {
+    const auto hooks = model->hookNames();
+    for (const auto& pat : patterns) {
+      bool any = pat == "logits";
+      for (const auto& h : hooks) any = any || globMatch(pat, h);
+      if (!any)
+        throw UsageError("--hooks pattern '" + pat + "' matches no activation site of this model (e.g. " +
+                         (hooks.empty() ? std::string("none") : hooks.front()) + ")");
+    }
+  }
+  resolveOutputPath(out);  // refuse a device, FIFO or folder before computing anything
   auto ids = promptIds(a, *session);
   torch::InferenceMode guard;
   torch::Tensor idT = torch::tensor(ids, torch::kLong).unsqueeze(0);

@@ -35,7 +35,7 @@ std::vector<int64_t> parseList(const std::string& s) {
 }
 
 int64_t sessionId(const Args& a, db::Db& d) {
-  if (a.has("session")) return a.getInt("session", 0);
+  if (a.has("session")) return a.getIntIn("session", 0, 1, INT64_MAX);
   auto s = db::activeSession(d);
   if (!s) throw UsageError("no active session: give --session ID or start one");
   return s->id;
@@ -52,13 +52,14 @@ nlohmann::json propJson(const db::Proportion& p) {
 }
 
 int runStart(const Args& a) {
-  auto d = openExistingDb(a);
-  const int layer = static_cast<int>(a.getInt("layer", -1));
-  if (layer < 0) throw UsageError("give --layer L");
+  if (a.has("features") && (a.has("n") || a.has("seed"))) throw UsageError("give --features or --n/--seed, not both");
+  if (!a.has("layer")) throw UsageError("give --layer L");
+  const int layer = static_cast<int>(a.getIntIn("layer", -1, 0, 1 << 20));
+  auto d = openExistingDb(a, true);
   const std::string author = a.get("author", std::getenv("USER") ? std::getenv("USER") : "");
   db::Session s = a.has("features")
                       ? db::startSessionWithList(*d, layer, parseList(a.get("features")), author, a.get("name"))
-                      : db::startSession(*d, layer, a.getInt("n", 30), static_cast<uint64_t>(a.getInt("seed", 0)),
+                      : db::startSession(*d, layer, a.getIntIn("n", 30, 1, 1 << 24), static_cast<uint64_t>(a.getInt("seed", 0)),
                                          author, a.get("name"));
   if (a.has("json")) {
     printJson(sessionJson(s));
@@ -88,19 +89,19 @@ int runNext(const Args& a) {
 }
 
 int runMark(const Args& a, bool skip) {
-  auto d = openExistingDb(a);
+  auto d = openExistingDb(a, true);
   const int64_t id = sessionId(a, *d);
   auto s = db::getSession(*d, id);
-  const int64_t f = a.getInt("feature", -1);
-  if (f < 0) throw UsageError("give --feature F");
-  const int layer = static_cast<int>(a.getInt("layer", s.layer));
+  if (!a.has("feature")) throw UsageError("give --feature F");
+  const int64_t f = a.getIntIn("feature", -1, 0, int64_t{1} << 40);
+  const int layer = static_cast<int>(a.getIntIn("layer", s.layer, 0, 1 << 20));
   skip ? db::skipItem(*d, id, layer, f) : db::deferItem(*d, id, layer, f);
   std::cout << (skip ? "skipped" : "deferred") << " layer " << layer << " feature " << f << "\n";
   return 0;
 }
 
 int runReport(const Args& a) {
-  auto d = openExistingDb(a);
+  auto d = openExistingDb(a, a.has("finish"));
   const int64_t id = sessionId(a, *d);
   auto r = db::sessionReport(*d, id);
   if (a.has("finish")) db::finishSession(*d, id);
@@ -139,9 +140,9 @@ Registrar r1({"session start",
 Registrar r2({"session next", std::string(kSel) + " [--json [--dashboard]]",
               "The session's progress and the next feature to label (label it with `label --session ID`)",
               {"json", "dashboard"}, &runNext});
-Registrar r3({"session skip", std::string(kSel) + " --feature F", "Skip a queued feature (not judged)", {},
+Registrar r3({"session skip", std::string(kSel) + " --feature F [--layer L]", "Skip a queued feature (not judged)", {},
               [](const Args& a) { return runMark(a, true); }});
-Registrar r4({"session defer", std::string(kSel) + " --feature F", "Move a queued feature to the end of the queue",
+Registrar r4({"session defer", std::string(kSel) + " --feature F [--layer L]", "Move a queued feature to the end of the queue",
               {}, [](const Args& a) { return runMark(a, false); }});
 Registrar r5({"session report", std::string(kSel) + " [--finish] [--json]",
               "Share of features judged interpretable, overall and per family, with 95% Wilson intervals",

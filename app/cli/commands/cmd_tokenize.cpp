@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/cli/command.h"
+#include "core/base/input_file.h"
 #include "core/base/error.h"
 #include "core/base/paths.h"
 #include "core/text/tokenize_batch.h"
@@ -16,12 +17,7 @@ namespace zs::cli {
 namespace {
 
 std::string readTextFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw InputError(path, "cannot open text file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (f.bad()) throw InputError(path, "read error");
-  return ss.str();
+  return readInputFile(path, InputKind::Prompt, " (the text file)");
 }
 
 int runTokenize(const Args& a) {

@@ -53,7 +53,7 @@ int runTopFeatures(const Args& a) {
 
 Registrar reg({"top-features",
                "--model DIR --sae DIR [--sae DIR ...] (--prompt TEXT | --prompt-file F | --tokens IDS) [--pos P] "
-               "[--top K (10)] [--no-bos] [--truncate] [--json]",
+               "[--top K (10)] [--no-bos] [--truncate] [--device D] [--dtype T] [--json]",
                "Active SAE features per position across the loaded layers, with head attribution",
                {"json", "no-bos", "truncate"}, &runTopFeatures});
 

@@ -1,4 +1,7 @@
 // zscope-cli train-sae: train one attention-output SAE per requested layer.
+#include <unistd.h>
+
+#include <cstdint>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -22,37 +25,49 @@ int runTrainSae(const Args& a) {
   p.corpusFormat = a.get("corpus-format", "auto");
   p.evalCorpus = a.get("eval-corpus", "");
   if (a.has("d-sae") && a.has("expansion")) throw UsageError("give --d-sae or --expansion, not both");
-  p.dSae = a.getInt("d-sae", 0);
-  p.expansion = a.getDouble("expansion", p.expansion);
+  // Every number is range-checked (issue 19: --lr nan|inf|1e30 trained an all-NaN SAE).
+  p.dSae = a.getIntIn("d-sae", 0, 1, int64_t{1} << 24);
+  p.expansion = a.getFiniteIn("expansion", p.expansion, 1.0 / 64, 1024);
   std::string l1 = a.get("l1", "auto");
-  p.l1 = l1 == "auto" ? -1.0 : a.getDouble("l1", -1);
-  if (l1 != "auto" && p.l1 < 0) throw UsageError("--l1 must be >= 0 or auto");
-  p.l1Scale = a.getDouble("l1-scale", p.l1Scale);
-  p.lr = a.getDouble("lr", p.lr);
-  p.batch = a.getInt("batch", p.batch);
-  p.tokens = a.getInt("tokens", p.tokens);
-  p.context = a.getInt("context", std::min<int64_t>(p.context, mc.nCtx));
+  p.l1 = l1 == "auto" ? -1.0 : a.getFiniteIn("l1", -1, 0, 1e4);
+  p.l1Scale = a.getFiniteIn("l1-scale", p.l1Scale, 0, 1e4);
+  p.lr = a.getFiniteIn("lr", p.lr, 1e-12, 1.0);
+  p.batch = a.getIntIn("batch", p.batch, 1, int64_t{1} << 20);
+  p.tokens = a.getIntIn("tokens", p.tokens, 1, int64_t{1} << 40);
+  p.context = a.getIntIn("context", std::min<int64_t>(p.context, mc.nCtx), 2, mc.nCtx);
   p.seed = static_cast<uint64_t>(a.getInt("seed", 0));
-  p.bufferTokens = a.getInt("buffer-tokens", p.bufferTokens);
-  p.ceEvery = a.getInt("ce-every", p.ceEvery);
-  p.reuse = a.getInt("reuse", 1);
-  if (p.reuse < 1) throw UsageError("--reuse must be at least 1");
-  p.metricsEvery = std::max<int64_t>(1, a.getInt("metrics-every", p.metricsEvery));
-  p.checkpointEvery = a.getInt("checkpoint-every", p.checkpointEvery);
-  p.evalWindows = a.getInt("eval-windows", p.evalWindows);
-  p.warmupSteps = a.getInt("warmup", p.warmupSteps);
-  p.resampleEvery = a.getInt("resample-every", p.resampleEvery);
-  p.deadWindow = a.getInt("dead-window", p.deadWindow);
-  p.decayFraction = a.getDouble("decay-fraction", p.decayFraction);
+  p.bufferTokens = a.getIntIn("buffer-tokens", p.bufferTokens, 1, int64_t{1} << 32);
+  p.ceEvery = a.getIntIn("ce-every", p.ceEvery, 0, INT64_MAX);
+  p.reuse = a.getIntIn("reuse", 1, 1, 1000);
+  p.metricsEvery = a.getIntIn("metrics-every", p.metricsEvery, 1, INT64_MAX);
+  p.checkpointEvery = a.getIntIn("checkpoint-every", p.checkpointEvery, 0, INT64_MAX);
+  p.evalWindows = a.getIntIn("eval-windows", p.evalWindows, 0, 1 << 20);
+  p.warmupSteps = a.getIntIn("warmup", p.warmupSteps, 0, INT64_MAX);
+  p.resampleEvery = a.getIntIn("resample-every", p.resampleEvery, 1, INT64_MAX);
+  p.deadWindow = a.getIntIn("dead-window", p.deadWindow, 1, INT64_MAX);
+  p.decayFraction = a.getFiniteIn("decay-fraction", p.decayFraction, 0, 1);
+  {
+    // Memory the SAEs need (weights, gradients, two Adam moments, in float32),
+    // refused before anything is allocated: --expansion 1e6 must not run away.
+    const double dIn = static_cast<double>(mc.dZ());
+    const double dSae = p.dSae > 0 ? static_cast<double>(p.dSae) : p.expansion * dIn;
+    const double bytes = static_cast<double>(p.layers.size()) * dSae * dIn * 2 * 4 * 4 +
+                         static_cast<double>(p.batch) * dSae * 4 * 4;
+    const double avail = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+    if (avail > 0 && bytes > 0.8 * avail)
+      throw UsageError("these SAEs need about " + std::to_string(static_cast<int64_t>(bytes / (1 << 20))) +
+                       " MiB for weights and optimiser state, more than this machine's " +
+                       std::to_string(static_cast<int64_t>(avail / (1 << 20))) +
+                       " MiB of memory; lower --expansion, --d-sae or --batch");
+  }
   p.architecture = a.get("architecture", "standard");
   if (p.architecture != "standard" && p.architecture != "topk" && p.architecture != "batchtopk" &&
       p.architecture != "jumprelu")
     throw UsageError("--architecture must be standard, topk, batchtopk or jumprelu");
-  p.k = a.getInt("k", p.k);
-  if (p.k < 1) throw UsageError("--k must be positive");
-  p.l0 = a.getDouble("l0", -1);
-  p.resampleDensity = a.getDouble("resample-density", p.resampleDensity);
-  if (p.resampleDensity < 0 || p.resampleDensity >= 1) throw UsageError("--resample-density must be in [0, 1)");
+  p.k = a.getIntIn("k", p.k, 1, int64_t{1} << 24);
+  p.l0 = a.has("l0") ? a.getFiniteIn("l0", -1, 0, 1e6) : -1;
+  p.resampleDensity = a.getFiniteIn("resample-density", p.resampleDensity, 0, 1);
+  if (p.resampleDensity >= 1) throw UsageError("--resample-density must be in [0, 1)");
   p.device = a.get("device", "auto");
   p.mode = a.get("step", "auto");
   p.resume = !a.has("no-resume");
