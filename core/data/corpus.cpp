@@ -481,12 +481,11 @@ std::vector<std::string> corpusFolderFiles(const std::string& path) {
       if (it->is_directory(ec)) it.disable_recursion_pending();
       continue;
     }
-    const std::string p = it->path().string();
-    if (it->is_regular_file(ec) && (endsWith(p, ".txt") || isJsonlFile(p))) files.push_back(p);
+    if (it->is_regular_file(ec)) files.push_back(it->path().string());
   }
   if (ec) throw InputError(path, "cannot list the folder: " + ec.message());
   std::sort(files.begin(), files.end());
-  if (files.empty()) throw InputError(path, "folder holds no .txt, .jsonl or .ndjson files");
+  if (files.empty()) throw InputError(path, "folder holds no files");
   return files;
 }
 

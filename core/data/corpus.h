@@ -30,9 +30,11 @@ struct Document {
   std::string source;         // file the document came from (for messages)
 };
 
-// The files of a folder corpus, one rule for every reader: regular .txt,
-// .jsonl and .ndjson files below it (recursively), hidden files and folders
-// skipped, in name order. InputError when there are none or it cannot be listed.
+// The files of a folder corpus, one rule for every reader (SAE training, the
+// feature database, tokenizer training): every regular file below it,
+// recursively, hidden files and folders skipped, in name order; .jsonl/.ndjson
+// files are read as JSONL, all others as text. InputError when there are none
+// or it cannot be listed.
 std::vector<std::string> corpusFolderFiles(const std::string& dir);
 bool isJsonlFile(const std::string& path);  // .jsonl / .ndjson
 
