@@ -7,19 +7,17 @@
 namespace zs::text {
 namespace {
 
-// Rust's tokenizers: a word boundary for single_word tokens.
+// Rust's tokenizers: a word boundary for single_word tokens (regex \w$ / ^\w).
 bool endsWithWord(std::string_view s) {
   if (s.empty()) return false;
   size_t b = s.size() - 1;
   while (b > 0 && (static_cast<unsigned char>(s[b]) & 0xC0) == 0x80) --b;
-  uint32_t cp = nextCodePoint(s, b);
-  return isAlphanumeric(cp) || cp == '_';
+  return isWordChar(nextCodePoint(s, b));
 }
 bool startsWithWord(std::string_view s) {
   if (s.empty()) return false;
   size_t i = 0;
-  uint32_t cp = nextCodePoint(s, i);
-  return isAlphanumeric(cp) || cp == '_';
+  return isWordChar(nextCodePoint(s, i));
 }
 
 }  // namespace

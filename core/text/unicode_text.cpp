@@ -138,6 +138,13 @@ bool isAlphanumeric(uint32_t cp) {
   return u_hasBinaryProperty(UChar32(cp), UCHAR_ALPHABETIC) || isNumeric(cp);
 }
 
+bool isWordChar(uint32_t cp) {
+  if (cp < 0x80) return (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') || cp == '_';
+  const UChar32 c = UChar32(cp);
+  return u_hasBinaryProperty(c, UCHAR_ALPHABETIC) || u_hasBinaryProperty(c, UCHAR_JOIN_CONTROL) ||
+         (U_GET_GC_MASK(c) & (U_GC_M_MASK | U_GC_ND_MASK | U_GC_PC_MASK)) != 0;
+}
+
 bool isPunctuation(uint32_t cp) {
   if (cp < 0x80)
     return (cp >= 0x21 && cp <= 0x2F) || (cp >= 0x3A && cp <= 0x40) || (cp >= 0x5B && cp <= 0x60) ||

@@ -25,5 +25,6 @@ bool isWhitespace(uint32_t cp);    // Rust char::is_whitespace (White_Space prop
 bool isAlphanumeric(uint32_t cp);  // Rust char::is_alphanumeric (Alphabetic or N*)
 bool isNumeric(uint32_t cp);       // Rust char::is_numeric (Nd, Nl, No)
 bool isPunctuation(uint32_t cp);   // ASCII punctuation or a P* category
+bool isWordChar(uint32_t cp);      // Rust regex \w: Alphabetic, M*, Nd, Pc, Join_Control
 
 }  // namespace zs::text
