@@ -32,6 +32,8 @@ class HeatmapPlot : public QWidget, public FigureSource {
   void setAxisLabels(const QString& rowAxis, const QString& colAxis);
   void setScaleLabel(const QString& label);
   void clear(const QString& message = {});
+  // Shows every cell again after wheel zoom or drag (also: double-click).
+  void resetZoom();
 
   int rows() const { return rows_; }
   int cols() const { return cols_; }

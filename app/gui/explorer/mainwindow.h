@@ -6,6 +6,7 @@
 #include <QKeySequence>
 #include <QMap>
 #include <QMainWindow>
+#include <QSize>
 #include <QString>
 #include <QStringList>
 
@@ -29,7 +30,12 @@ struct StartupOptions {
   QString device;           // auto|cpu|cuda; empty = settings
   QString screenshot;       // render the window to this PNG and quit
   QString select;           // screenshot mode: "L:F" feature to select (default: the top one)
+  QString exportFigure;     // render this figure (ExplorerController::figure) to exportOut and quit
+  QString exportOut;
+  QSize exportSize;         // empty parts: the figure's natural size
+  int exportDpi = 300;
   bool noDefaultModel = false;  // tests: start empty
+  bool scripted() const { return !screenshot.isEmpty() || !exportFigure.isEmpty(); }
 };
 
 class MainWindow : public QMainWindow {
@@ -71,6 +77,7 @@ class MainWindow : public QMainWindow {
 
  protected:
   void closeEvent(QCloseEvent* e) override;
+  void showEvent(QShowEvent* e) override;
   void dragEnterEvent(QDragEnterEvent* e) override;
   void dropEvent(QDropEvent* e) override;
 
@@ -83,6 +90,7 @@ class MainWindow : public QMainWindow {
   void addRecent(gui::settings::RecentKind kind, const QString& path);
   void rebuildRecentMenu();
   void showError(const QString& title, const QString& message);
+  void offerTruncation(const QString& text, bool bos, const QString& message);
   void chooseModel();
   void chooseSae();
   void chooseDatabase();
@@ -112,6 +120,8 @@ class MainWindow : public QMainWindow {
   QMenu* toolsMenu_ = nullptr;
   StartupOptions opts_;
   bool layoutRestored_ = false;
+  bool stateRestored_ = false;  // a saved dock layout was applied
+  bool sized_ = false;
   QMap<QString, QString> jobs_;  // key -> what the status bar says
   QString jobMessage_;           // the last job text shown in the status bar
 };
