@@ -423,6 +423,14 @@ Example toExample(const db::FeatureExample& e, const std::string& title) {
 }
 }  // namespace
 
+std::vector<FeatureSearchHit> Engine::searchFeatures(const std::string& text, int field, int limit) const {
+  if (!d_->db) throw InputError("database", "no feature database is open");
+  std::vector<FeatureSearchHit> out;
+  for (const db::FeatureHit& h : db::searchFeatures(*d_->db, text, static_cast<db::SearchField>(std::clamp(field, 0, 3)), limit))
+    out.push_back({h.layer, h.feature, h.label, h.family, h.peakToken, h.density, h.maxActivation});
+  return out;
+}
+
 Dashboard Engine::dashboard(int layer, int64_t feature) const {
   Dashboard r;
   r.layer = layer;

@@ -125,6 +125,14 @@ struct Dashboard {
   std::vector<std::pair<std::string, float>> topLogits, bottomLogits;
 };
 
+// A feature found by searchFeatures (label, family or peak token).
+struct FeatureSearchHit {
+  int layer = 0;
+  int64_t feature = 0;
+  std::string label, family, peakToken;
+  double density = 0, maxActivation = 0;
+};
+
 struct HeadTopFeature {
   int64_t feature = 0;
   float fraction = 0;
@@ -182,6 +190,9 @@ class Engine {
   uint64_t generation() const;
   std::vector<HeadTopFeature> headTopFeatures(int layer, int head, int k) const;
   Dashboard dashboard(int layer, int64_t feature) const;
+  // Features of the open database whose label, family or peak token contains
+  // `text` (field: 0 any, 1 label, 2 family, 3 peak token); InputError without a database.
+  std::vector<FeatureSearchHit> searchFeatures(const std::string& text, int field, int limit = 200) const;
 
   // For other GUI panels (training, labeling): the loaded folders.
   std::string modelDir() const;

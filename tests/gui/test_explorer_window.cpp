@@ -13,6 +13,8 @@
 
 #include "app/gui/explorer/explorer_controller.h"
 #include "app/gui/explorer/explorer_prompt.h"
+#include "app/gui/explorer/feature_search.h"
+#include "widgets/feature_hit_model.h"
 #include "app/gui/explorer/mainwindow.h"
 #include "app/gui/settings.h"
 #include "app/gui/worker.h"
@@ -36,6 +38,7 @@ class TestExplorerWindow : public QObject {
   Q_OBJECT
   std::string model_;
   std::string saeRoot_;
+  std::string dbFile_;  // the feature database built by dashboardFromFeatureDatabase
   std::vector<zs::test::RandomSae> saes_;
   std::unique_ptr<MainWindow> w_;
   std::unique_ptr<zs::Engine> ref_;  // an independent engine on this thread: the reference numbers
@@ -233,6 +236,7 @@ class TestExplorerWindow : public QObject {
       l.family = "local context";
       zs::db::setLabel(*db, l);
     }
+    dbFile_ = o.out;
     QSignalSpy opened(w_->worker(), &Worker::databaseOpened);
     w_->openDatabase(QString::fromStdString(o.out));
     QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 10000);
@@ -257,6 +261,45 @@ class TestExplorerWindow : public QObject {
     QVERIFY(zs::gui::DashboardView::exampleHtml(d.top[0], 1).contains("<b>" + maxTok + "</b>"));  // max token bold
     QVERIFY(x()->dashboard()->html().contains("font-weight:700"));
     x()->featureProxy()->setText("");
+  }
+
+  // Search the database by label, family and peak token; a hit selects its feature.
+  void searchFindsFeatures() {
+    FeatureSearchDialog* d = w_->featureSearch();
+    QAbstractItemModelTester tester(d->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy done(d, &FeatureSearchDialog::searched);
+    auto run = [&](const QString& q, int field) {
+      const int before = done.count();
+      d->setQuery(q, field);
+      d->search();
+      QTRY_VERIFY_WITH_TIMEOUT(done.count() > before, 10000);
+    };
+    run("cat-mat", 1);
+    QCOMPARE(d->model()->rowCount(), 1);
+    const int layer = d->model()->hits()[0].layer;
+    const qint64 feature = d->model()->hits()[0].feature;
+    QCOMPARE(d->model()->hits()[0].label, std::string("cat-mat detector"));
+    run("LOCAL CONT", 2);
+    QVERIFY(d->model()->rowCount() >= 1);
+    // The labelled feature's own peak token finds it (and only features peaking on such a token).
+    const QString peak = QString::fromStdString(zs::db::readDashboard(*zs::db::Db::open(dbFile_), layer, feature).top.at(0).tokens.at(
+        zs::db::readDashboard(*zs::db::Db::open(dbFile_), layer, feature).top.at(0).maxPos));
+    QVERIFY(!peak.isEmpty());
+    run(peak, 3);
+    QVERIFY(d->model()->rowCount() >= 1);
+    bool found = false;
+    for (const auto& h : d->model()->hits()) {
+      QVERIFY(QString::fromStdString(h.peakToken).contains(peak, Qt::CaseInsensitive));
+      found |= h.layer == layer && h.feature == feature;
+    }
+    QVERIFY(found);
+    run("no such text anywhere", 0);
+    QCOMPARE(d->model()->rowCount(), 0);
+    run("cat-mat", 0);
+    QCOMPARE(d->model()->rowCount(), 1);
+    QTest::mouseDClick(d->table()->viewport(), Qt::LeftButton, {}, d->table()->visualRect(d->model()->index(0, 0)).center());
+    QCOMPARE(x()->selection().layer, layer);
+    QCOMPARE(x()->selection().feature, feature);
   }
 
   // Arrow keys in the feature table move the selection and every view follows;

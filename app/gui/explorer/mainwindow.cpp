@@ -36,6 +36,7 @@
 #include "app/gui/explorer/explorer_controller.h"
 #include "app/gui/explorer/explorer_export.h"
 #include "app/gui/explorer/explorer_prompt.h"
+#include "app/gui/explorer/feature_search.h"
 #include "app/gui/worker.h"
 #include "widgets/figure_export.h"
 #include "widgets/qcp.h"
@@ -80,6 +81,22 @@ MainWindow::MainWindow(const StartupOptions& opts, QWidget* parent) : QMainWindo
   buildMenus();
   buildStatusBar();
   installToolPanels(this);
+  // Training curves (and any other plot of the tool panels) export like the explorer's.
+  for (QCustomPlot* plot : findChildren<QCustomPlot*>()) {
+    if (!plot->objectName().startsWith("curve_")) continue;
+    const QString name = plot->objectName();
+    toolFigures_.push_back(std::make_unique<zs::gui::PlotFigure>(
+        plot, [name] { return name; },
+        [plot] {
+          QString s = "series,x,y\n";
+          for (int g = 0; g < plot->graphCount(); ++g)
+            for (auto it = plot->graph(g)->data()->constBegin(); it != plot->graph(g)->data()->constEnd(); ++it)
+              s += QString("%1,%2,%3\n").arg(zs::gui::csvField(plot->graph(g)->name())).arg(it->key, 0, 'g', 12).arg(it->value, 0, 'g', 9);
+          return s;
+        },
+        QSize(480, 300)));
+    addExportMenu(plot, toolFigures_.back().get());
+  }
   if (QDockWidget* rdfa = findChild<QDockWidget*>("rdfaDock")) rdfa->raise();
   restoreLayout();
   setDarkPalette(gui::settings::darkPalette.get());
@@ -180,6 +197,7 @@ void MainWindow::buildMenus() {
     QString err;
     if (!explorer_->goTo(s, &err)) showError(tr("Go to feature"), err);
   });
+  nav->addAction(tr("&Search features…"), QKeySequence(tr("Ctrl+Shift+F")), this, [this] { featureSearch()->show(); });
   QAction* runAct = nav->addAction(tr("&Run prompt"), QKeySequence(tr("Ctrl+Return")), explorer_->prompt(), &PromptEditor::run);
   runAct->setIcon(QIcon(":/icons/run.svg"));
 
@@ -418,6 +436,11 @@ void MainWindow::showError(const QString& title, const QString& message) {
   box->setAttribute(Qt::WA_DeleteOnClose);
   box->setObjectName("errorBox");
   box->open();
+}
+
+FeatureSearchDialog* MainWindow::featureSearch() {
+  if (!search_) search_ = new FeatureSearchDialog(worker_, explorer_, this);
+  return search_;
 }
 
 void MainWindow::offerTruncation(const QString& text, bool bos, const QString& message) {

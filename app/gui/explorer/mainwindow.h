@@ -11,6 +11,10 @@
 #include <QStringList>
 
 #include "app/gui/settings.h"
+#include "widgets/figure_export.h"
+
+#include <memory>
+#include <vector>
 
 class QDockWidget;
 class QLabel;
@@ -20,6 +24,7 @@ class QToolButton;
 class QAction;
 class Worker;
 class ExplorerController;
+class FeatureSearchDialog;
 
 struct StartupOptions {
   QString model;            // folder, "default", or empty = default
@@ -52,6 +57,8 @@ class MainWindow : public QMainWindow {
   QMenu* toolsMenu() const { return toolsMenu_; }
   Worker* worker() const { return worker_; }
   ExplorerController* explorer() const { return explorer_; }
+  // The feature search dialog (Go > Search features…), created on first use.
+  FeatureSearchDialog* featureSearch();
   // Status-bar texts (tests read them).
   QString modelStatus() const;
   QString deviceStatus() const;
@@ -122,6 +129,8 @@ class MainWindow : public QMainWindow {
   bool layoutRestored_ = false;
   bool stateRestored_ = false;  // a saved dock layout was applied
   bool sized_ = false;
+  std::vector<std::unique_ptr<zs::gui::FigureSource>> toolFigures_;
+  FeatureSearchDialog* search_ = nullptr;  // training curves
   QMap<QString, QString> jobs_;  // key -> what the status bar says
   QString jobMessage_;           // the last job text shown in the status bar
 };
