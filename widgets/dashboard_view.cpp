@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "widgets/heatmap_plot.h"
 #include "widgets/qcp.h"
 
 namespace zs::gui {
@@ -227,8 +228,9 @@ void DashboardView::fillHistogram(const zs::Dashboard& d) {
     // Ticks at 1, 2 and 5 times the powers of ten inside the range (a feature's
     // activations span a few decades; powers of ten alone leave one tick).
     QSharedPointer<QCPAxisTickerText> ticks(new QCPAxisTickerText);
+    const bool fewDecades = std::log10(hi / lo) <= 2.2;
     for (int k = int(std::floor(std::log10(lo / 1.2))); k <= int(std::ceil(std::log10(hi * 1.2))); ++k)
-      for (double m : {1.0, 2.0, 5.0}) {
+      for (double m : fewDecades ? std::vector<double>{1.0, 2.0, 5.0} : std::vector<double>{1.0}) {
         const double x = m * std::pow(10.0, k);
         if (x >= lo / 1.2 && x <= hi * 1.2) ticks->addTick(x, num(x));
       }
@@ -237,9 +239,13 @@ void DashboardView::fillHistogram(const zs::Dashboard& d) {
     // Quantile ranges: a dashed line at each bucket edge inside the plot, the
     // buckets numbered between them (their examples are listed above).
     const QColor mark = dark ? QColor(150, 190, 255) : QColor(40, 80, 160);
+    int inside = 0;
+    for (double x : d.quantileEdges) inside += x > lo / 1.2 && x < hi * 1.2;
+    int shown = 0;
     for (size_t b = 0; b < d.quantileEdges.size(); ++b) {
       const double x = d.quantileEdges[b];
       if (x <= lo / 1.2 || x >= hi * 1.2) continue;
+      const bool labelled = inside <= 5 || shown++ % 2 == 0;  // every other edge named when crowded
       auto* line = new QCPItemStraightLine(hist_);
       line->point1->setCoords(x, 0);
       line->point2->setCoords(x, 1);
@@ -252,6 +258,7 @@ void DashboardView::fillHistogram(const zs::Dashboard& d) {
       t->setText(num(x));
       t->setColor(mark);
       t->setFont(QFont(font().family(), 7));
+      t->setVisible(labelled);
     }
     if (d.maxActivation > 0) {
       auto* mx = new QCPItemStraightLine(hist_);
@@ -277,12 +284,12 @@ void DashboardView::fillLogits(const zs::Dashboard& d) {
     logits_->yAxis->setRangeReversed(true);
     auto* pos = new QCPBars(logits_->yAxis, logits_->xAxis);
     auto* neg = new QCPBars(logits_->yAxis, logits_->xAxis);
-    QSharedPointer<QCPAxisTickerText> ticks(new QCPAxisTickerText);
+    QStringList labels;
     double lo = 0, hi = 0;
     for (size_t i = 0; i < rows.size(); ++i) {
       const double v = rows[i].second;
       (v >= 0 ? pos : neg)->addData(double(i), v);
-      ticks->addTick(double(i), QString::fromStdString(rows[i].first));
+      labels << QString::fromStdString(rows[i].first);
       lo = std::min(lo, v);
       hi = std::max(hi, v);
     }
@@ -292,10 +299,10 @@ void DashboardView::fillLogits(const zs::Dashboard& d) {
       b->setPen(Qt::NoPen);
       b->setWidth(0.75);
     }
-    logits_->yAxis->setTicker(ticks);
     QFont f = logits_->yAxis->tickLabelFont();
     f.setPointSizeF(8);
     logits_->yAxis->setTickLabelFont(f);
+    logits_->yAxis->setTicker(thinTextTicker(logits_->yAxis, labels));  // every k-th token when crowded
     logits_->yAxis->setRange(-0.6, rows.size() - 0.4);
     const double pad = 0.08 * std::max(1e-6, hi - lo);
     logits_->xAxis->setRange(lo - pad, hi + pad);

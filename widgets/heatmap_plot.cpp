@@ -172,6 +172,8 @@ static QSharedPointer<QCPAxisTicker> textTicker(QCPAxis* axis, const QStringList
   return QSharedPointer<QCPAxisTicker>(new ThinTextTicker(axis, labels));
 }
 
+QSharedPointer<QCPAxisTicker> thinTextTicker(QCPAxis* axis, const QStringList& labels) { return textTicker(axis, labels); }
+
 void HeatmapPlot::setData(const std::vector<float>& values, int rows, int cols, const QStringList& rowLabels,
                           const QStringList& colLabels, bool signedData) {
   Q_ASSERT(values.size() == static_cast<size_t>(rows) * cols);
