@@ -164,6 +164,41 @@ class TestFigures : public QObject {
     compareFormats(h, QSize(700, 320), "dfa128");
   }
 
+  // 26 layers × 16 heads and 128 source tokens: visible tick labels never
+  // overlap (thinned), and zooming in shows every label again.
+  void heatmapLabelsStayReadable() {
+    for (const bool transposed : {false, true}) {
+      HeatmapPlot h("labels");
+      h.setTransposed(transposed);
+      h.resize(600, 300);
+      h.show();
+      QVERIFY(QTest::qWaitForWindowExposed(&h));
+      const int rows = transposed ? 128 : 26, cols = transposed ? 12 : 16;
+      QStringList rl, cl;
+      for (int i = 0; i < rows; ++i) rl << QString("L%1").arg(i);
+      for (int i = 0; i < cols; ++i) cl << QString("H%1").arg(i);
+      h.setData(std::vector<float>(size_t(rows) * cols, 0.5f), rows, cols, rl, cl, false);
+      QCPAxis* rowAxis = transposed ? h.plot()->xAxis : h.plot()->yAxis;
+      for (int pass = 0; pass < 3; ++pass) {
+        h.plot()->replot();
+        QCoreApplication::processEvents();
+      }
+      const QVector<double> ticks = rowAxis->tickVector();
+      QVERIFY(ticks.size() >= 2);
+      QVERIFY2(ticks.size() < rows, qPrintable(QString("%1 ticks for %2 rows").arg(ticks.size()).arg(rows)));
+      const int line = QFontMetrics(rowAxis->tickLabelFont()).height();
+      for (int i = 1; i < ticks.size(); ++i)
+        QVERIFY(std::fabs(rowAxis->coordToPixel(ticks[i]) - rowAxis->coordToPixel(ticks[i - 1])) >= line);
+      // Zoomed in to 8 rows, every row has its label.
+      rowAxis->setRange(-0.5, 7.5);
+      for (int pass = 0; pass < 3; ++pass) {
+        h.plot()->replot();
+        QCoreApplication::processEvents();
+      }
+      QCOMPARE(rowAxis->tickVector().size(), 8);
+    }
+  }
+
   void histogramAndTokensExportsHaveOneLayout() {
     DashboardView d;
     d.resize(560, 600);
