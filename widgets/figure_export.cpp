@@ -5,7 +5,9 @@
 #include <QBuffer>
 #include <QFileInfo>
 #include <QImage>
+#include <QPageLayout>
 #include <QPageSize>
+#include <QPaintEngine>
 #include <QPalette>
 #include <QPdfWriter>
 #include <QSaveFile>
@@ -24,22 +26,50 @@ FigureFormat formatForFile(const QString& file) {
   return FigureFormat::Unknown;
 }
 
-static void paintScaled(FigureSource& src, QPaintDevice* dev, QSize size, double scale) {
+bool isVectorPainter(const QPainter& p) {
+  const QPaintEngine* e = p.paintEngine();
+  return e && (e->type() == QPaintEngine::SVG || e->type() == QPaintEngine::Pdf);
+}
+
+// Every format is painted on a device whose logical resolution is 96 DPI, so a
+// font of n points and a pen of n pixels have the same size relative to the
+// figure as on screen: the PNG's painter is scaled by dpi/96, the SVG and PDF
+// are vector coordinates at 96 per inch. Pens are non-cosmetic (a hairline
+// scales with the figure) and QCustomPlot draws without its pixmap caches.
+static void paintFigureOn(FigureSource& src, QPaintDevice* dev, QSize size, double scale, bool vector) {
   QCPPainter p(dev);
   p.setRenderHint(QPainter::Antialiasing);
   p.setRenderHint(QPainter::TextAntialiasing);
-  p.scale(scale, scale);
+  p.setRenderHint(QPainter::SmoothPixmapTransform, false);
+  p.setMode(QCPPainter::pmNoCaching);
+  p.setMode(QCPPainter::pmNonCosmetic);
+  if (vector) p.setMode(QCPPainter::pmVectorized);
+  if (scale != 1.0) p.scale(scale, scale);
+  p.setClipRect(QRect(QPoint(0, 0), size));
+  p.fillRect(QRect(QPoint(0, 0), size), isDarkPalette() ? QColor(30, 30, 30) : Qt::white);
   src.paintFigure(p, size);
   p.end();
 }
 
-QByteArray renderPng(FigureSource& src, QSize size, int dpi) {
-  const double scale = dpi / 96.0;
-  QImage img(QSize(qRound(size.width() * scale), qRound(size.height() * scale)), QImage::Format_ARGB32);
-  img.setDotsPerMeterX(qRound(dpi / 0.0254));
-  img.setDotsPerMeterY(qRound(dpi / 0.0254));
+static constexpr double kLogicalDpi = 96.0;
+static int dotsPerMeter(double dpi) { return qRound(dpi / 0.0254); }
+
+QImage renderImage(FigureSource& src, QSize size, int dpi) {
+  const double scale = dpi / kLogicalDpi;
+  QImage img(QSize(qRound(size.width() * scale), qRound(size.height() * scale)), QImage::Format_ARGB32_Premultiplied);
+  // Painted at 96 logical DPI (fonts resolve their point sizes against it) ...
+  img.setDotsPerMeterX(dotsPerMeter(kLogicalDpi));
+  img.setDotsPerMeterY(dotsPerMeter(kLogicalDpi));
   img.fill(isDarkPalette() ? QColor(30, 30, 30) : Qt::white);
-  paintScaled(src, &img, size, scale);
+  paintFigureOn(src, &img, size, scale, false);
+  // ... and stored with the chosen DPI, so it prints at the chosen physical size.
+  img.setDotsPerMeterX(dotsPerMeter(dpi));
+  img.setDotsPerMeterY(dotsPerMeter(dpi));
+  return img;
+}
+
+QByteArray renderPng(FigureSource& src, QSize size, int dpi) {
+  const QImage img = renderImage(src, size, dpi);
   QByteArray out;
   QBuffer buf(&out);
   buf.open(QIODevice::WriteOnly);
@@ -55,25 +85,28 @@ QByteArray renderSvg(FigureSource& src, QSize size) {
   gen.setOutputDevice(&buf);
   gen.setSize(size);
   gen.setViewBox(QRect(QPoint(0, 0), size));
-  gen.setResolution(96);
+  gen.setResolution(qRound(kLogicalDpi));
   gen.setTitle(src.figureName());
   gen.setDescription("Zscope figure");
-  paintScaled(src, &gen, size, 1.0);
+  paintFigureOn(src, &gen, size, 1.0, true);
   return out;
 }
 
-QByteArray renderPdf(FigureSource& src, QSize size, int dpi) {
+QByteArray renderPdf(FigureSource& src, QSize size, int /*dpi*/) {
   QByteArray out;
   QBuffer buf(&out);
   buf.open(QIODevice::WriteOnly);
   {
+    // One page of exactly the figure's size (points = px * 72/96); the writer's
+    // resolution is the logical 96 DPI, so coordinates are the figure's pixels.
     QPdfWriter w(&buf);
-    w.setResolution(dpi);
-    w.setPageSize(QPageSize(QSizeF(size.width() * 72.0 / 96, size.height() * 72.0 / 96), QPageSize::Point));
-    w.setPageMargins(QMarginsF(0, 0, 0, 0));
+    w.setResolution(qRound(kLogicalDpi));
+    w.setPageLayout(QPageLayout(QPageSize(QSizeF(size.width() * 72.0 / kLogicalDpi, size.height() * 72.0 / kLogicalDpi),
+                                          QPageSize::Point, QString(), QPageSize::ExactMatch),
+                                QPageLayout::Portrait, QMarginsF(0, 0, 0, 0), QPageLayout::Point));
     w.setTitle(src.figureName());
     w.setCreator("Zscope");
-    paintScaled(src, &w, size, dpi / 96.0);
+    paintFigureOn(src, &w, size, 1.0, true);
   }
   return out;
 }
@@ -100,6 +133,23 @@ bool exportFigure(FigureSource& src, const QString& file, QSize size, int dpi, Q
   if (error) *error = file + ": unknown format (use .png, .svg, .pdf or .csv)";
   return false;
 }
+
+void paintPlot(QCustomPlot* plot, QPainter& p, const QSize& size) {
+  // Lay the plot out for the figure's size before drawing (twice: tick labels
+  // chosen for one layout change the margins of the next), so what depends on
+  // the axis rect's size (thinned tick labels) is the same at every DPI.
+  const QRect old = plot->viewport();
+  plot->setViewport(QRect(QPoint(0, 0), size));
+  for (int pass = 0; pass < 2; ++pass)
+    for (auto phase : {QCPLayoutElement::upPreparation, QCPLayoutElement::upMargins, QCPLayoutElement::upLayout})
+      plot->plotLayout()->update(phase);
+  plot->toPainter(static_cast<QCPPainter*>(&p), size.width(), size.height());
+  plot->setViewport(old);
+  // toPainter lays the plot out for the figure's size; lay it out for the widget again.
+  plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void PlotFigure::paintFigure(QPainter& p, const QSize& size) { paintPlot(plot_, p, size); }
 
 bool isDarkPalette() { return qApp && qApp->palette().color(QPalette::Window).lightness() < 128; }
 

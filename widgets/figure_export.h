@@ -6,7 +6,10 @@
 #include <QSize>
 #include <QString>
 
+#include <functional>
+
 class QPainter;
+class QImage;
 class QCustomPlot;
 
 namespace zs::gui {
@@ -22,9 +25,15 @@ class FigureSource {
   virtual QString figureCsv() const = 0;    // the numbers behind the figure
 };
 
+// True when painting into an SVG or PDF (draw shapes, not bitmaps).
+bool isVectorPainter(const QPainter& p);
+
 enum class FigureFormat { Png, Svg, Pdf, Csv, Unknown };
 FigureFormat formatForFile(const QString& file);  // by suffix
 
+// PNG at `dpi` (the layout of `size` logical pixels scaled by dpi/96), SVG and
+// PDF in vector form; all three have the same layout as the 96-DPI PNG.
+QImage renderImage(FigureSource& src, QSize size, int dpi);
 QByteArray renderPng(FigureSource& src, QSize size, int dpi);
 QByteArray renderSvg(FigureSource& src, QSize size);
 QByteArray renderPdf(FigureSource& src, QSize size, int dpi);
@@ -33,6 +42,25 @@ QByteArray renderPdf(FigureSource& src, QSize size, int dpi);
 bool saveAtomically(const QString& file, const QByteArray& data, QString* error);
 // Format from the suffix (.png/.svg/.pdf/.csv); size empty = natural size.
 bool exportFigure(FigureSource& src, const QString& file, QSize size, int dpi, QString* error);
+
+// A QCustomPlot as a figure: name and CSV from callbacks.
+class PlotFigure : public FigureSource {
+ public:
+  PlotFigure(QCustomPlot* plot, std::function<QString()> name, std::function<QString()> csv, QSize natural = QSize(560, 320))
+      : plot_(plot), name_(std::move(name)), csv_(std::move(csv)), natural_(natural) {}
+  QString figureName() const override { return name_(); }
+  QSize figureSize() const override { return natural_; }
+  void paintFigure(QPainter& p, const QSize& size) override;
+  QString figureCsv() const override { return csv_(); }
+  QCustomPlot* plot() const { return plot_; }
+
+ private:
+  QCustomPlot* plot_;
+  std::function<QString()> name_, csv_;
+  QSize natural_;
+};
+// Paints a QCustomPlot into a figure painter (a QCPPainter) at `size`.
+void paintPlot(QCustomPlot* plot, QPainter& p, const QSize& size);
 
 // Light/dark styling of a QCustomPlot (axes, grid, background, text).
 void applyPlotTheme(QCustomPlot* plot, bool dark);

@@ -9,15 +9,56 @@
 
 namespace zs::gui {
 
+// A colour map drawn as one rectangle per cell, on screen and in every export:
+// SVG and PDF get vector cells (no blurred bitmap), PNG gets crisp edges at any DPI.
+class CellMap : public QCPColorMap {
+ public:
+  using QCPColorMap::QCPColorMap;
+
+ protected:
+  void draw(QCPPainter* painter) override {
+    QCPColorMapData* d = data();
+    if (!d || d->keySize() <= 0 || d->valueSize() <= 0 || !keyAxis() || !valueAxis()) return;
+    const bool vector = painter->modes().testFlag(QCPPainter::pmVectorized);
+    painter->save();
+    painter->setRenderHint(QPainter::Antialiasing, vector);
+    const QCPRange range = dataRange();
+    QCPColorGradient grad = gradient();
+    const bool logScale = dataScaleType() == QCPAxis::stLogarithmic;
+    const int nx = d->keySize(), ny = d->valueSize();
+    // Cell edges in pixels, shared by neighbours so no seams open between them.
+    auto edge = [](QCPAxis* a, double c) { return a->coordToPixel(c); };
+    std::vector<double> xe(nx + 1), ye(ny + 1);
+    for (int i = 0; i <= nx; ++i) xe[i] = edge(keyAxis(), i - 0.5);
+    for (int j = 0; j <= ny; ++j) ye[j] = edge(valueAxis(), j - 0.5);
+    for (int i = 0; i < nx; ++i)
+      for (int j = 0; j < ny; ++j) {
+        const QColor c = QColor::fromRgba(grad.color(d->cell(i, j), range, logScale));
+        QRectF r(QPointF(std::min(xe[i], xe[i + 1]), std::min(ye[j], ye[j + 1])),
+                 QPointF(std::max(xe[i], xe[i + 1]), std::max(ye[j], ye[j + 1])));
+        if (vector) {
+          // Overlap neighbours by a hair so viewers' antialiasing shows no gaps.
+          painter->setPen(QPen(c, 0.6));
+        } else {
+          r = QRectF(QPointF(std::round(r.left()), std::round(r.top())), QPointF(std::round(r.right()), std::round(r.bottom())));
+          painter->setPen(Qt::NoPen);
+        }
+        painter->setBrush(c);
+        painter->drawRect(r);
+      }
+    painter->restore();
+  }
+};
+
 HeatmapPlot::HeatmapPlot(const QString& name, QWidget* parent) : QWidget(parent), name_(name) {
   auto* lay = new QVBoxLayout(this);
   lay->setContentsMargins(0, 0, 0, 0);
   plot_ = new QCustomPlot(this);
   lay->addWidget(plot_);
   plot_->plotLayout()->insertRow(0);
-  title_ = new QCPTextElement(plot_, QString(), QFont(font().family(), 10, QFont::Bold));
+  title_ = new QCPTextElement(plot_, QString(), QFont(font().family(), 9, QFont::Bold));
   plot_->plotLayout()->addElement(0, 0, title_);
-  map_ = new QCPColorMap(plot_->xAxis, plot_->yAxis);
+  map_ = new CellMap(plot_->xAxis, plot_->yAxis);
   map_->setInterpolate(false);
   map_->setTightBoundary(true);
   scale_ = new QCPColorScale(plot_);
@@ -34,6 +75,27 @@ HeatmapPlot::HeatmapPlot(const QString& name, QWidget* parent) : QWidget(parent)
     auto [r, c] = cellAt(plot_->mapTo(this, e->pos()));
     if (r >= 0) Q_EMIT cellClicked(r, c);
   });
+  // Wheel zooms and dragging pans along both axes, inside the data; a
+  // double-click shows everything again.
+  plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  for (QCPAxis* a : {plot_->xAxis, plot_->yAxis})
+    connect(a, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this, [this, a](const QCPRange& r) {
+      const bool x = a == plot_->xAxis;
+      const int n = x ? (transposed_ ? rows_ : cols_) : (transposed_ ? cols_ : rows_);
+      if (n <= 0) return;
+      const QCPRange full(-0.5, n - 0.5);
+      QCPRange c = r;
+      if (c.size() > full.size()) c = full;
+      if (c.lower < full.lower) c = QCPRange(full.lower, full.lower + c.size());
+      if (c.upper > full.upper) c = QCPRange(full.upper - c.size(), full.upper);
+      if (c != r) a->setRange(c);
+    });
+  connect(plot_, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) { resetZoom(); });
+  for (QCPAxis* a : {plot_->xAxis, plot_->yAxis}) {
+    QFont f = a->tickLabelFont();
+    f.setPointSizeF(8.5);
+    a->setTickLabelFont(f);
+  }
   setMinimumSize(200, 150);
   applyTheme(isDarkPalette());
   clear();
@@ -64,11 +126,53 @@ void HeatmapPlot::clear(const QString& message) {
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
-static QSharedPointer<QCPAxisTickerText> textTicker(const QStringList& labels) {
-  QSharedPointer<QCPAxisTickerText> t(new QCPAxisTickerText);
-  for (int i = 0; i < labels.size(); ++i) t->addTick(i, labels[i]);
-  return t;
+// Text ticks that thin themselves to every k-th label when the cells are
+// narrower than a label (many tokens or layers, or a small export), so labels
+// never overlap; zooming in brings every label back.
+class ThinTextTicker : public QCPAxisTickerText {
+ public:
+  ThinTextTicker(QCPAxis* axis, const QStringList& labels) : axis_(axis) {
+    for (int i = 0; i < labels.size(); ++i) addTick(i, labels[i]);
+    QFontMetrics fm(axis->tickLabelFont());
+    for (const QString& l : labels) widest_ = std::max(widest_, fm.horizontalAdvance(l));
+    lineHeight_ = fm.height();
+  }
+
+ protected:
+  QVector<double> createTickVector(double, const QCPRange& range) override {
+    const bool horizontal = axis_->orientation() == Qt::Horizontal;
+    QCustomPlot* plot = axis_->parentPlot();
+    QCPAxisRect* r = axis_->axisRect();
+    // The axis rect of the last layout pass (paintPlot lays a figure out for
+    // its size first; on screen a changed step asks for one more replot).
+    const double length = std::max(20, horizontal ? r->width() : r->height());
+    const double perCell = length / std::max(1e-9, range.size());
+    const bool rotated = horizontal && std::fabs(axis_->tickLabelRotation()) > 30;
+    const double extent = (horizontal && !rotated) ? widest_ + 8 : lineHeight_ + 2;
+    const int step = std::max(1, static_cast<int>(std::ceil(extent / std::max(1e-9, perCell))));
+    if (step != lastStep_) {
+      lastStep_ = step;
+      QMetaObject::invokeMethod(plot, [plot] { plot->replot(QCustomPlot::rpQueuedReplot); }, Qt::QueuedConnection);
+    }
+    QVector<double> out;
+    for (auto it = mTicks.constBegin(); it != mTicks.constEnd(); ++it) {
+      const int i = qRound(it.key());
+      if (it.key() >= range.lower && it.key() <= range.upper && i % step == 0) out << it.key();
+    }
+    return out;
+  }
+
+ private:
+  QCPAxis* axis_;
+  int widest_ = 0, lineHeight_ = 12;
+  int lastStep_ = 0;
+};
+
+static QSharedPointer<QCPAxisTicker> textTicker(QCPAxis* axis, const QStringList& labels) {
+  return QSharedPointer<QCPAxisTicker>(new ThinTextTicker(axis, labels));
 }
+
+QSharedPointer<QCPAxisTicker> thinTextTicker(QCPAxis* axis, const QStringList& labels) { return textTicker(axis, labels); }
 
 void HeatmapPlot::setData(const std::vector<float>& values, int rows, int cols, const QStringList& rowLabels,
                           const QStringList& colLabels, bool signedData) {
@@ -120,12 +224,20 @@ void HeatmapPlot::setData(const std::vector<float>& values, int rows, int cols, 
   }
   QCPAxis* rowAxis = transposed_ ? plot_->xAxis : plot_->yAxis;
   QCPAxis* colAxis = transposed_ ? plot_->yAxis : plot_->xAxis;
-  rowAxis->setTicker(textTicker(rowLabels));
-  colAxis->setTicker(textTicker(colLabels));
+  plot_->xAxis->setTickLabelRotation(transposed_ && rows > 6 ? 60 : 0);
+  rowAxis->setTicker(textTicker(rowAxis, rowLabels));
+  colAxis->setTicker(textTicker(colAxis, colLabels));
   rowAxis->setLabel(rowAxis_);
   colAxis->setLabel(colAxis_);
-  plot_->xAxis->setTickLabelRotation(transposed_ && rows > 6 ? 60 : 0);
   plot_->yAxis->setRangeReversed(!transposed_);  // row 0 at the top / head 0 at the bottom
+  plot_->xAxis->setRange(-0.5, nx - 0.5);
+  plot_->yAxis->setRange(-0.5, ny - 0.5);
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void HeatmapPlot::resetZoom() {
+  const int nx = transposed_ ? rows_ : cols_, ny = transposed_ ? cols_ : rows_;
+  if (nx <= 0 || ny <= 0) return;
   plot_->xAxis->setRange(-0.5, nx - 0.5);
   plot_->yAxis->setRange(-0.5, ny - 0.5);
   plot_->replot(QCustomPlot::rpQueuedReplot);
@@ -153,7 +265,7 @@ QPoint HeatmapPlot::cellCenter(int row, int col) const {
 QSize HeatmapPlot::figureSize() const { return QSize(std::max(480, width()), std::max(320, height())); }
 
 void HeatmapPlot::paintFigure(QPainter& p, const QSize& size) {
-  plot_->toPainter(static_cast<QCPPainter*>(&p), size.width(), size.height());
+  paintPlot(plot_, p, size);
 }
 
 QString HeatmapPlot::figureCsv() const {

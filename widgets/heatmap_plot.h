@@ -3,6 +3,7 @@
 // with text ticks on both axes. Used for the head-attribution map (layers ×
 // heads) and the DFA map (source tokens × heads). Signed data get a diverging
 // gradient symmetric around zero. Clicking a cell emits cellClicked.
+#include <QSharedPointer>
 #include <QStringList>
 #include <QWidget>
 
@@ -14,8 +15,14 @@ class QCustomPlot;
 class QCPColorMap;
 class QCPColorScale;
 class QCPTextElement;
+class QCPAxis;
+class QCPAxisTicker;
 
 namespace zs::gui {
+
+// Text tick labels at 0, 1, 2, … that show only every k-th label when the
+// positions are closer than a label's size (for the axis's current length).
+QSharedPointer<QCPAxisTicker> thinTextTicker(QCPAxis* axis, const QStringList& labels);
 
 class HeatmapPlot : public QWidget, public FigureSource {
   Q_OBJECT
@@ -32,6 +39,8 @@ class HeatmapPlot : public QWidget, public FigureSource {
   void setAxisLabels(const QString& rowAxis, const QString& colAxis);
   void setScaleLabel(const QString& label);
   void clear(const QString& message = {});
+  // Shows every cell again after wheel zoom or drag (also: double-click).
+  void resetZoom();
 
   int rows() const { return rows_; }
   int cols() const { return cols_; }

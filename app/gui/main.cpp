@@ -2,6 +2,8 @@
 //   zscope [--model DIR|default] [--sae DIR ...] [--db FILE] [--prompt TEXT]
 //          [--threads N] [--device auto|cpu|cuda] [--screenshot FILE [--select L:F]] [--dark|--light]
 //          [--bench-latency N]
+//          [--export-figure tokens|heads|dfa|histogram|logits|headbars|tree --out FILE
+//           [--width W --height H --dpi D] [--select L:F[@POS]]]
 #include <QApplication>
 #include <QCommandLineParser>
 
@@ -12,6 +14,10 @@
 #include "core/base/runtime.h"
 
 int main(int argc, char** argv) {
+  // Scripted figures render offscreen unless a platform was chosen.
+  for (int i = 1; i < argc; ++i)
+    if (qstrcmp(argv[i], "--export-figure") == 0 && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+      qputenv("QT_QPA_PLATFORM", "offscreen");
   QApplication app(argc, argv);
   QApplication::setOrganizationName("Zscope");
   QApplication::setApplicationName("zscope");
@@ -29,9 +35,16 @@ int main(int argc, char** argv) {
   p.addOption({"threads", "LibTorch threads (0 = all cores).", "N"});
   p.addOption({"device", "auto, cpu or cuda.", "DEVICE"});
   p.addOption({"screenshot", "Render the window to FILE (PNG) once loaded, then quit.", "FILE"});
-  p.addOption({"select", "With --screenshot: feature to select, as LAYER:FEATURE.", "L:F"});
+  p.addOption({"select", "With --screenshot or --export-figure: feature to select, as LAYER:FEATURE or "
+                          "LAYER:FEATURE@POSITION (default position: the last token).", "L:F[@POS]"});
   p.addOption({"bench-latency", "Benchmark: once loaded, run a 64-token prompt (or --prompt) N times like "
                                  "Ctrl+Enter, print latency percentiles as JSON, quit.", "N"});
+  p.addOption({"export-figure", "Render one figure offscreen once loaded and quit: tokens, heads, dfa, histogram, "
+                                 "logits, headbars or tree (with --out, --width, --height, --dpi).", "KIND"});
+  p.addOption({"out", "With --export-figure: the file (.png, .svg, .pdf or .csv).", "FILE"});
+  p.addOption({"width", "With --export-figure: width in pixels at 96 DPI (default: the figure's own).", "W"});
+  p.addOption({"height", "With --export-figure: height in pixels at 96 DPI.", "H"});
+  p.addOption({"dpi", "With --export-figure: resolution of a PNG (default 300).", "D"});
   p.addOption({"dark", "Use the dark palette (remembered)."});
   p.addOption({"light", "Use the light palette (remembered)."});
   p.process(app);
@@ -44,6 +57,28 @@ int main(int argc, char** argv) {
   o.device = p.value("device");
   o.screenshot = p.value("screenshot");
   o.select = p.value("select");
+  if (p.isSet("export-figure")) {
+    static const QStringList kinds = {"tokens", "heads", "dfa", "histogram", "logits", "headbars", "tree"};
+    o.exportFigure = p.value("export-figure");
+    o.exportOut = p.value("out");
+    if (!kinds.contains(o.exportFigure)) {
+      std::fprintf(stderr, "zscope: --export-figure must be one of %s\n", qPrintable(kinds.join(", ")));
+      return 2;
+    }
+    if (o.exportOut.isEmpty()) {
+      std::fprintf(stderr, "zscope: --export-figure needs --out FILE\n");
+      return 2;
+    }
+    bool okW = true, okH = true, okD = true;
+    if (p.isSet("width")) o.exportSize.setWidth(p.value("width").toInt(&okW));
+    if (p.isSet("height")) o.exportSize.setHeight(p.value("height").toInt(&okH));
+    if (p.isSet("dpi")) o.exportDpi = p.value("dpi").toInt(&okD);
+    if (!okW || !okH || !okD || o.exportDpi < 24 || o.exportDpi > 1200 || (p.isSet("width") && o.exportSize.width() < 16) ||
+        (p.isSet("height") && o.exportSize.height() < 16)) {
+      std::fprintf(stderr, "zscope: --width/--height need at least 16 pixels and --dpi 24 to 1200\n");
+      return 2;
+    }
+  }
   if (p.isSet("threads")) {
     bool ok = false;
     o.threads = p.value("threads").toInt(&ok);

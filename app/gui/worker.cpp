@@ -135,11 +135,11 @@ void Worker::openDatabase(quint64 id, const QString& file) {
   });
 }
 
-void Worker::analyse(quint64 id, const QString& prompt, bool bos) {
+void Worker::analyse(quint64 id, const QString& prompt, bool bos, bool truncate) {
   guarded(id, RequestKind::Analyse, [&] {
     QElapsedTimer t;
     t.start();
-    zs::PromptAnalysis r = engine_->analyse(prompt.toStdString(), bos, jobProgress(id));
+    zs::PromptAnalysis r = engine_->analyse(prompt.toStdString(), bos, jobProgress(id), truncate);
     if (!isCurrent(RequestKind::Analyse, id)) return;  // superseded while running
     Q_EMIT analysed(id, std::move(r), t.nsecsElapsed() / 1e6);
   });

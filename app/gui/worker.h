@@ -53,7 +53,7 @@ class Worker : public QObject {
   void reloadModel(quint64 id, const QString& device, int threads);
   void loadSae(quint64 id, const QString& dir);
   void openDatabase(quint64 id, const QString& file);
-  void analyse(quint64 id, const QString& prompt, bool bos);
+  void analyse(quint64 id, const QString& prompt, bool bos, bool truncate = false);
   // Feature selected at a position: emits featureReady, dfaReady and rootReady.
   void selectFeature(quint64 id, int layer, qint64 feature, int position);
   void dfa(quint64 id, int layer, qint64 feature, int position);

@@ -1,5 +1,6 @@
 #include "core/db/features.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -297,5 +298,83 @@ void FeatureWriter::example(int layer, int64_t feature, const FeatureExample& e)
 
 void writeStats(Db& db, const FeatureStats& s) { FeatureWriter(db).stats(s); }
 void writeExample(Db& db, int layer, int64_t feature, const FeatureExample& e) { FeatureWriter(db).example(layer, feature, e); }
+
+std::vector<FeatureHit> searchFeatures(Db& db, const std::string& text, SearchField field, int limit) {
+  std::string pattern = "%";
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += "%";
+  std::map<std::pair<int, int64_t>, bool> hits;
+  auto add = [&](Stmt& s) {
+    while (s.step()) hits[{static_cast<int>(s.i64(0)), s.i64(1)}] = true;
+  };
+  if (field == SearchField::Any || field == SearchField::Label) {
+    Stmt s(db, "SELECT layer, feature FROM labels WHERE text LIKE ? ESCAPE '\\'");
+    s.bind(1, pattern);
+    add(s);
+  }
+  if (field == SearchField::Any || field == SearchField::Family) {
+    Stmt s(db, "SELECT layer, feature FROM labels WHERE family LIKE ? ESCAPE '\\'"
+               " UNION SELECT layer, feature FROM features WHERE family LIKE ? ESCAPE '\\'");
+    s.bind(1, pattern).bind(2, pattern);
+    add(s);
+  }
+  if (field == SearchField::Any || field == SearchField::PeakToken) {
+    // Token ids whose display string matches, then the top examples whose max token is one of them.
+    std::map<int32_t, bool> ids;
+    {
+      Stmt s(db, "SELECT id FROM token_strings WHERE display LIKE ? ESCAPE '\\'");
+      s.bind(1, pattern);
+      while (s.step()) ids[static_cast<int32_t>(s.i64(0))] = true;
+    }
+    if (!ids.empty()) {
+      Stmt s(db, "SELECT layer, feature, substr(tokens, max_pos * 4 + 1, 4) FROM examples WHERE kind='top' AND rank=0");
+      while (s.step()) {
+        const auto b = s.blobAs<int32_t>(2);
+        if (!b.empty() && ids.count(b[0])) hits[{static_cast<int>(s.i64(0)), s.i64(1)}] = true;
+      }
+    }
+  }
+  std::vector<FeatureHit> out;
+  Stmt info(db,
+            "SELECT COALESCE(l.text, ''), COALESCE(NULLIF(l.family, ''), f.family, ''), COALESCE(f.density, 0),"
+            " COALESCE(f.max_activation, 0)"
+            " FROM (SELECT ? AS layer, ? AS feature) k"
+            " LEFT JOIN features f ON f.layer = k.layer AND f.feature = k.feature"
+            " LEFT JOIN labels l ON l.layer = k.layer AND l.feature = k.feature");
+  Stmt peak(db, "SELECT tokens, max_pos FROM examples WHERE layer=? AND feature=? AND kind='top' AND rank=0");
+  Stmt tok(db, "SELECT display FROM token_strings WHERE id=?");
+  for (const auto& [key, unused] : hits) {
+    (void)unused;
+    FeatureHit h;
+    h.layer = key.first;
+    h.feature = key.second;
+    info.reset();
+    info.bind(1, h.layer).bind(2, h.feature);
+    if (info.step()) {
+      h.label = info.text(0);
+      h.family = info.text(1);
+      h.density = info.f64(2);
+      h.maxActivation = info.f64(3);
+    }
+    peak.reset();
+    peak.bind(1, h.layer).bind(2, h.feature);
+    if (peak.step()) {
+      const auto ids = peak.blobAs<int32_t>(0);
+      const int64_t pos = peak.i64(1);
+      if (pos >= 0 && pos < static_cast<int64_t>(ids.size())) {
+        tok.reset();
+        tok.bind(1, static_cast<int64_t>(ids[pos]));
+        if (tok.step()) h.peakToken = tok.text(0);
+      }
+    }
+    out.push_back(std::move(h));
+  }
+  std::sort(out.begin(), out.end(), [](const FeatureHit& a, const FeatureHit& b) { return a.maxActivation > b.maxActivation; });
+  if (limit > 0 && static_cast<int>(out.size()) > limit) out.resize(limit);
+  return out;
+}
 
 }  // namespace zs::db

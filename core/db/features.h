@@ -92,6 +92,18 @@ struct FeatureSummary {
 };
 std::vector<FeatureSummary> readLayerSummary(Db& db, int layer);
 
+// Search (the explorer's feature search): features whose label text, family (a
+// person's or the suggestion) or peak token (the max token of the top example)
+// contains `text`, case-insensitively; by max activation, at most `limit`.
+enum class SearchField { Any = 0, Label, Family, PeakToken };
+struct FeatureHit {
+  int layer = 0;
+  int64_t feature = 0;
+  std::string label, family, peakToken;
+  double density = 0, maxActivation = 0;
+};
+std::vector<FeatureHit> searchFeatures(Db& db, const std::string& text, SearchField field, int limit = 200);
+
 // The dashboard JSON of `zscope-cli feature --json`.
 nlohmann::json dashboardJson(const FeatureDashboard& d);
 nlohmann::json labelJson(const Label& l);

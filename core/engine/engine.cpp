@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <tuple>
 #include <filesystem>
 #include <map>
 
@@ -273,12 +274,13 @@ void Engine::openDatabase(const std::string& file, const Progress& progress) {
 bool Engine::hasDatabase() const { return d_->db != nullptr; }
 std::string Engine::databaseFile() const { return d_->dbFile; }
 
-PromptAnalysis Engine::analyse(const std::string& prompt, bool bos, const Progress& progress) {
+PromptAnalysis Engine::analyse(const std::string& prompt, bool bos, const Progress& progress, bool truncate) {
   if (!d_->session) throw InputError("model", "no model is open");
   c10::InferenceMode guard;
   const Session& session = *d_->session;
   const ModelInfo& m = d_->info;
-  const std::vector<int64_t> ids = session.checkIds(session.encodePrompt(prompt, bos));
+  size_t truncatedFrom = 0;
+  const std::vector<int64_t> ids = session.checkIds(session.encodePrompt(prompt, bos), truncate, &truncatedFrom);
   // Labels change while the app runs (the labeling panel writes them through
   // its own connection): re-read the current ones for every prompt.
   if (d_->db) {
@@ -293,6 +295,7 @@ PromptAnalysis Engine::analyse(const std::string& prompt, bool bos, const Progre
   PromptAnalysis r;
   r.prompt = prompt;
   r.bos = bos;
+  r.truncatedFrom = static_cast<int64_t>(truncatedFrom);
   r.nLayer = static_cast<int>(m.nLayer);
   r.nHead = static_cast<int>(m.nHead);
   const int T = static_cast<int>(ids.size()), H = r.nHead;
@@ -413,9 +416,21 @@ Example toExample(const db::FeatureExample& e, const std::string& title) {
   x.maxAct = e.activation;
   for (size_t i = 0; i < e.tokens.size(); ++i)
     x.tokens.push_back({e.tokens[i], i < e.activations.size() ? e.activations[i] : 0.f});
+  x.bucket = e.bucket;
+  x.dfaSource = e.dfaSource;
+  x.dfaHead = e.dfaHead;
+  x.dfaValue = e.dfaValue;
   return x;
 }
 }  // namespace
+
+std::vector<FeatureSearchHit> Engine::searchFeatures(const std::string& text, int field, int limit) const {
+  if (!d_->db) throw InputError("database", "no feature database is open");
+  std::vector<FeatureSearchHit> out;
+  for (const db::FeatureHit& h : db::searchFeatures(*d_->db, text, static_cast<db::SearchField>(std::clamp(field, 0, 3)), limit))
+    out.push_back({h.layer, h.feature, h.label, h.family, h.peakToken, h.density, h.maxActivation});
+  return out;
+}
 
 Dashboard Engine::dashboard(int layer, int64_t feature) const {
   Dashboard r;
@@ -442,8 +457,19 @@ Dashboard Engine::dashboard(int layer, int64_t feature) const {
     r.family = d.label->family;
   }
   for (size_t i = 0; i < d.top.size(); ++i) r.top.push_back(toExample(d.top[i], "top " + std::to_string(i + 1)));
-  for (const auto& e : d.quantiles)
-    r.quantiles.push_back(toExample(e, "quantile bucket " + std::to_string(e.bucket) + " #" + std::to_string(e.rank + 1)));
+  for (const auto& e : d.quantiles) {
+    Example x = toExample(e, "quantile " + db::quantileName(d.quantileEdges, e.bucket) + " #" + std::to_string(e.rank + 1));
+    std::tie(x.rangeLo, x.rangeHi) = db::quantileRange(d.quantileEdges, e.bucket);
+    r.quantiles.push_back(std::move(x));
+  }
+  r.quantileEdges = d.quantileEdges;
+  r.headAttribution = d.stats.headAttribution;
+  if (d.histCounts.size() >= 2) {
+    r.zeroCount = static_cast<double>(d.histCounts[0]);
+    r.histBelow = static_cast<double>(d.histCounts[1]);
+  }
+  if (d.histCounts.size() >= d.histEdges.size() + 2 && !d.histEdges.empty())
+    r.histAbove = static_cast<double>(d.histCounts.back());
   // histCounts layout: [zero, below first edge, n bins..., at/above last edge]; keep the n positive bins.
   r.histEdges = d.histEdges;
   const size_t n = d.histEdges.size() > 0 ? d.histEdges.size() - 1 : 0;

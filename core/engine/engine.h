@@ -57,6 +57,7 @@ struct PromptAnalysis {
   std::vector<std::vector<float>> tokenHeads;
   int nLayer = 0, nHead = 0;
   std::vector<int> saeLayers;
+  int64_t truncatedFrom = 0;  // tokens of the prompt before truncation; 0 = not truncated
 };
 
 // A feature selected at a position: its activation on every token and its head attribution.
@@ -104,6 +105,10 @@ struct Example {
   int maxIndex = 0;
   float maxAct = 0;
   std::string title;  // "top 1", "quantile bucket 2 #1"
+  int bucket = -1;                       // quantile bucket, -1 for top examples
+  double rangeLo = 0, rangeHi = 0;       // the bucket's activation range (hi = +inf for the last)
+  int dfaSource = -1, dfaHead = -1;      // source position and head with the largest DFA at the max
+  float dfaValue = 0;
 };
 struct Dashboard {
   bool available = false;  // false: no feature database loaded (or feature absent)
@@ -115,7 +120,19 @@ struct Dashboard {
   std::vector<Example> top, quantiles;
   std::vector<double> histEdges;       // n+1 edges of the positive bins
   std::vector<double> histCounts;      // n counts (positive bins)
+  double histBelow = 0, histAbove = 0;  // positive activations below the first / at or above the last edge
+  double zeroCount = 0;                 // tokens where it does not fire
+  std::vector<double> quantileEdges;    // bucket b covers [edges[b-1], edges[b])
+  std::vector<float> headAttribution;   // decoder-norm fraction per head of its layer
   std::vector<std::pair<std::string, float>> topLogits, bottomLogits;
+};
+
+// A feature found by searchFeatures (label, family or peak token).
+struct FeatureSearchHit {
+  int layer = 0;
+  int64_t feature = 0;
+  std::string label, family, peakToken;
+  double density = 0, maxActivation = 0;
 };
 
 struct HeadTopFeature {
@@ -162,7 +179,9 @@ class Engine {
   std::string databaseFile() const;
 
   // Runs the model on the prompt and encodes every loaded SAE; caches what attribution needs.
-  PromptAnalysis analyse(const std::string& prompt, bool bos, const Progress& progress = {});
+  // More tokens than the model's context: InputError, or with `truncate` the
+  // first nCtx tokens are analysed (PromptAnalysis::truncatedFrom says so).
+  PromptAnalysis analyse(const std::string& prompt, bool bos, const Progress& progress = {}, bool truncate = false);
   FeatureDetail feature(int layer, int64_t feature, int position) const;
   DfaResult dfa(int layer, int64_t feature, int dest) const;
   // Root node for a feature at a position, and the children of any expandable node.
@@ -173,6 +192,9 @@ class Engine {
   uint64_t generation() const;
   std::vector<HeadTopFeature> headTopFeatures(int layer, int head, int k) const;
   Dashboard dashboard(int layer, int64_t feature) const;
+  // Features of the open database whose label, family or peak token contains
+  // `text` (field: 0 any, 1 label, 2 family, 3 peak token); InputError without a database.
+  std::vector<FeatureSearchHit> searchFeatures(const std::string& text, int field, int limit = 200) const;
 
   // For other GUI panels (training, labeling): the loaded folders.
   std::string modelDir() const;

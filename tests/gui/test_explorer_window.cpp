@@ -7,12 +7,16 @@
 #include <QListWidget>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTableView>
 
 #include "app/gui/explorer/explorer_controller.h"
 #include "app/gui/explorer/explorer_prompt.h"
+#include "app/gui/explorer/feature_search.h"
+#include "widgets/feature_hit_model.h"
 #include "app/gui/explorer/mainwindow.h"
+#include "app/gui/settings.h"
 #include "app/gui/worker.h"
 #include "core/db/builder.h"
 #include "core/db/db.h"
@@ -34,6 +38,7 @@ class TestExplorerWindow : public QObject {
   Q_OBJECT
   std::string model_;
   std::string saeRoot_;
+  std::string dbFile_;  // the feature database built by dashboardFromFeatureDatabase
   std::vector<zs::test::RandomSae> saes_;
   std::unique_ptr<MainWindow> w_;
   std::unique_ptr<zs::Engine> ref_;  // an independent engine on this thread: the reference numbers
@@ -231,6 +236,7 @@ class TestExplorerWindow : public QObject {
       l.family = "local context";
       zs::db::setLabel(*db, l);
     }
+    dbFile_ = o.out;
     QSignalSpy opened(w_->worker(), &Worker::databaseOpened);
     w_->openDatabase(QString::fromStdString(o.out));
     QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 10000);
@@ -257,13 +263,93 @@ class TestExplorerWindow : public QObject {
     x()->featureProxy()->setText("");
   }
 
+  // Search the database by label, family and peak token; a hit selects its feature.
+  void searchFindsFeatures() {
+    FeatureSearchDialog* d = w_->featureSearch();
+    QAbstractItemModelTester tester(d->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy done(d, &FeatureSearchDialog::searched);
+    auto run = [&](const QString& q, int field) {
+      const int before = done.count();
+      d->setQuery(q, field);
+      d->search();
+      QTRY_VERIFY_WITH_TIMEOUT(done.count() > before, 10000);
+    };
+    run("cat-mat", 1);
+    QCOMPARE(d->model()->rowCount(), 1);
+    const int layer = d->model()->hits()[0].layer;
+    const qint64 feature = d->model()->hits()[0].feature;
+    QCOMPARE(d->model()->hits()[0].label, std::string("cat-mat detector"));
+    run("LOCAL CONT", 2);
+    QVERIFY(d->model()->rowCount() >= 1);
+    // The labelled feature's own peak token finds it (and only features peaking on such a token).
+    const QString peak = QString::fromStdString(zs::db::readDashboard(*zs::db::Db::open(dbFile_), layer, feature).top.at(0).tokens.at(
+        zs::db::readDashboard(*zs::db::Db::open(dbFile_), layer, feature).top.at(0).maxPos));
+    QVERIFY(!peak.isEmpty());
+    run(peak, 3);
+    QVERIFY(d->model()->rowCount() >= 1);
+    bool found = false;
+    for (const auto& h : d->model()->hits()) {
+      QVERIFY(QString::fromStdString(h.peakToken).contains(peak, Qt::CaseInsensitive));
+      found |= h.layer == layer && h.feature == feature;
+    }
+    QVERIFY(found);
+    run("no such text anywhere", 0);
+    QCOMPARE(d->model()->rowCount(), 0);
+    run("cat-mat", 0);
+    QCOMPARE(d->model()->rowCount(), 1);
+    QTest::mouseDClick(d->table()->viewport(), Qt::LeftButton, {}, d->table()->visualRect(d->model()->index(0, 0)).center());
+    QCOMPARE(x()->selection().layer, layer);
+    QCOMPARE(x()->selection().feature, feature);
+  }
+
+  // Arrow keys in the feature table move the selection and every view follows;
+  // Go to feature (Ctrl+G) takes L:F and L:F@POS.
+  void keyboardAndGoTo() {
+    runPrompt(prompt_);
+    QTableView* t = x()->featureTable();
+    QVERIFY(t->model()->rowCount() >= 2);
+    t->setFocus();
+    t->setCurrentIndex(t->model()->index(0, 0));
+    QTRY_VERIFY(x()->selection().feature == t->model()->index(0, 0).data(FeatureTableModel::FeatureRole).toLongLong());
+    QTest::keyClick(t, Qt::Key_Down);
+    const qint64 second = t->model()->index(1, 0).data(FeatureTableModel::FeatureRole).toLongLong();
+    const int secondLayer = t->model()->index(1, 0).data(FeatureTableModel::LayerRole).toInt();
+    QCOMPARE(x()->selection().feature, second);
+    QCOMPARE(x()->selection().layer, secondLayer);
+    QTRY_COMPARE_WITH_TIMEOUT(x()->featureDetail().feature, int64_t(second), 10000);
+    QString err;
+    QVERIFY2(x()->goTo("1:3@0", &err), qPrintable(err));
+    QCOMPARE(x()->selection().layer, 1);
+    QCOMPARE(x()->selection().feature, qint64(3));
+    QCOMPARE(x()->selection().pos, 0);
+    QVERIFY(x()->goTo("L0 F5@-1", &err));
+    QCOMPARE(x()->selection().pos, int(x()->analysis().tokens.size()) - 1);
+    QVERIFY(!x()->goTo("nonsense", &err));
+    QVERIFY(!x()->goTo("7:1", &err));
+    QVERIFY(err.contains("layer 7"));
+    QVERIFY(!x()->goTo("1:1@999", &err));
+    x()->back();
+    QCOMPARE(x()->selection().feature, qint64(3));
+  }
+
   void errorsAreMessagesNotCrashes() {
     QString longPrompt;
     for (int i = 0; i < 80; ++i) longPrompt += "cat ";
-    x()->run(longPrompt, true);
+    x()->prompt()->setText(longPrompt);
+    x()->prompt()->run();
     QTRY_VERIFY_WITH_TIMEOUT(x()->lastError().contains("context"), 10000);
-    QTRY_VERIFY(w_->findChild<QMessageBox*>("errorBox") != nullptr);
+    // A refused prompt is not kept in the history; the window offers to truncate it.
+    QVERIFY(!gui::settings::promptHistory.get().contains(longPrompt));
+    QTRY_VERIFY(w_->findChild<QMessageBox*>("truncateBox") != nullptr);
+    QVERIFY(w_->findChild<QMessageBox*>("errorBox") == nullptr);
+    QSignalSpy shown(x(), &ExplorerController::analysisShown);
+    w_->findChild<QMessageBox*>("truncateBox")->findChild<QPushButton*>("truncateButton")->click();
+    QTRY_COMPARE_WITH_TIMEOUT(shown.count(), 1, 10000);
+    QVERIFY(x()->analysis().truncatedFrom > 64);
+    QCOMPARE(int64_t(x()->analysis().tokens.size()), int64_t(64));
+    QVERIFY(gui::settings::promptHistory.get().contains(longPrompt));  // it ran (truncated)
     for (auto* b : w_->findChildren<QMessageBox*>()) b->close();
+    QTest::qWait(50);
     // A mismatched SAE (d_in 32) is refused with a clear message; nothing changes.
     const std::string bad = zs::test::tempDir() + "/badsae";
     zs::test::writeRandomSae(bad, 0, 32, 8, 4, 3);
@@ -271,6 +357,13 @@ class TestExplorerWindow : public QObject {
     w_->openSae(QString::fromStdString(bad + "/blocks.0.attn.hook_z"));
     QTRY_VERIFY_WITH_TIMEOUT(failed.count() == 1, 10000);
     QVERIFY(failed.at(0).at(2).toString().contains("d_in 32"));
+    // One failure, one dialog.
+    QTRY_VERIFY(w_->findChild<QMessageBox*>("errorBox") != nullptr);
+    QTest::qWait(100);
+    int boxes = 0;
+    for (auto* b : w_->findChildren<QMessageBox*>("errorBox")) boxes += b->isVisible() && b->text().contains("d_in 32");
+    QCOMPARE(boxes, 1);
+    for (auto* b : w_->findChildren<QMessageBox*>()) b->close();
     runPrompt(prompt_);
     QVERIFY(x()->featureModel()->rowCount() > 0);
   }

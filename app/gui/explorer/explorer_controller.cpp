@@ -8,7 +8,10 @@
 #include <QItemSelectionModel>
 #include <QListWidget>
 #include <QMainWindow>
+#include <QRegularExpression>
 #include <QTableView>
+
+#include <algorithm>
 
 #include "app/gui/explorer/explorer_prompt.h"
 #include "widgets/dashboard_view.h"
@@ -65,8 +68,19 @@ void ExplorerController::cancel() { worker_->cancelIssued(); }
 void ExplorerController::run(const QString& text, bool bos) {
   const quint64 id = worker_->nextId(RequestKind::Analyse);
   runTimer_.start();
+  pendingText_ = text;
+  pendingBos_ = bos;
   if (pending_ == 0) begin(tr("Analysing the prompt…"));
   QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(id), a1 = QString(text), a2 = bool(bos)] { w->analyse(a0, a1, a2); }, Qt::QueuedConnection);
+}
+
+void ExplorerController::runTruncated(const QString& text, bool bos) {
+  const quint64 id = worker_->nextId(RequestKind::Analyse);
+  runTimer_.start();
+  pendingText_ = text;
+  pendingBos_ = bos;
+  if (pending_ == 0) begin(tr("Analysing the prompt…"));
+  QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(id), a1 = QString(text), a2 = bool(bos)] { w->analyse(a0, a1, a2, true); }, Qt::QueuedConnection);
 }
 
 QString ExplorerController::tokenTooltip(int pos) const {
@@ -92,6 +106,8 @@ void ExplorerController::onAnalysed(quint64 id, const zs::PromptAnalysis& r, dou
   if (!worker_->isCurrent(RequestKind::Analyse, id)) return;  // a newer prompt is on its way
   end();
   analysis_ = r;
+  // Only prompts that ran reach the history (a refused one is not kept).
+  prompt_->addToHistory(QString::fromStdString(r.prompt));
   QStringList disp, tips;
   for (int i = 0; i < static_cast<int>(r.tokens.size()); ++i) disp << QString::fromStdString(r.tokens[i].display);
   for (int i = 0; i < static_cast<int>(r.tokens.size()); ++i) tips << tokenTooltip(i);
@@ -118,6 +134,32 @@ void ExplorerController::onAnalysed(quint64 id, const zs::PromptAnalysis& r, dou
 void ExplorerController::selectPosition(int pos) { apply(Selection{pos, sel_.layer, sel_.feature}, true); }
 
 void ExplorerController::selectFeature(int layer, qint64 feature) { apply(Selection{sel_.pos, layer, feature}, true); }
+
+bool ExplorerController::goTo(const QString& spec, QString* error) {
+  // L:F, L:F@POS (a negative position counts from the end), or "L F".
+  static const QRegularExpression re(QStringLiteral("^\\s*L?(\\d+)\\s*[:/ ]\\s*F?(\\d+)\\s*(?:@\\s*(-?\\d+))?\\s*$"),
+                                     QRegularExpression::CaseInsensitiveOption);
+  const QRegularExpressionMatch m = re.match(spec);
+  auto fail = [error](const QString& e) {
+    if (error) *error = e;
+    return false;
+  };
+  if (!m.hasMatch()) return fail(tr("Write LAYER:FEATURE, optionally @POSITION (e.g. 1:63 or 1:63@-1)."));
+  if (analysis_.tokens.empty()) return fail(tr("Run a prompt first."));
+  const int layer = m.captured(1).toInt();
+  const qint64 feature = m.captured(2).toLongLong();
+  if (std::find(analysis_.saeLayers.begin(), analysis_.saeLayers.end(), layer) == analysis_.saeLayers.end())
+    return fail(tr("No SAE is loaded for layer %1.").arg(layer));
+  int pos = sel_.pos;
+  if (!m.captured(3).isEmpty()) {
+    const int n = static_cast<int>(analysis_.tokens.size());
+    pos = m.captured(3).toInt();
+    if (pos < 0) pos += n;
+    if (pos < 0 || pos >= n) return fail(tr("Position %1 is outside the prompt's %2 tokens.").arg(m.captured(3)).arg(n));
+  }
+  apply(Selection{pos, layer, feature}, true);
+  return true;
+}
 
 void ExplorerController::back() {
   if (historyIndex_ > 0) apply(history_[--historyIndex_], false);
@@ -168,7 +210,7 @@ void ExplorerController::showPosition(bool refill) {
     const QModelIndex i = proxy_->index(r, 0);
     if (i.data(FeatureTableModel::LayerRole).toInt() == sel_.layer &&
         i.data(FeatureTableModel::FeatureRole).toLongLong() == sel_.feature) {
-      table_->selectionModel()->select(i, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+      table_->selectionModel()->setCurrentIndex(i, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
       table_->scrollTo(i);
       break;
     }
@@ -189,7 +231,7 @@ static QStringList headLabels(int n) {
 void ExplorerController::showTokenHeads() {
   const auto& v = analysis_.tokenHeads[sel_.pos];
   heads_->setData(v, analysis_.nLayer, analysis_.nHead, layerLabels(analysis_.nLayer), headLabels(analysis_.nHead), false);
-  heads_->setTitle(tr("Token %1 '%2': activation-weighted head attribution")
+  heads_->setTitle(tr("Token %1 '%2': Σ act × head fraction")
                        .arg(sel_.pos).arg(QString::fromStdString(analysis_.tokens[sel_.pos].display)));
   heads_->setScaleLabel(tr("Σ act × fraction"));
 }
@@ -204,8 +246,8 @@ void ExplorerController::onFeature(quint64 id, const zs::FeatureDetail& d) {
   for (int h = 0; h < analysis_.nHead && h < static_cast<int>(d.headAttr.size()); ++h)
     m[static_cast<size_t>(d.layer) * analysis_.nHead + h] = d.headAttr[h];
   heads_->setData(m, analysis_.nLayer, analysis_.nHead, layerLabels(analysis_.nLayer), headLabels(analysis_.nHead), false);
-  QString title = tr("%1: decoder-norm fraction per head").arg(name);
-  if (!d.label.empty()) title += " — " + QString::fromStdString(d.label);
+  QString title = tr("%1: head fractions").arg(name);
+  if (!d.label.empty()) title += " — " + QFontMetrics(QFont()).elidedText(QString::fromStdString(d.label), Qt::ElideRight, 160);
   heads_->setTitle(title);
   heads_->setScaleLabel(tr("fraction"));
   heads_->setToolTip(QString::fromStdString(d.familySuggestion));
@@ -215,7 +257,7 @@ void ExplorerController::onDfa(quint64 id, const zs::DfaResult& d) {
   if (!worker_->isCurrent(RequestKind::Feature, id)) return;
   dfa_ = d;
   dfaMap_->setData(d.dfa, d.nSrc, d.nHead, tokenLabels(d.dest), headLabels(d.nHead), true);
-  dfaMap_->setTitle(tr("DFA of L%1 F%2 at %3 (pre-act %4 = Σ + bias %5)")
+  dfaMap_->setTitle(tr("DFA of L%1 F%2 at %3: pre-act %4 = Σ + bias %5")
                         .arg(d.layer).arg(d.feature).arg(d.dest).arg(d.preActivation, 0, 'f', 3).arg(d.bias, 0, 'f', 3));
   tokens_->setSourceValues(d.bySource, tr("DFA by source → %1").arg(d.dest));
 }
@@ -227,10 +269,16 @@ void ExplorerController::onFailed(quint64 id, int kind, const QString& msg) {
     end();
   } else if (k == RequestKind::Expand) {
     // Leave the node collapsed; the message explains why.
-  } else if (k != RequestKind::Load && k != RequestKind::Job && !worker_->isCurrent(k, id)) {
+  } else if (k == RequestKind::Load || k == RequestKind::Job) {
+    return;  // the main window reports loads, once
+  } else if (!worker_->isCurrent(k, id)) {
     return;
   }
   if (msg.isEmpty()) return;  // cancelled by the user
   lastError_ = msg;
+  if (k == RequestKind::Analyse && msg.contains("exceed the model's context")) {
+    Q_EMIT promptTooLong(pendingText_, pendingBos_, msg);
+    return;
+  }
   Q_EMIT error(msg);
 }

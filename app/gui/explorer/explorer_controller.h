@@ -7,7 +7,10 @@
 #include <QObject>
 #include <QVector>
 
+#include <memory>
+
 #include "app/gui/worker.h"
+#include "widgets/figure_export.h"
 
 class QMainWindow;
 class QDockWidget;
@@ -26,7 +29,11 @@ class RdfaTreeModel;
 class RdfaTreeView;
 class DashboardView;
 class FigureSource;
+class RdfaTreeFigure;
 }  // namespace zs::gui
+
+// Right-click on `w` offers "Export figure…" for `src` (explorer_docks.cpp).
+void addExportMenu(QWidget* w, zs::gui::FigureSource* src);
 
 struct Selection {
   int pos = -1;
@@ -43,6 +50,9 @@ class ExplorerController : public QObject {
   QList<QDockWidget*> docks() const { return docks_; }
   // Figures for File > Export: (menu text, source).
   QList<QPair<QString, zs::gui::FigureSource*>> figures() const;
+  // A figure by its --export-figure name: tokens, heads, dfa, histogram,
+  // logits, headbars, tree; nullptr for another name.
+  zs::gui::FigureSource* figure(const QString& kind) const;
 
   // The current state (tests read it).
   const zs::PromptAnalysis& analysis() const { return analysis_; }
@@ -67,10 +77,17 @@ class ExplorerController : public QObject {
 
  public Q_SLOTS:
   void run(const QString& text, bool bos);
+  // The same, cutting a prompt longer than the model's context to its first tokens.
+  void runTruncated(const QString& text, bool bos);
   void selectPosition(int pos);
   void selectFeature(int layer, qint64 feature);  // at the current position, recorded in history
   void back();
   void forward();
+ public:
+  // Go to a feature: "L:F" or "L:F@POS" (Ctrl+G). False with *error when it
+  // cannot be parsed, no prompt ran, or the layer has no SAE.
+  bool goTo(const QString& spec, QString* error = nullptr);
+ public Q_SLOTS:
   void applyTheme(bool dark);
   void cancel();
 
@@ -79,10 +96,17 @@ class ExplorerController : public QObject {
   void analysisShown(const QString& prompt);  // after a (current) analysis reached the views
   void latencyMeasured(double totalMs, double workerMs);
   void error(const QString& message);
+  // An analysis was refused because the prompt is longer than the context;
+  // the window offers to run it truncated.
+  void promptTooLong(const QString& text, bool bos, const QString& message);
   void navigationChanged(bool canBack, bool canForward);
 
  private:
   void buildDocks(QMainWindow* w);
+  void arrangeDocks(QMainWindow* w);
+ public:
+  void sizeDocks(QMainWindow* w);  // the default arrangement's proportions for the window's size
+ private:
   QDockWidget* addDock(QMainWindow* w, const QString& name, const QString& title, QWidget* content, Qt::DockWidgetArea area);
   void apply(const Selection& s, bool record);
   void showPosition(bool refill);
@@ -112,6 +136,7 @@ class ExplorerController : public QObject {
   zs::gui::RdfaTreeModel* treeModel_ = nullptr;
   zs::gui::RdfaTreeView* tree_ = nullptr;
   zs::gui::DashboardView* dash_ = nullptr;
+  std::unique_ptr<zs::gui::FigureSource> treeFigure_;
 
   zs::PromptAnalysis analysis_;
   zs::FeatureDetail detail_;
@@ -123,4 +148,6 @@ class ExplorerController : public QObject {
   QElapsedTimer runTimer_;
   double lastLatencyMs_ = 0;
   QString lastError_;
+  QString pendingText_;  // the prompt of the newest analysis request
+  bool pendingBos_ = true;
 };

@@ -4,6 +4,7 @@
 #include <QDockWidget>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
@@ -20,6 +21,8 @@
 #include "widgets/dashboard_view.h"
 #include "widgets/feature_table_model.h"
 #include "widgets/heatmap_plot.h"
+#include "widgets/qcp.h"
+#include "widgets/rdfa_tree_figure.h"
 #include "widgets/rdfa_tree_model.h"
 #include "widgets/token_view.h"
 
@@ -35,8 +38,9 @@ QDockWidget* ExplorerController::addDock(QMainWindow* w, const QString& name, co
   return d;
 }
 
-// A context menu "Export figure…" on any figure widget.
-static void addExportMenu(QWidget* w, FigureSource* src) {
+// A context menu "Export figure…" on any figure widget (on the widget that
+// receives the right-click: a plot's QCustomPlot, not its wrapper).
+void addExportMenu(QWidget* w, FigureSource* src) {
   w->setContextMenuPolicy(Qt::CustomContextMenu);
   QObject::connect(w, &QWidget::customContextMenuRequested, w, [w, src](const QPoint& p) {
     QMenu m;
@@ -96,6 +100,13 @@ void ExplorerController::buildDocks(QMainWindow* w) {
   connect(table_, &QTableView::clicked, this, [this](const QModelIndex& i) {
     selectFeature(i.data(FeatureTableModel::LayerRole).toInt(), i.data(FeatureTableModel::FeatureRole).toLongLong());
   });
+  // Arrow keys (and Page Up/Down, Home/End) move the current row: every view follows.
+  connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& i) {
+    if (!i.isValid()) return;
+    const int layer = i.data(FeatureTableModel::LayerRole).toInt();
+    const qint64 feature = i.data(FeatureTableModel::FeatureRole).toLongLong();
+    if (layer != sel_.layer || feature != sel_.feature) selectFeature(layer, feature);
+  });
   connect(table_, &QTableView::activated, this, [this](const QModelIndex& i) {
     selectFeature(i.data(FeatureTableModel::LayerRole).toInt(), i.data(FeatureTableModel::FeatureRole).toLongLong());
   });
@@ -107,16 +118,18 @@ void ExplorerController::buildDocks(QMainWindow* w) {
   heads_->setAxisLabels(tr("layer"), tr("head"));
   headTop_ = new QListWidget;
   headTop_->setObjectName("headTopFeatures");
-  headTop_->setMaximumHeight(120);
+  headTop_->setMinimumHeight(40);
+  headTop_->hide();  // shown once a cell is clicked
   headTop_->setToolTip(tr("Click a heatmap cell to list that head's top features; double-click one to select it"));
   headSplit->addWidget(heads_);
   headSplit->addWidget(headTop_);
   headSplit->setStretchFactor(0, 3);
   addDock(w, "headsDock", tr("Head attribution"), headSplit, Qt::RightDockWidgetArea);
-  addExportMenu(heads_, heads_);
+  addExportMenu(heads_->plot(), heads_);
   connect(heads_, &HeatmapPlot::cellClicked, this, [this](int layer, int head) {
     const quint64 id = worker_->nextId(RequestKind::HeadTop);
     headTop_->clear();
+    headTop_->show();
     QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(id), a1 = int(layer), a2 = int(head), a3 = int(20)] { w->headTopFeatures(a0, a1, a2, a3); }, Qt::QueuedConnection);
   });
   connect(headTop_, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem* it) {
@@ -127,10 +140,10 @@ void ExplorerController::buildDocks(QMainWindow* w) {
   dfaMap_->setObjectName("dfaHeatmap");
   dfaMap_->setAxisLabels(tr("source token"), tr("head"));
   dfaMap_->setTransposed(true);
-  dfaMap_->setMinimumHeight(240);  // room for the rotated token labels
+  dfaMap_->setMinimumHeight(160);
   dfaMap_->setScaleLabel(tr("DFA"));
   addDock(w, "dfaDock", tr("DFA (source × head)"), dfaMap_, Qt::RightDockWidgetArea);
-  addExportMenu(dfaMap_, dfaMap_);
+  addExportMenu(dfaMap_->plot(), dfaMap_);
 
   treeModel_ = new RdfaTreeModel(this);
   tree_ = new RdfaTreeView;
@@ -150,15 +163,72 @@ void ExplorerController::buildDocks(QMainWindow* w) {
 
   dash_ = new DashboardView;
   dash_->setObjectName("dashboardView");
-  addDock(w, "dashboardDock", tr("Feature dashboard"), dash_, Qt::BottomDockWidgetArea);
-  addExportMenu(dash_, dash_);
-  w->tabifyDockWidget(docks_[docks_.size() - 2], docks_.last());
-  docks_[docks_.size() - 2]->raise();
+  addDock(w, "dashboardDock", tr("Feature dashboard"), dash_, Qt::RightDockWidgetArea);
+  addExportMenu(dash_->histogramPlot(), dash_);
+  addExportMenu(dash_->logitsPlot(), dash_->logitsFigure());
+  addExportMenu(dash_->headsPlot(), dash_->headsFigure());
+  treeFigure_ = std::make_unique<RdfaTreeFigure>(tree_);
+  addExportMenu(tree_->viewport(), treeFigure_.get());
+  arrangeDocks(w);
+}
+
+// The default arrangement (1366×768 up to 1920×1080 and beyond): prompt and
+// tokens side by side on top; the feature table on the left; the two heatmaps
+// stacked beside the dashboard on the right; the RDFA tree under the heatmaps.
+// Nothing shares a tab; a saved layout replaces it.
+void ExplorerController::arrangeDocks(QMainWindow* w) {
+  auto dock = [this](const char* name) {
+    for (QDockWidget* d : docks_)
+      if (d->objectName() == QLatin1String(name)) return d;
+    return static_cast<QDockWidget*>(nullptr);
+  };
+  QDockWidget *prompt = dock("promptDock"), *tokens = dock("tokensDock"), *features = dock("featuresDock"),
+              *heads = dock("headsDock"), *dfa = dock("dfaDock"), *tree = dock("rdfaDock"), *dash = dock("dashboardDock");
+  w->setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
+  w->setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
+  w->splitDockWidget(prompt, tokens, Qt::Horizontal);
+  w->splitDockWidget(heads, dash, Qt::Horizontal);
+  w->splitDockWidget(heads, dfa, Qt::Vertical);
+  w->splitDockWidget(dfa, tree, Qt::Vertical);
+  sizeDocks(w);
+}
+
+// Proportions of the default arrangement for the window's current size (run
+// again once the window has its real size).
+void ExplorerController::sizeDocks(QMainWindow* w) {
+  auto dock = [this](const char* name) {
+    for (QDockWidget* d : docks_)
+      if (d->objectName() == QLatin1String(name)) return d;
+    return static_cast<QDockWidget*>(nullptr);
+  };
+  QDockWidget *prompt = dock("promptDock"), *tokens = dock("tokensDock"), *features = dock("featuresDock"),
+              *heads = dock("headsDock"), *dfa = dock("dfaDock"), *tree = dock("rdfaDock"), *dash = dock("dashboardDock");
+  const int W = std::max(800, w->width()), H = std::max(500, w->height());
+  w->resizeDocks({prompt, tokens}, {W * 2 / 5, W * 3 / 5}, Qt::Horizontal);
+  w->resizeDocks({prompt, features}, {std::clamp(H / 7, 90, 150), H}, Qt::Vertical);
+  w->resizeDocks({features, heads, dash}, {W * 27 / 100, W * 41 / 100, W * 32 / 100}, Qt::Horizontal);
+  w->resizeDocks({heads, dfa, tree}, {H * 27 / 100, H * 30 / 100, H * 30 / 100}, Qt::Vertical);
 }
 
 QList<QPair<QString, FigureSource*>> ExplorerController::figures() const {
-  return {{tr("Tokens"), tokens_}, {tr("Head attribution"), heads_}, {tr("DFA heatmap"), dfaMap_},
-          {tr("Activation histogram"), dash_}};
+  return {{tr("Tokens"), tokens_},
+          {tr("Head attribution"), heads_},
+          {tr("DFA heatmap"), dfaMap_},
+          {tr("Activation histogram"), dash_},
+          {tr("Logit effects"), dash_->logitsFigure()},
+          {tr("Head-attribution bars"), dash_->headsFigure()},
+          {tr("RDFA tree"), treeFigure_.get()}};
+}
+
+FigureSource* ExplorerController::figure(const QString& kind) const {
+  if (kind == "tokens") return tokens_;
+  if (kind == "heads") return heads_;
+  if (kind == "dfa") return dfaMap_;
+  if (kind == "histogram") return dash_;
+  if (kind == "logits") return dash_->logitsFigure();
+  if (kind == "headbars") return dash_->headsFigure();
+  if (kind == "tree") return treeFigure_.get();
+  return nullptr;
 }
 
 void ExplorerController::applyTheme(bool dark) {

@@ -75,9 +75,8 @@ void PromptEditor::addToHistory(const QString& t) {
 
 void PromptEditor::run() {
   debounce_->stop();
-  const QString t = text();
-  addToHistory(t);
-  Q_EMIT runRequested(t, bos());
+  // The history gets the prompt once it has run (ExplorerController::onAnalysed).
+  Q_EMIT runRequested(text(), bos());
 }
 
 bool PromptEditor::eventFilter(QObject* o, QEvent* e) {

@@ -14,12 +14,15 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QInputDialog>
+#include <QLineEdit>
 #include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -33,7 +36,10 @@
 #include "app/gui/explorer/explorer_controller.h"
 #include "app/gui/explorer/explorer_export.h"
 #include "app/gui/explorer/explorer_prompt.h"
+#include "app/gui/explorer/feature_search.h"
 #include "app/gui/worker.h"
+#include "widgets/figure_export.h"
+#include "widgets/qcp.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
 #include "core/base/paths.h"
@@ -75,6 +81,22 @@ MainWindow::MainWindow(const StartupOptions& opts, QWidget* parent) : QMainWindo
   buildMenus();
   buildStatusBar();
   installToolPanels(this);
+  // Training curves (and any other plot of the tool panels) export like the explorer's.
+  for (QCustomPlot* plot : findChildren<QCustomPlot*>()) {
+    if (!plot->objectName().startsWith("curve_")) continue;
+    const QString name = plot->objectName();
+    toolFigures_.push_back(std::make_unique<zs::gui::PlotFigure>(
+        plot, [name] { return name; },
+        [plot] {
+          QString s = "series,x,y\n";
+          for (int g = 0; g < plot->graphCount(); ++g)
+            for (auto it = plot->graph(g)->data()->constBegin(); it != plot->graph(g)->data()->constEnd(); ++it)
+              s += QString("%1,%2,%3\n").arg(zs::gui::csvField(plot->graph(g)->name())).arg(it->key, 0, 'g', 12).arg(it->value, 0, 'g', 9);
+          return s;
+        },
+        QSize(480, 300)));
+    addExportMenu(plot, toolFigures_.back().get());
+  }
   if (QDockWidget* rdfa = findChild<QDockWidget*>("rdfaDock")) rdfa->raise();
   restoreLayout();
   setDarkPalette(gui::settings::darkPalette.get());
@@ -107,6 +129,13 @@ MainWindow::MainWindow(const StartupOptions& opts, QWidget* parent) : QMainWindo
   });
   connect(worker_, &Worker::loadDone, this, [this](quint64 id) { endJob(QString("load:%1").arg(id)); });
   connect(explorer_, &ExplorerController::error, this, [this](const QString& m) { showError(tr("Zscope"), m); });
+  connect(explorer_, &ExplorerController::promptTooLong, this, &MainWindow::offerTruncation);
+  connect(explorer_, &ExplorerController::analysisShown, this, [this] {
+    const auto& a = explorer_->analysis();
+    if (a.truncatedFrom > 0)
+      statusBar()->showMessage(tr("The prompt's %1 tokens were cut to the model's context of %2")
+                                   .arg(a.truncatedFrom).arg(a.tokens.size()), 10000);
+  });
   connect(explorer_, &ExplorerController::busyChanged, this, [this](bool busy, const QString& what) {
     if (busy) beginJob("explorer", what);
     else endJob("explorer");
@@ -160,6 +189,15 @@ void MainWindow::buildMenus() {
     back->setEnabled(b);
     fwd->setEnabled(f);
   });
+  nav->addAction(tr("&Go to feature…"), QKeySequence(tr("Ctrl+G")), this, [this] {
+    bool ok = false;
+    const QString s = QInputDialog::getText(this, tr("Go to feature"), tr("Layer:feature, optionally @position (1:63, 1:63@-1):"),
+                                            QLineEdit::Normal, QString(), &ok);
+    if (!ok || s.trimmed().isEmpty()) return;
+    QString err;
+    if (!explorer_->goTo(s, &err)) showError(tr("Go to feature"), err);
+  });
+  nav->addAction(tr("&Search features…"), QKeySequence(tr("Ctrl+Shift+F")), this, [this] { featureSearch()->show(); });
   QAction* runAct = nav->addAction(tr("&Run prompt"), QKeySequence(tr("Ctrl+Return")), explorer_->prompt(), &PromptEditor::run);
   runAct->setIcon(QIcon(":/icons/run.svg"));
 
@@ -275,7 +313,7 @@ void MainWindow::startup() {
     }
   }
   if (!opts_.prompt.isEmpty()) runPrompt(opts_.prompt);
-  if (!opts_.screenshot.isEmpty()) {
+  if (opts_.scripted()) {
     auto* t = new QTimer(this);
     connect(t, &QTimer::timeout, this, &MainWindow::screenshotTick);
     t->start(250);
@@ -386,14 +424,40 @@ void MainWindow::rebuildRecentMenu() {
 
 void MainWindow::showError(const QString& title, const QString& message) {
   statusBar()->showMessage(message, 8000);
-  if (!opts_.screenshot.isEmpty()) {
+  if (opts_.scripted()) {
     qWarning().noquote() << "zscope:" << message;
     return;
   }
+  // Every error once: a message already on screen is not opened again.
+  for (QMessageBox* open : findChildren<QMessageBox*>("errorBox"))
+    if (open->isVisible() && open->text() == message) return;
   // Non-modal: the UI keeps running (and tests never block on a dialog).
   auto* box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
   box->setAttribute(Qt::WA_DeleteOnClose);
   box->setObjectName("errorBox");
+  box->open();
+}
+
+FeatureSearchDialog* MainWindow::featureSearch() {
+  if (!search_) search_ = new FeatureSearchDialog(worker_, explorer_, this);
+  return search_;
+}
+
+void MainWindow::offerTruncation(const QString& text, bool bos, const QString& message) {
+  if (opts_.scripted()) {
+    qWarning().noquote() << "zscope:" << message << "- running the first tokens";
+    explorer_->runTruncated(text, bos);
+    return;
+  }
+  for (QMessageBox* open : findChildren<QMessageBox*>("truncateBox")) open->close();
+  auto* box = new QMessageBox(QMessageBox::Question, tr("Prompt longer than the context"),
+                              tr("%1.\n\nRun the prompt's first tokens instead?").arg(message), QMessageBox::NoButton, this);
+  box->setObjectName("truncateBox");
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  QPushButton* cut = box->addButton(tr("Run truncated"), QMessageBox::AcceptRole);
+  cut->setObjectName("truncateButton");
+  box->addButton(QMessageBox::Cancel);
+  connect(cut, &QPushButton::clicked, this, [this, text, bos] { explorer_->runTruncated(text, bos); });
   box->open();
 }
 
@@ -421,27 +485,45 @@ void MainWindow::setDarkPalette(bool dark) {
   }
   QApplication::setPalette(p);
   explorer_->applyTheme(dark);
+  // Every other plot too (training curves, the labeling dashboard).
+  for (QCustomPlot* plot : findChildren<QCustomPlot*>()) zs::gui::applyPlotTheme(plot, dark);
 }
+
+// Saved dock layouts carry this version; one saved by an older arrangement
+// (the dashboard tabbed with the RDFA tree) is ignored and the default is used.
+static constexpr int kLayoutVersion = 2;
 
 void MainWindow::restoreLayout() {
   restoreGeometry(gui::settings::windowGeometry.get());
-  restoreState(gui::settings::windowState.get());
+  stateRestored_ = restoreState(gui::settings::windowState.get(), kLayoutVersion);
   layoutRestored_ = true;
 }
 
 void MainWindow::saveLayout() {
   gui::settings::windowGeometry.set(saveGeometry());
-  gui::settings::windowState.set(saveState());
+  gui::settings::windowState.set(saveState(kLayoutVersion));
 }
 
 void MainWindow::addToolDock(QDockWidget* dock, const QString& menuText, const QKeySequence& shortcut) {
   Q_ASSERT(!dock->objectName().isEmpty());
   dock->setParent(this);
-  // Tool panels share the bottom area as tabs behind the explorer's dashboard,
-  // so they never squeeze the explorer's docks; the menu entry raises them.
+  // Tool panels are tabs behind the explorer's dashboard, so they never squeeze
+  // the explorer's docks; the menu entry raises them. Their content scrolls, so
+  // their minimum size never sets the window's.
+  if (dock->widget() && !qobject_cast<QScrollArea*>(dock->widget())) {
+    auto* scroll = new QScrollArea;
+    scroll->setObjectName(dock->objectName() + "_scroll");
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setWidget(dock->widget());
+    dock->setWidget(scroll);
+  }
   QDockWidget* anchor = findChild<QDockWidget*>("dashboardDock");
-  addDockWidget(Qt::BottomDockWidgetArea, dock);
-  if (anchor) tabifyDockWidget(anchor, dock);
+  addDockWidget(Qt::RightDockWidgetArea, dock);
+  if (anchor) {
+    tabifyDockWidget(anchor, dock);
+    anchor->raise();
+  }
   connect(dock->toggleViewAction(), &QAction::triggered, dock, [dock](bool on) {
     if (on) dock->raise();
   });
@@ -450,6 +532,15 @@ void MainWindow::addToolDock(QDockWidget* dock, const QString& menuText, const Q
   a->setShortcut(shortcut);
   toolsMenu_->addAction(a);
   if (layoutRestored_) restoreDockWidget(dock);
+}
+
+void MainWindow::showEvent(QShowEvent* e) {
+  QMainWindow::showEvent(e);
+  if (!stateRestored_ && !sized_) {
+    sized_ = true;
+    // The default arrangement's proportions, once the window has its size.
+    QTimer::singleShot(0, this, [this] { explorer_->sizeDocks(this); });
+  }
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {

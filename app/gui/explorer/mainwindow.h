@@ -6,10 +6,15 @@
 #include <QKeySequence>
 #include <QMap>
 #include <QMainWindow>
+#include <QSize>
 #include <QString>
 #include <QStringList>
 
 #include "app/gui/settings.h"
+#include "widgets/figure_export.h"
+
+#include <memory>
+#include <vector>
 
 class QDockWidget;
 class QLabel;
@@ -19,6 +24,7 @@ class QToolButton;
 class QAction;
 class Worker;
 class ExplorerController;
+class FeatureSearchDialog;
 
 struct StartupOptions {
   QString model;            // folder, "default", or empty = default
@@ -29,7 +35,12 @@ struct StartupOptions {
   QString device;           // auto|cpu|cuda; empty = settings
   QString screenshot;       // render the window to this PNG and quit
   QString select;           // screenshot mode: "L:F" feature to select (default: the top one)
+  QString exportFigure;     // render this figure (ExplorerController::figure) to exportOut and quit
+  QString exportOut;
+  QSize exportSize;         // empty parts: the figure's natural size
+  int exportDpi = 300;
   bool noDefaultModel = false;  // tests: start empty
+  bool scripted() const { return !screenshot.isEmpty() || !exportFigure.isEmpty(); }
 };
 
 class MainWindow : public QMainWindow {
@@ -46,6 +57,8 @@ class MainWindow : public QMainWindow {
   QMenu* toolsMenu() const { return toolsMenu_; }
   Worker* worker() const { return worker_; }
   ExplorerController* explorer() const { return explorer_; }
+  // The feature search dialog (Go > Search features…), created on first use.
+  FeatureSearchDialog* featureSearch();
   // Status-bar texts (tests read them).
   QString modelStatus() const;
   QString deviceStatus() const;
@@ -71,6 +84,7 @@ class MainWindow : public QMainWindow {
 
  protected:
   void closeEvent(QCloseEvent* e) override;
+  void showEvent(QShowEvent* e) override;
   void dragEnterEvent(QDragEnterEvent* e) override;
   void dropEvent(QDropEvent* e) override;
 
@@ -83,6 +97,7 @@ class MainWindow : public QMainWindow {
   void addRecent(gui::settings::RecentKind kind, const QString& path);
   void rebuildRecentMenu();
   void showError(const QString& title, const QString& message);
+  void offerTruncation(const QString& text, bool bos, const QString& message);
   void chooseModel();
   void chooseSae();
   void chooseDatabase();
@@ -112,6 +127,10 @@ class MainWindow : public QMainWindow {
   QMenu* toolsMenu_ = nullptr;
   StartupOptions opts_;
   bool layoutRestored_ = false;
+  bool stateRestored_ = false;  // a saved dock layout was applied
+  bool sized_ = false;
+  std::vector<std::unique_ptr<zs::gui::FigureSource>> toolFigures_;
+  FeatureSearchDialog* search_ = nullptr;  // training curves
   QMap<QString, QString> jobs_;  // key -> what the status bar says
   QString jobMessage_;           // the last job text shown in the status bar
 };

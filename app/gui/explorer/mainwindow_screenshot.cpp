@@ -1,10 +1,15 @@
 // Screenshot mode (--screenshot FILE): once the prompt is analysed, select a
 // feature (--select L:F, else the strongest at the last token), expand the
-// RDFA tree two levels, then grab the window and quit. Used by
+// RDFA tree two levels, then grab the window (or, with --export-figure, write
+// that figure through zs::gui::exportFigure) and quit. Used by
 // scripts/screenshots.sh under Xvfb.
 #include <QApplication>
 #include <QDebug>
 #include <QTreeView>
+
+#include <algorithm>
+
+#include "widgets/figure_export.h"
 
 #include "app/gui/explorer/explorer_controller.h"
 #include "app/gui/explorer/mainwindow.h"
@@ -14,7 +19,22 @@ void MainWindow::screenshotTick() {
   ExplorerController* x = explorer_;
   ++screenshotStep_;
   const bool timedOut = screenshotStep_ > 240;  // 60 s
-  auto finish = [this](int rc) {
+  auto finish = [this, x](int rc) {
+    if (!opts_.exportFigure.isEmpty()) {
+      zs::gui::FigureSource* src = x->figure(opts_.exportFigure);
+      QString err;
+      QSize size = opts_.exportSize;
+      if (src) {
+        const QSize natural = src->figureSize();
+        if (size.width() <= 0) size.setWidth(natural.width());
+        if (size.height() <= 0) size.setHeight(natural.height());
+      }
+      const bool ok = src && zs::gui::exportFigure(*src, opts_.exportOut, size, opts_.exportDpi, &err);
+      if (ok) qInfo().noquote() << "zscope: wrote" << opts_.exportOut;
+      else qWarning().noquote() << "zscope: could not write" << opts_.exportOut << err;
+      QApplication::exit(ok ? rc : 1);
+      return;
+    }
     const bool ok = grab().save(opts_.screenshot, "PNG");
     qInfo().noquote() << (ok ? "zscope: wrote" : "zscope: could not write") << opts_.screenshot;
     QApplication::exit(ok ? rc : 1);
@@ -25,8 +45,16 @@ void MainWindow::screenshotTick() {
     int layer = -1;
     qint64 feature = -1;
     if (opts_.select.contains(':')) {
-      layer = opts_.select.section(':', 0, 0).toInt();
-      feature = opts_.select.section(':', 1, 1).toLongLong();
+      // L:F or L:F@POS (a negative position counts from the end).
+      const QString sel = opts_.select.section('@', 0, 0);
+      layer = sel.section(':', 0, 0).toInt();
+      feature = sel.section(':', 1, 1).toLongLong();
+      if (opts_.select.contains('@')) {
+        const int n = static_cast<int>(x->analysis().tokens.size());
+        int pos = opts_.select.section('@', 1, 1).toInt();
+        if (pos < 0) pos += n;
+        x->selectPosition(std::clamp(pos, 0, n - 1));
+      }
     } else {
       const auto& rows = x->analysis().perPosition[x->selection().pos];
       if (rows.empty()) return finish(0);  // nothing fires: show the tokens only
