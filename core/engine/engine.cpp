@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <tuple>
 #include <filesystem>
 #include <map>
@@ -34,6 +36,8 @@ struct Engine::Impl {
   std::map<std::pair<int, int64_t>, db::Label> labels;  // current labels of the open database
   std::map<std::pair<int, int64_t>, std::string> suggested;  // family suggestions of the database
   std::unique_ptr<Attribution> attr;
+  std::vector<int64_t> ids;     // the analysed prompt's tokens
+  torch::Tensor logProbs;       // [T, vocab] log-softmax of the logits, computed on first use
   uint64_t generation = 0;
   std::string databaseNotice;  // why loading SAEs closed the database (empty: it did not)
 
@@ -43,6 +47,8 @@ struct Engine::Impl {
   }
   void dropAnalysis() {
     attr.reset();
+    ids.clear();
+    logProbs = torch::Tensor();
     ++generation;
   }
   std::pair<std::string, std::string> labelOf(int layer, int64_t f) const {
@@ -291,6 +297,7 @@ PromptAnalysis Engine::analyse(const std::string& prompt, bool bos, const Progre
   if (progress.cancelled()) throw Cancelled();
   d_->dropAnalysis();
   auto attr = std::make_unique<Attribution>(session.model(), session.saePtrs(), ids);
+  d_->ids = ids;
 
   PromptAnalysis r;
   r.prompt = prompt;
@@ -430,6 +437,39 @@ std::vector<FeatureSearchHit> Engine::searchFeatures(const std::string& text, in
   for (const db::FeatureHit& h : db::searchFeatures(*d_->db, text, static_cast<db::SearchField>(std::clamp(field, 0, 3)), limit))
     out.push_back({h.layer, h.feature, h.label, h.family, h.peakToken, h.density, h.maxActivation});
   return out;
+}
+
+PositionPredictions Engine::predictions(int position, int k) const {
+  if (!d_->session || d_->ids.empty()) throw InputError("prompt", "analyse a prompt first");
+  const int T = static_cast<int>(d_->ids.size());
+  if (position < 0 || position >= T) throw InputError("position", "position " + std::to_string(position) + " is outside the prompt");
+  c10::InferenceMode guard;
+  if (!d_->logProbs.defined()) {
+    const Model& model = d_->session->model();
+    const torch::Tensor ids = torch::tensor(d_->ids, torch::kLong).unsqueeze(0).to(model.device());
+    ForwardResult fr = model.forward(ids, ForwardOptions{});
+    d_->logProbs = torch::log_softmax(fr.logits.select(0, 0).to(torch::kCPU, torch::kFloat32), -1).contiguous();
+  }
+  PositionPredictions r;
+  r.position = position;
+  const torch::Tensor row = d_->logProbs.select(0, position);
+  auto [vals, idx] = row.topk(std::max(1, std::min<int>(k, static_cast<int>(row.size(0)))));
+  const Tokenizer* tok = d_->session->tokenizer();
+  for (int64_t i = 0; i < vals.size(0); ++i) {
+    Prediction p;
+    p.id = idx[i].item<int64_t>();
+    p.prob = std::exp(vals[i].item<float>());
+    p.display = tok ? tok->displayString(p.id) : std::to_string(p.id);
+    r.top.push_back(std::move(p));
+  }
+  if (position == 0) {
+    r.loss = r.probOfActual = std::numeric_limits<float>::quiet_NaN();
+  } else {
+    const float lp = d_->logProbs[position - 1][d_->ids[position]].item<float>();
+    r.loss = -lp;
+    r.probOfActual = std::exp(lp);
+  }
+  return r;
 }
 
 Dashboard Engine::dashboard(int layer, int64_t feature) const {

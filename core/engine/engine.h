@@ -135,6 +135,20 @@ struct FeatureSearchHit {
   double density = 0, maxActivation = 0;
 };
 
+// The model's next-token predictions after a position, and its loss on the
+// token at that position (-log p(token | the tokens before); NaN at position 0).
+struct Prediction {
+  int64_t id = 0;
+  std::string display;
+  float prob = 0;
+};
+struct PositionPredictions {
+  int position = 0;
+  std::vector<Prediction> top;  // most probable first
+  float loss = 0;               // nats
+  float probOfActual = 0;       // p(token at position | before); NaN at 0
+};
+
 struct HeadTopFeature {
   int64_t feature = 0;
   float fraction = 0;
@@ -192,6 +206,9 @@ class Engine {
   uint64_t generation() const;
   std::vector<HeadTopFeature> headTopFeatures(int layer, int head, int k) const;
   Dashboard dashboard(int layer, int64_t feature) const;
+  // Top-k next-token predictions after `position` of the current analysis and
+  // the loss on its token (one forward pass per prompt, cached).
+  PositionPredictions predictions(int position, int k = 5) const;
   // Features of the open database whose label, family or peak token contains
   // `text` (field: 0 any, 1 label, 2 family, 3 peak token); InputError without a database.
   std::vector<FeatureSearchHit> searchFeatures(const std::string& text, int field, int limit = 200) const;

@@ -4,6 +4,7 @@
 // core computes; RDFA children sum to their parent; stale results are never
 // shown; errors reach the user without a crash.
 #include <QAbstractItemModelTester>
+#include <QLabel>
 #include <QListWidget>
 #include <QMessageBox>
 #include <QPlainTextEdit>
@@ -300,6 +301,33 @@ class TestExplorerWindow : public QObject {
     QTest::mouseDClick(d->table()->viewport(), Qt::LeftButton, {}, d->table()->visualRect(d->model()->index(0, 0)).center());
     QCOMPARE(x()->selection().layer, layer);
     QCOMPARE(x()->selection().feature, feature);
+  }
+
+  // Next-token predictions and the loss at the selected position.
+  void predictionsFollowThePosition() {
+    runPrompt(prompt_);
+    const int last = int(x()->analysis().tokens.size()) - 1;
+    QTRY_VERIFY_WITH_TIMEOUT(x()->predictions().position == last && !x()->predictions().top.empty(), 10000);
+    const auto& p = x()->predictions();
+    QCOMPARE(int(p.top.size()), 5);
+    double sum = 0;
+    for (size_t i = 0; i < p.top.size(); ++i) {
+      sum += p.top[i].prob;
+      if (i > 0) QVERIFY(p.top[i].prob <= p.top[i - 1].prob);
+    }
+    QVERIFY(sum > 0 && sum <= 1.0001);
+    QVERIFY(std::isfinite(p.loss) && p.loss >= 0);
+    QVERIFY(std::fabs(std::exp(-p.loss) - p.probOfActual) < 1e-4);
+    QVERIFY(x()->predictionsLabel()->text().contains("loss"));
+    x()->selectPosition(1);
+    QTRY_VERIFY_WITH_TIMEOUT(x()->predictions().position == 1, 10000);
+    // The loss at 1 is -log of the probability position 0 gave its token.
+    const int64_t tok1 = x()->analysis().tokens[1].id;
+    x()->selectPosition(0);
+    QTRY_VERIFY_WITH_TIMEOUT(x()->predictions().position == 0, 10000);
+    QVERIFY(std::isnan(x()->predictions().loss));
+    x()->selectPosition(last);
+    Q_UNUSED(tok1);
   }
 
   // Arrow keys in the feature table move the selection and every view follows;

@@ -6,7 +6,9 @@
 #include <QDebug>
 #include <QFontMetrics>
 #include <QItemSelectionModel>
+#include <QLabel>
 #include <QListWidget>
+#include <QPointer>
 #include <QMainWindow>
 #include <QRegularExpression>
 #include <QTableView>
@@ -183,6 +185,7 @@ void ExplorerController::apply(const Selection& s, bool record) {
   }
   Q_EMIT navigationChanged(historyIndex_ > 0, historyIndex_ + 1 < history_.size());
   tokens_->setSelected(s.pos);
+  if (posChanged) requestPredictions();
   showPosition(posChanged || tableModel_->rowCount() == 0);
   if (s.feature < 0) {
     detail_ = zs::FeatureDetail();
@@ -200,6 +203,36 @@ void ExplorerController::apply(const Selection& s, bool record) {
     const quint64 did = worker_->nextId(RequestKind::Dashboard);
     QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(did), a1 = int(s.layer), a2 = qint64(s.feature)] { w->dashboard(a0, a1, a2); }, Qt::QueuedConnection);
   }
+}
+
+void ExplorerController::requestPredictions() {
+  const int pos = sel_.pos;
+  const quint64 gen = analysis_.generation;
+  QPointer<ExplorerController> self(this);
+  worker_->post([self, pos, gen](zs::Engine& e) {
+    zs::PositionPredictions p;
+    try {
+      if (e.generation() != gen) return;
+      p = e.predictions(pos, 5);
+    } catch (const std::exception&) {
+      return;
+    }
+    if (!self) return;
+    QMetaObject::invokeMethod(
+        self.data(),
+        [self, p, pos, gen] {
+          if (!self || self->sel_.pos != pos || self->analysis_.generation != gen) return;
+          self->predictions_data_ = p;
+          QString s = tr("<b>Next after %1:</b> ").arg(pos);
+          for (const auto& t : p.top)
+            s += QString("<code>%1</code>&nbsp;%2% &nbsp; ").arg(QString::fromStdString(t.display).toHtmlEscaped())
+                     .arg(100.0 * t.prob, 0, 'f', 1);
+          if (pos > 0)
+            s += tr(" · <b>loss</b> on this token %1 nats (p = %2%)").arg(p.loss, 0, 'f', 2).arg(100.0 * p.probOfActual, 0, 'f', 1);
+          self->predictions_->setText(s);
+        },
+        Qt::QueuedConnection);
+  });
 }
 
 void ExplorerController::showPosition(bool refill) {

@@ -62,6 +62,9 @@ class ExplorerController : public QObject {
   bool busy() const { return pending_ > 0; }
   double lastLatencyMs() const { return lastLatencyMs_; }
   QString lastError() const { return lastError_; }
+  // Next-token predictions and loss at the selected position (tests read them).
+  const zs::PositionPredictions& predictions() const { return predictions_data_; }
+  QLabel* predictionsLabel() const { return predictions_; }
 
   PromptEditor* prompt() const { return prompt_; }
   zs::gui::TokenView* tokenView() const { return tokens_; }
@@ -136,8 +139,11 @@ class ExplorerController : public QObject {
   zs::gui::RdfaTreeModel* treeModel_ = nullptr;
   zs::gui::RdfaTreeView* tree_ = nullptr;
   zs::gui::DashboardView* dash_ = nullptr;
+  QLabel* predictions_ = nullptr;
   std::unique_ptr<zs::gui::FigureSource> treeFigure_;
 
+  void requestPredictions();
+  zs::PositionPredictions predictions_data_;
   zs::PromptAnalysis analysis_;
   zs::FeatureDetail detail_;
   zs::DfaResult dfa_;

@@ -59,7 +59,19 @@ void ExplorerController::buildDocks(QMainWindow* w) {
   auto* scroll = new QScrollArea;
   scroll->setWidgetResizable(true);
   scroll->setWidget(tokens_);
-  addDock(w, "tokensDock", tr("Tokens"), scroll, Qt::TopDockWidgetArea);
+  auto* tokensBox = new QWidget;
+  auto* tokLay = new QVBoxLayout(tokensBox);
+  tokLay->setContentsMargins(0, 0, 0, 0);
+  tokLay->setSpacing(2);
+  tokLay->addWidget(scroll, 1);
+  predictions_ = new QLabel;
+  predictions_->setObjectName("predictions");
+  predictions_->setTextFormat(Qt::RichText);
+  predictions_->setToolTip(tr("The model's most probable next tokens after the selected position, and its loss on "
+                              "the selected token (−log p of it given the tokens before)"));
+  predictions_->setContentsMargins(4, 0, 4, 2);
+  tokLay->addWidget(predictions_);
+  addDock(w, "tokensDock", tr("Tokens"), tokensBox, Qt::TopDockWidgetArea);
   connect(tokens_, &TokenView::tokenClicked, this, &ExplorerController::selectPosition);
   addExportMenu(tokens_, tokens_);
 
