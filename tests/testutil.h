@@ -1,6 +1,7 @@
 #pragma once
-// Helpers shared by the tests (Qt Test). Paths come from the environment that
-// CTest sets (see tests/CMakeLists.txt).
+// Helpers shared by the GUI tests (Qt Test; the core tests use the plain runner
+// in tests/support/check.h). Paths come from the environment that CTest sets
+// (see tests/CMakeLists.txt).
 #include <QtTest/QtTest>
 
 #include <cstdlib>
@@ -22,9 +23,18 @@ inline std::string tempDir() {
   return dir.path().toStdString();
 }
 
+// Under CI (ZSCOPE_REQUIRE_FIXTURES=1) a missing fixture fails instead of skipping.
+inline bool fixturesRequired() {
+  const char* e = std::getenv("ZSCOPE_REQUIRE_FIXTURES");
+  return e && std::string(e) == "1";
+}
+
 }  // namespace zs::test
 
-// Skips the current test with a message when ../shared is absent.
-#define ZS_REQUIRE_SHARED(var)                                                  \
-  const std::string var = zs::test::sharedDir();                                \
+// Skips the current test with a message when ../shared is absent (fails when
+// ZSCOPE_REQUIRE_FIXTURES=1).
+#define ZS_REQUIRE_SHARED(var)                                                             \
+  const std::string var = zs::test::sharedDir();                                           \
+  if (var.empty() && zs::test::fixturesRequired())                                         \
+    QFAIL("../shared/testdata is absent (ZSCOPE_REQUIRE_FIXTURES=1)");                      \
   if (var.empty()) QSKIP("../shared/testdata is absent; skipping this test")

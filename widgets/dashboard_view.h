@@ -4,7 +4,7 @@
 // quantile examples with coloured tokens (the max token bold).
 #include <QWidget>
 
-#include "core/engine.h"
+#include "core/engine/engine.h"
 #include "widgets/figure_export.h"
 
 class QTextBrowser;

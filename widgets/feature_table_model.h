@@ -9,7 +9,7 @@
 
 #include <vector>
 
-#include "core/engine.h"
+#include "core/engine/engine.h"
 
 namespace zs::gui {
 

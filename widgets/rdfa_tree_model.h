@@ -12,7 +12,7 @@
 #include <memory>
 #include <vector>
 
-#include "core/engine.h"
+#include "core/engine/engine.h"
 
 namespace zs::gui {
 

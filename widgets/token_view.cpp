@@ -187,11 +187,6 @@ void TokenView::mousePressEvent(QMouseEvent* e) {
   QWidget::mousePressEvent(e);
 }
 
-void TokenView::mouseMoveEvent(QMouseEvent* e) {
-  Q_EMIT tokenHovered(chipAt(e->pos()));
-  QWidget::mouseMoveEvent(e);
-}
-
 bool TokenView::event(QEvent* e) {
   if (e->type() == QEvent::ToolTip) {
     auto* he = static_cast<QHelpEvent*>(e);

@@ -45,12 +45,10 @@ class TokenView : public QWidget, public FigureSource {
 
  Q_SIGNALS:
   void tokenClicked(int pos);
-  void tokenHovered(int pos);
 
  protected:
   void paintEvent(QPaintEvent*) override;
   void mousePressEvent(QMouseEvent* e) override;
-  void mouseMoveEvent(QMouseEvent* e) override;
   void resizeEvent(QResizeEvent*) override;
   bool event(QEvent* e) override;
 

@@ -7,15 +7,16 @@
 
 #include <cstdio>
 
-#include "app/gui/latency_bench.h"
-#include "app/gui/mainwindow.h"
-#include "core/runtime.h"
+#include "app/gui/explorer/latency_bench.h"
+#include "app/gui/explorer/mainwindow.h"
+#include "core/base/runtime.h"
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
   QApplication::setOrganizationName("Zscope");
   QApplication::setApplicationName("zscope");
   QApplication::setApplicationVersion("0.1.0");
+  zs::gui::settings::migrate();
 
   QCommandLineParser p;
   p.setApplicationDescription("Zscope: explore attention-SAE features of a GPT-2 model.");

@@ -6,10 +6,11 @@
 #include <QPointer>
 #include <QSettings>
 
-#include "app/gui/labeling_panel.h"
-#include "app/gui/mainwindow.h"
-#include "app/gui/manager_panel.h"
-#include "app/gui/training_panel.h"
+#include "app/gui/labeling/labeling_panel.h"
+#include "app/gui/settings.h"
+#include "app/gui/explorer/mainwindow.h"
+#include "app/gui/manager/manager_panel.h"
+#include "app/gui/training/training_panel.h"
 #include "app/gui/worker.h"
 
 namespace {
@@ -88,11 +89,12 @@ void installToolPanels(MainWindow* w) {
                    [w, mgr](const QString& device, int threads) {
                      Worker* worker = w->worker();
                      if (!worker || !mgr || mgr->model().dir.isEmpty()) return;
-                     // Reload the same model on the chosen device with the thread count.
+                     // The same model on the chosen device with the thread count; its SAEs and
+                     // database stay loaded.
                      const quint64 id = worker->nextId(RequestKind::Load);
-                     QMetaObject::invokeMethod(worker, "loadModel", Qt::QueuedConnection, Q_ARG(quint64, id),
-                                               Q_ARG(QString, mgr->model().dir), Q_ARG(QString, device),
-                                               Q_ARG(int, threads));
+                     QMetaObject::invokeMethod(
+                         worker, [worker, id, device, threads] { worker->reloadModel(id, device, threads); },
+                         Qt::QueuedConnection);
                    });
   manager->installDropTarget(w);
 
@@ -113,6 +115,6 @@ void installToolPanels(MainWindow* w) {
   refresh();
 
   // Resume the last labeling session (its queue lives in the database).
-  const QString lastDb = QSettings().value(QStringLiteral("labeling/database")).toString();
+  const QString lastDb = gui::settings::labelingDatabase.get();
   if (!lastDb.isEmpty() && QFileInfo::exists(lastDb)) labeling->openDatabase(lastDb);
 }

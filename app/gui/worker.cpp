@@ -6,8 +6,8 @@
 #include <QMetaType>
 #include <QThread>
 
-#include "core/error.h"
-#include "core/runtime.h"
+#include "core/base/error.h"
+#include "core/base/runtime.h"
 
 void registerWorkerTypes() {
   static bool done = false;
@@ -111,15 +111,21 @@ void Worker::loadModel(quint64 id, const QString& dir, const QString& device, in
   });
 }
 
-void Worker::loadSae(quint64 id, const QString& dir) {
+void Worker::reloadModel(quint64 id, const QString& device, int threads) {
   load(id, [&] {
-    for (const zs::SaeInfo& i : engine_->loadSaeTree(dir.toStdString(), jobProgress(id))) Q_EMIT saeLoaded(id, i);
+    if (!isCurrent(RequestKind::Load, id)) return;
+    if (threads > 0) zs::runtime::setThreads(threads);
+    Q_EMIT modelLoaded(id, engine_->reloadModel(device.isEmpty() ? "auto" : device.toStdString(), jobProgress(id)));
+    for (const zs::SaeInfo& i : engine_->saes()) Q_EMIT saeLoaded(id, i);
   });
 }
 
-void Worker::unloadSaes(quint64 id) {
-  engine_->unloadSaes();
-  Q_EMIT saesUnloaded(id);
+void Worker::loadSae(quint64 id, const QString& dir) {
+  load(id, [&] {
+    for (const zs::SaeInfo& i : engine_->loadSaeTree(dir.toStdString(), jobProgress(id))) Q_EMIT saeLoaded(id, i);
+    const std::string notice = engine_->takeDatabaseNotice();
+    if (!notice.empty()) Q_EMIT databaseClosed(id, QString::fromStdString(notice));
+  });
 }
 
 void Worker::openDatabase(quint64 id, const QString& file) {

@@ -13,7 +13,7 @@
 #include <functional>
 #include <memory>
 
-#include "core/engine.h"
+#include "core/engine/engine.h"
 
 class QThread;
 
@@ -49,8 +49,9 @@ class Worker : public QObject {
  public Q_SLOTS:
   // All slots run on the worker thread (invoke via queued connection).
   void loadModel(quint64 id, const QString& dir, const QString& device, int threads);
+  // The same model on another device and thread count, keeping its SAEs and database.
+  void reloadModel(quint64 id, const QString& device, int threads);
   void loadSae(quint64 id, const QString& dir);
-  void unloadSaes(quint64 id);
   void openDatabase(quint64 id, const QString& file);
   void analyse(quint64 id, const QString& prompt, bool bos);
   // Feature selected at a position: emits featureReady, dfaReady and rootReady.
@@ -65,8 +66,9 @@ class Worker : public QObject {
  Q_SIGNALS:
   void modelLoaded(quint64 id, zs::ModelInfo info);
   void saeLoaded(quint64 id, zs::SaeInfo info);
-  void saesUnloaded(quint64 id);
   void databaseOpened(quint64 id, QString file);
+  // Loading SAEs closed the open database, which belongs to other SAEs.
+  void databaseClosed(quint64 id, QString reason);
   void analysed(quint64 id, zs::PromptAnalysis result, double ms);
   void featureReady(quint64 id, zs::FeatureDetail detail);
   void dfaReady(quint64 id, zs::DfaResult result);

@@ -6,13 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/corpus.h"
+#include "core/data/corpus.h"
 #include "core/db/builder_internal.h"
+#include "core/session/session.h"
 #include "core/db/db.h"
-#include "core/error.h"
-#include "core/paths.h"
-#include "core/runtime.h"
-#include "core/tokenizer.h"
+#include "core/base/error.h"
+#include "core/base/paths.h"
+#include "core/base/runtime.h"
+#include "core/text/tokenizer.h"
 
 namespace zs::db {
 namespace {
@@ -65,21 +66,21 @@ BuildState freshState(const BuildInputs& in, const BuildOptions& o) {
 BuildResult buildWith(const BuildInputs& in, const BuildOptions& opts, const Progress& progress) {
   BuildOptions o = opts;
   // 0: the model's context, at most 128 tokens.
-  if (o.context == 0) o.context = std::min<int64_t>(128, in.model->config().n_positions);
+  if (o.context == 0) o.context = std::min<int64_t>(128, in.model->spec().nCtx);
   validate(o);
   if (in.saes.empty()) throw UsageError("give at least one --sae DIR");
   const auto t0 = Clock::now();
   BuildResult res;
   for (const auto* s : in.saes) res.layers.push_back(static_cast<int>(s->layer()));
-  if (o.context > in.model->config().n_positions)
+  if (o.context > in.model->spec().nCtx)
     throw UsageError("--context " + std::to_string(o.context) + " exceeds the model's n_positions (" +
-                     std::to_string(in.model->config().n_positions) + ")");
+                     std::to_string(in.model->spec().nCtx) + ")");
   // The corpus is opened before the database so that a bad path leaves no file behind.
   WindowOptions wo;
   wo.context = o.context;
   wo.bosId = in.bosId;
   wo.pack = true;  // equal windows: whole batches, and the BOS-per-window rule of harvesting
-  wo.vocabSize = in.model->config().vocab_size;
+  wo.vocabSize = in.model->spec().vocab;
   auto windows = TokenWindows::open(o.corpus, in.tokenizer, wo, o.corpusFormat);
   OpenOptions oo;
   oo.durable = false;  // the build is resumable; labels opened elsewhere stay durable
@@ -175,9 +176,7 @@ BuildResult buildWith(const BuildInputs& in, const BuildOptions& opts, const Pro
 namespace {
 
 struct Loaded {
-  std::unique_ptr<Gpt2> model;
-  std::vector<std::unique_ptr<Sae>> saes;
-  std::unique_ptr<Tokenizer> tok;
+  std::unique_ptr<Session> session;
   BuildInputs in;
 };
 
@@ -185,47 +184,18 @@ Loaded load(const BuildOptions& o) {
   validate(o);
   if (o.saeDirs.empty()) throw UsageError("give at least one --sae DIR");
   Loaded L;
-  const std::string dir = paths::resolveModel(o.modelDir);
-  const torch::Device dev(runtime::resolveDevice(o.device));
-  L.model = Gpt2::loadDir(dir, dev);
-  const auto& cfg = L.model->config();
-  if (std::filesystem::exists(dir + "/vocab.json") && std::filesystem::exists(dir + "/merges.txt"))
-    L.tok = Tokenizer::loadDir(dir);
-  // A folder without cfg.json stands for every SAE folder directly below it
-  // (e.g. data/saes/<model>/ holding blocks.<L>.attn.hook_z/ folders).
-  std::vector<std::string> dirs;
-  for (const auto& s : o.saeDirs) {
-    if (std::filesystem::is_directory(s) && !std::filesystem::exists(s + "/cfg.json")) {
-      std::vector<std::string> sub;
-      for (const auto& e : std::filesystem::directory_iterator(s))
-        if (e.is_directory() && std::filesystem::exists(e.path() / "cfg.json")) sub.push_back(e.path().string());
-      if (sub.empty()) throw InputError(s, "holds no cfg.json and no SAE folders");
-      std::sort(sub.begin(), sub.end());
-      dirs.insert(dirs.end(), sub.begin(), sub.end());
-    } else {
-      dirs.push_back(s);
-    }
-  }
-  for (const auto& s : dirs) {
-    auto sae = Sae::loadDir(s, dev);
-    if (sae->layer() < 0 || sae->layer() >= cfg.n_layer)
-      throw InputError(s, "SAE layer " + std::to_string(sae->layer()) + " is outside the model (" +
-                              std::to_string(cfg.n_layer) + " layers)");
-    if (!sae->cfg.flatten_heads()) throw InputError(s, "hook " + sae->cfg.hook_name + " is not attn.hook_z");
-    if (sae->cfg.d_in != cfg.n_embd)
-      throw InputError(s, "d_in " + std::to_string(sae->cfg.d_in) + " does not match the model's n_head*d_head = " +
-                              std::to_string(cfg.n_embd));
-    for (const auto& other : L.saes)
-      if (other->layer() == sae->layer()) throw InputError(s, "two SAEs for layer " + std::to_string(sae->layer()));
-    L.saes.push_back(std::move(sae));
-  }
-  std::sort(L.saes.begin(), L.saes.end(), [](const auto& a, const auto& b) { return a->layer() < b->layer(); });
-  L.in.model = L.model.get();
-  for (const auto& s : L.saes) L.in.saes.push_back(s.get());
-  L.in.tokenizer = L.tok.get();
+  SessionOptions so;
+  so.device = o.device;
+  L.session = Session::open(o.modelDir, so);
+  const Session& s = *L.session;
+  L.session->loadSaes(o.saeDirs);
+  L.in.model = &s.model();
+  L.in.saes = s.saePtrs();
+  L.in.tokenizer = s.tokenizer();
+  const std::string& dir = s.modelDir();
   L.in.modelName = std::filesystem::path(dir).lexically_normal().filename().string();
   if (L.in.modelName.empty()) L.in.modelName = std::filesystem::path(dir).parent_path().filename().string();
-  L.in.bosId = cfg.bos_token_id >= 0 ? cfg.bos_token_id : (L.tok ? L.tok->endOfTextId() : -1);
+  L.in.bosId = s.bosId();
   if (L.in.bosId < 0) throw InputError(dir, "no BOS token: config.json lacks bos_token_id and there is no tokenizer");
   return L;
 }
@@ -240,7 +210,7 @@ BuildResult buildFeatureDb(const BuildOptions& o, const Progress& progress) {
 double measureForwardEncodeFloor(const BuildOptions& opts, const Progress& progress) {
   BuildOptions o = opts;
   Loaded L = load(o);
-  o.context = opts.context == 0 ? std::min<int64_t>(128, L.model->config().n_positions) : opts.context;
+  o.context = opts.context == 0 ? std::min<int64_t>(128, L.in.model->spec().nCtx) : opts.context;
   WindowOptions wo;
   wo.context = o.context;
   wo.bosId = L.in.bosId;
@@ -264,7 +234,7 @@ double measureForwardEncodeFloor(const BuildOptions& opts, const Progress& progr
     }
     if (B == 0) break;
     torch::Tensor ids = torch::from_blob(flat.data(), {B, o.context}, torch::kInt64).clone();
-    auto r = L.model->forward(ids, fo);
+    auto r = L.in.model->forward(ids, fo);
     for (const auto* s : L.in.saes) {
       torch::Tensor f = s->encode(r.cache.at("blocks." + std::to_string(s->layer()) + ".attn.hook_z").reshape({B, o.context, -1}));
       (void)f.sum().item<float>();  // forces the work on asynchronous devices

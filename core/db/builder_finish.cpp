@@ -6,11 +6,11 @@
 #include <cmath>
 #include <set>
 
-#include "core/attribution.h"
+#include "core/attribution/attribution.h"
 #include "core/db/builder_internal.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
-#include "core/tokenizer.h"
+#include "core/text/tokenizer.h"
 
 namespace zs::db {
 namespace {
@@ -23,25 +23,21 @@ struct ExampleRef {
   FeatureExample ex;  // kind, bucket, rank, window, activation filled from the pass
 };
 
-// Family numbers of the top examples: zs::DfaMass and zs::classifyFamily, the
+// Family numbers of the top examples: zs::DfaMass and zs::FamilyAccumulator, the
 // rule the explorer applies (core/attribution.h).
-struct FamilyAcc {
-  double w = 0, induction = 0, local = 0, distance = 0, spread = 0, mass = 0;
-  int n = 0;
-};
-
 std::string display(const Tokenizer* tok, int64_t id) {
   return tok ? tok->displayString(id) : "<" + std::to_string(id) + ">";
 }
 
 // Fills per-token activations and the DFA argmax for examples of one layer in one batch of windows.
 void examplesOfLayer(std::vector<ExampleRef*>& refs, const LayerState& ls, const ForwardResult& r,
-                     const std::map<int64_t, int64_t>& rowOfWindow, int64_t B, int64_t T, const Gpt2Config& cfg,
-                     std::vector<FamilyAcc>& fam, const std::map<int64_t, std::vector<int32_t>>& windows) {
+                     const std::map<int64_t, int64_t>& rowOfWindow, int64_t B, int64_t T, const ModelSpec& cfg,
+                     std::vector<FamilyAccumulator>& fam, const std::map<int64_t, std::vector<int32_t>>& windows) {
   const std::string p = "blocks." + std::to_string(ls.layer) + ".attn.";
-  const int64_t H = cfg.n_head, dh = cfg.d_head();
+  const int64_t H = cfg.nHead, dh = cfg.dHead;
   torch::Tensor f = ls.sae->encode(r.cache.at(p + "hook_z").reshape({B, T, -1}));  // [B, T, dSae]
-  torch::Tensor v = r.cache.at(p + "hook_v");                                        // [B, T, H, dh]
+  torch::Tensor v = r.cache.at(p + "hook_v");                                        // [B, T, K, dh]
+  if (v.size(2) != H) v = v.repeat_interleave(H / v.size(2), 2);                     // query head h reads group h/(H/K)
   torch::Tensor pat = r.cache.at(p + "hook_pattern");                                // [B, H, T, T]
   const int64_t chunk = 256;
   for (size_t c0 = 0; c0 < refs.size(); c0 += chunk) {
@@ -92,35 +88,18 @@ void examplesOfLayer(std::vector<ExampleRef*>& refs, const LayerState& ls, const
         m.add(ms, s, d, s >= 1 && toks[s - 1] == toks[d]);
       }
       x.dfaValue = best;
-      if (x.kind == "top" && m.total > 0) {
-        FamilyAcc& a = fam[static_cast<size_t>(refs[c0 + e]->feature)];
-        const double wgt = x.activation;
-        a.w += wgt;
-        a.induction += wgt * m.induction / m.total;
-        a.local += wgt * m.local / m.total;
-        a.distance += wgt * m.distance / m.total;
-        a.spread += wgt * m.total * m.total / m.sumSq;
-        a.mass += wgt * m.total;
-        ++a.n;
-      }
+      if (x.kind == "top") fam[static_cast<size_t>(refs[c0 + e]->feature)].add(m, x.activation);
     }
   }
 }
 
-void classify(const FamilyAcc& a, FeatureStats& s) {
-  if (a.w <= 0) {
+void classify(const FamilyAccumulator& a, FeatureStats& s) {
+  if (a.n == 0) {
     s.family = "";
     s.familyNumbers = nullptr;
     return;
   }
-  FamilySuggestion f;
-  f.inductionShare = a.induction / a.w;
-  f.localShare = a.local / a.w;
-  f.meanDistance = a.distance / a.w;
-  f.spread = a.spread / a.w;
-  f.totalMass = a.mass / a.w;
-  f.positions = a.n;
-  classifyFamily(f);
+  const FamilySuggestion f = a.result();
   s.family = f.family;
   s.familyNumbers = {{"induction_share", f.inductionShare}, {"local_share", f.localShare},
                      {"mean_distance", f.meanDistance},      {"spread", f.spread},
@@ -133,9 +112,9 @@ void classify(const FamilyAcc& a, FeatureStats& s) {
 void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const BuildOptions& opts,
                  const Progress& progress) {
   torch::InferenceMode guard;
-  const Gpt2& model = *in.model;
-  const auto& cfg = model.config();
-  const int64_t H = cfg.n_head, dh = cfg.d_head();
+  const Model& model = *in.model;
+  const auto& cfg = model.spec();
+  const int64_t H = cfg.nHead, dh = cfg.dHead;
 
   // 1. The examples to store, best first per feature.
   std::vector<ExampleRef> exs;
@@ -172,7 +151,7 @@ void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const Buil
   for (auto& e : exs) byWindow[e.ex.window].push_back(&e);
   std::vector<int64_t> winIds;
   for (const auto& kv : byWindow) winIds.push_back(kv.first);
-  std::vector<std::vector<FamilyAcc>> fam(st.layers.size());
+  std::vector<std::vector<FamilyAccumulator>> fam(st.layers.size());
   for (size_t li = 0; li < st.layers.size(); ++li) fam[li].resize(static_cast<size_t>(st.layers[li].dSae));
   std::vector<std::string> capture;
   for (const auto& ls : st.layers)
@@ -217,15 +196,15 @@ void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const Buil
     torch::Tensor norms = Wdec.reshape({ls.dSae, H, dh}).norm(2, -1);
     torch::Tensor headAttr = (norms / norms.sum(-1, true).clamp_min(1e-30)).cpu();
     // Logit effect: (W_dec[j] as [H, dh] . W_O[h], summed over heads) * ln_f weight, then . W_U.
-    torch::Tensor WO = model.W_O(L).reshape({H * dh, cfg.n_embd});
+    torch::Tensor WO = model.W_O(L).reshape({H * dh, cfg.dModel});
     torch::Tensor WU = model.W_U();
-    torch::Tensor lnw = model.weights().lnf_w;
+    torch::Tensor lnw = model.normWeight("ln_final");
     torch::Tensor fire = ls.fire.cpu(), sum = ls.sum.cpu(), mx = ls.max.cpu(), hist = ls.hist.cpu().contiguous();
     auto fireA = fire.accessor<int64_t, 1>();
     auto sumA = sum.accessor<double, 1>();
     auto mxA = mx.accessor<float, 1>();
     auto histA = hist.accessor<int64_t, 2>();
-    const int64_t k = std::min<int64_t>(10, cfg.vocab_size);
+    const int64_t k = std::min<int64_t>(10, cfg.vocab);
     const int64_t chunk = 512;
     for (int64_t j0 = 0; j0 < ls.dSae; j0 += chunk) {
       const int64_t j1 = std::min(ls.dSae, j0 + chunk);

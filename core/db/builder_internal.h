@@ -7,8 +7,8 @@
 #include <unordered_map>
 
 #include "core/db/builder.h"
-#include "core/gpt2.h"
-#include "core/sae.h"
+#include "core/model/model.h"
+#include "core/sae/sae.h"
 
 namespace zs {
 class Tokenizer;
@@ -54,7 +54,7 @@ struct BuildState {
 };
 
 struct BuildInputs {
-  const Gpt2* model = nullptr;
+  const Model* model = nullptr;
   std::vector<const Sae*> saes;  // sorted by layer
   const Tokenizer* tokenizer = nullptr;  // may be null for .bin corpora (tokens shown as <id>)
   std::string modelName;

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "core/db/schema.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace zs::db {
 

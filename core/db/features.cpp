@@ -6,7 +6,7 @@
 #include <set>
 
 #include "core/db/db.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace zs::db {
 namespace {
@@ -280,9 +280,6 @@ void FeatureWriter::example(int layer, int64_t feature, const FeatureExample& e)
 }
 
 void writeStats(Db& db, const FeatureStats& s) { FeatureWriter(db).stats(s); }
-void writeHistogram(Db& db, int layer, int64_t feature, const std::vector<int64_t>& counts) {
-  FeatureWriter(db).histogram(layer, feature, counts);
-}
 void writeExample(Db& db, int layer, int64_t feature, const FeatureExample& e) { FeatureWriter(db).example(layer, feature, e); }
 
 }  // namespace zs::db

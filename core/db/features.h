@@ -112,7 +112,6 @@ class FeatureWriter {
   std::unique_ptr<Impl> d_;
 };
 void writeStats(Db& db, const FeatureStats& s);
-void writeHistogram(Db& db, int layer, int64_t feature, const std::vector<int64_t>& counts);
 void writeExample(Db& db, int layer, int64_t feature, const FeatureExample& e);
 
 }  // namespace zs::db

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/db/db.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace zs::db {
 

@@ -9,7 +9,7 @@
 
 #include "core/db/db.h"
 #include "core/db/labels.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace zs::db {
 namespace {

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "core/db/db.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace zs::db {
 namespace {

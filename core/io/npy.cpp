@@ -12,7 +12,7 @@
 #include <fstream>
 #include <limits>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace zs::npy {
 namespace {

@@ -37,6 +37,9 @@ class Capture {
 
 // Glob match with '*' (any run of characters) and '?' (one character).
 bool globMatch(const std::string& pattern, const std::string& name);
+// The layer of a per-layer site name ("blocks.7.attn.hook_z" -> 7); -1 for
+// anything else ("hook_embed", "blocks.x.y", "blocks.99999999.z").
+int64_t hookLayer(const std::string& name);
 
 using ActivationCache = std::map<std::string, torch::Tensor>;
 
@@ -74,6 +77,8 @@ struct ModelSpec {
   bool learnedPositions = false;  // hook_pos_embed / W_pos exist (GPT-2)
   bool postAttnNorm = false;      // ln1_post between z W_O and the residual stream (Gemma 2)
   std::string dtype = "float32";  // weights in memory: "float32" or "bfloat16"
+  int64_t bosTokenId = -1;        // config.json's bos_token_id / eos_token_id (-1: absent)
+  int64_t eosTokenId = -1;
 
   int64_t dZ() const { return nHead * dHead; }  // hook_z flattened = an attention SAE's d_in
   int64_t kvHeadOf(int64_t head) const { return head / (nHead / nKvHead); }
@@ -103,14 +108,16 @@ class Model {
   virtual torch::Tensor b_O(int64_t layer) const = 0;  // [d]
   virtual torch::Tensor W_U() const = 0;             // [d, vocab]
 
-  // Norms with their scale frozen, as attribution linearises them. `site` is
+  // Norms, for attribution, which freezes their scales. `site` is
   // "blocks.L.ln1", "blocks.L.ln2", "blocks.L.ln1_post", "blocks.L.ln2_post" or
-  // "ln_final"; `scale` is that site's hook_scale ([..., 1]).
-  //   LayerNorm: (x - mean(x)) / scale * w     RMSNorm: x / scale * w  (Gemma: 1 + w)
-  virtual torch::Tensor normLinear(const std::string& site, const torch::Tensor& x,
-                                   const torch::Tensor& scale) const = 0;
-  // The norm's additive bias (LayerNorm's b); undefined for RMSNorm.
+  // "ln_final". normWeight is the effective multiplicative weight [d] (Gemma's
+  // RMSNorm: 1 + w); normBias the additive bias [d] (LayerNorm's b; undefined
+  // for RMSNorm). Throws std::invalid_argument for a site the model lacks.
+  virtual torch::Tensor normWeight(const std::string& site) const = 0;
   virtual torch::Tensor normBias(const std::string& site) const = 0;
+  // The norm with `scale` (that site's hook_scale, [..., 1]) frozen, without its bias:
+  //   LayerNorm: (x - mean(x)) / scale * w     RMSNorm: x / scale * w
+  torch::Tensor normLinear(const std::string& site, const torch::Tensor& x, const torch::Tensor& scale) const;
 
   // Next-token cross-entropy per position: logits [B, T, V], ids [B, T] -> [B, T-1].
   static torch::Tensor lossPerToken(const torch::Tensor& logits, const torch::Tensor& ids);

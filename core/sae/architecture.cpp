@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
-#include "core/sae.h"
+#include "core/base/error.h"
+#include "core/sae/sae.h"
 
 namespace zs {
 namespace {

@@ -4,9 +4,9 @@
 // blocks.12.attn.hook_z) unless a hook is given.
 #include <regex>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/io/npy.h"
-#include "core/sae.h"
+#include "core/sae/sae.h"
 
 namespace zs {
 namespace {

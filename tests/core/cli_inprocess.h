@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/commands/command.h"
+#include "app/cli/command.h"
 
 namespace zs::test {
 

@@ -5,13 +5,11 @@
 //
 // Residual basis (d_model 64): dims 0..19 token one-hot, 20..43 position
 // one-hot, 44..63 "previous token" slot written by the layer-0 head.
-#include <QtTest/QtTest>
-
 #include <algorithm>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "test_attribution_util.h"
-#include "testutil.h"
+#include "tests/support/check.h"
 
 using namespace zs;
 
@@ -98,96 +96,91 @@ const AttrNode& topChild(const AttrNode& n) {
   });
 }
 
+void inductionCircuitRow(bool layer0Sae) {
+  auto model = plantedModel();
+  // BOS, 8 distinct random tokens, the same 8 again.
+  std::vector<int64_t> seq = {0};
+  std::vector<int64_t> xs = {7, 3, 15, 9, 1, 12, 18, 5};
+  for (int rep = 0; rep < 2; ++rep) seq.insert(seq.end(), xs.begin(), xs.end());
+  const int x3 = static_cast<int>(xs[2]);  // token at positions 3 and 11
+  const int dest = 11, first = 3, src = 4;  // src: the token after the first copy of x3
+  auto sae1 = inductionSae(x3);
+  auto sae0 = prevTokenSae(x3);
+  std::vector<const Sae*> saes = {sae1.get()};
+  if (layer0Sae) saes.push_back(sae0.get());
+  Attribution a(*model, saes, seq);
+
+  // The layer-0 head really is a previous-token head; the layer-1 head an induction head.
+  Dfa r = a.dfa(1, 0, dest);
+  ZS_CHECK_MSG(r.activation > 1.0, zs::test::cat(r.activation));
+  ZS_CHECK(a.featureActivations(1, 0)[first] == 0.f);  // first copy: nothing to copy
+  ZS_CHECK(std::fabs(r.bySource[src]) > 0.95 * (std::fabs(r.preActivation - r.bias) + 1e-9));
+  ZS_CHECK(r.byHead[0] > 0.99 * (r.preActivation - r.bias));
+  std::vector<float> ha = a.headAttribution(1, 0);
+  ZS_CHECK_FUZZY(ha[0], 1.f);
+
+  AttrNode root = a.tree(1, 0, dest, 4, 6);
+  test::Completeness c;
+  test::checkComplete(root, c);
+  ZS_CHECK_MSG(c.worstRel < 1e-4, zs::test::cat("worst ", c.worstRel, " at ", c.worstLabel));
+
+  const AttrNode& s1 = topChild(root);
+  ZS_CHECK_EQ(s1.kind, std::string("source"));
+  ZS_CHECK_EQ(s1.layer, 1);
+  ZS_CHECK_EQ(s1.head, 0);
+  ZS_CHECK_EQ(s1.pos, src);
+  ZS_CHECK_EQ(s1.dest, dest);
+  const AttrNode& up = topChild(s1);
+  ZS_CHECK_EQ(up.layer, 0);
+  ZS_CHECK_EQ(up.pos, src);
+  if (layer0Sae) {
+    ZS_CHECK_EQ(up.kind, std::string("attn_feature"));
+    ZS_CHECK_EQ(up.feature, 1);
+  } else {
+    ZS_CHECK_EQ(up.kind, std::string("attn_head"));
+    ZS_CHECK_EQ(up.head, 0);
+  }
+  ZS_CHECK(std::fabs(up.value) > 0.5 * std::fabs(s1.value));
+  const AttrNode& s0 = topChild(up);
+  ZS_CHECK_EQ(s0.kind, std::string("source"));
+  ZS_CHECK_EQ(s0.layer, 0);
+  ZS_CHECK_EQ(s0.head, 0);
+  ZS_CHECK_EQ(s0.pos, src - 1);
+  ZS_CHECK_EQ(s0.dest, src);
+  const AttrNode& leaf = topChild(s0);
+  ZS_CHECK_EQ(leaf.kind, std::string("embed"));
+  ZS_CHECK_EQ(leaf.pos, src - 1);
+  ZS_CHECK(leaf.value > 0);
+
+  FamilySuggestion f = a.family(1, 0, dest);
+  ZS_CHECK_EQ(f.family, std::string("induction"));
+  ZS_CHECK_MSG(f.inductionShare > 0.9, zs::test::cat(f.inductionShare));
+  FamilySuggestion agg = a.family(1, 0);
+  ZS_CHECK_EQ(agg.family, std::string("induction"));
+}
+
 }  // namespace
 
-class TestAttributionPlanted : public QObject {
-  Q_OBJECT
- private Q_SLOTS:
-  void inductionCircuit_data() {
-    QTest::addColumn<bool>("layer0Sae");
-    QTest::newRow("layer 0 split by head") << false;
-    QTest::newRow("layer 0 split by its SAE") << true;
+ZS_TEST(inductionCircuit) {
+  for (const auto& [name, layer0Sae] : {std::pair<const char*, bool>{"layer 0 split by head", false},
+                                        std::pair<const char*, bool>{"layer 0 split by its SAE", true}}) {
+    ZS_CONTEXT(std::string("row ") + name);
+    inductionCircuitRow(layer0Sae);
   }
-  void inductionCircuit() {
-    QFETCH(bool, layer0Sae);
-    auto model = plantedModel();
-    // BOS, 8 distinct random tokens, the same 8 again.
-    std::vector<int64_t> seq = {0};
-    std::vector<int64_t> xs = {7, 3, 15, 9, 1, 12, 18, 5};
-    for (int rep = 0; rep < 2; ++rep) seq.insert(seq.end(), xs.begin(), xs.end());
-    const int x3 = static_cast<int>(xs[2]);  // token at positions 3 and 11
-    const int dest = 11, first = 3, src = 4;  // src: the token after the first copy of x3
-    auto sae1 = inductionSae(x3);
-    auto sae0 = prevTokenSae(x3);
-    std::vector<const Sae*> saes = {sae1.get()};
-    if (layer0Sae) saes.push_back(sae0.get());
-    Attribution a(*model, saes, seq);
+}
 
-    // The layer-0 head really is a previous-token head; the layer-1 head an induction head.
-    Dfa r = a.dfa(1, 0, dest);
-    QVERIFY2(r.activation > 1.0, qPrintable(QString::number(r.activation)));
-    QVERIFY(a.featureActivations(1, 0)[first] == 0.f);  // first copy: nothing to copy
-    QVERIFY(std::fabs(r.bySource[src]) > 0.95 * (std::fabs(r.preActivation - r.bias) + 1e-9));
-    QVERIFY(r.byHead[0] > 0.99 * (r.preActivation - r.bias));
-    std::vector<float> ha = a.headAttribution(1, 0);
-    QCOMPARE(ha[0], 1.f);
-
-    AttrNode root = a.tree(1, 0, dest, 4, 6);
-    test::Completeness c;
-    test::checkComplete(root, c);
-    QVERIFY2(c.worstRel < 1e-4, qPrintable(QString("worst %1 at %2").arg(c.worstRel).arg(c.worstLabel.c_str())));
-
-    const AttrNode& s1 = topChild(root);
-    QCOMPARE(s1.kind, std::string("source"));
-    QCOMPARE(s1.layer, 1);
-    QCOMPARE(s1.head, 0);
-    QCOMPARE(s1.pos, src);
-    QCOMPARE(s1.dest, dest);
-    const AttrNode& up = topChild(s1);
-    QCOMPARE(up.layer, 0);
-    QCOMPARE(up.pos, src);
-    if (layer0Sae) {
-      QCOMPARE(up.kind, std::string("attn_feature"));
-      QCOMPARE(up.feature, 1);
-    } else {
-      QCOMPARE(up.kind, std::string("attn_head"));
-      QCOMPARE(up.head, 0);
-    }
-    QVERIFY(std::fabs(up.value) > 0.5 * std::fabs(s1.value));
-    const AttrNode& s0 = topChild(up);
-    QCOMPARE(s0.kind, std::string("source"));
-    QCOMPARE(s0.layer, 0);
-    QCOMPARE(s0.head, 0);
-    QCOMPARE(s0.pos, src - 1);
-    QCOMPARE(s0.dest, src);
-    const AttrNode& leaf = topChild(s0);
-    QCOMPARE(leaf.kind, std::string("embed"));
-    QCOMPARE(leaf.pos, src - 1);
-    QVERIFY(leaf.value > 0);
-
-    FamilySuggestion f = a.family(1, 0, dest);
-    QCOMPARE(f.family, std::string("induction"));
-    QVERIFY2(f.inductionShare > 0.9, qPrintable(QString::number(f.inductionShare)));
-    FamilySuggestion agg = a.family(1, 0);
-    QCOMPARE(agg.family, std::string("induction"));
-  }
-
-  void repeatedTokens() {
-    // A feature for "the induction head moved token 7": on repeated random
-    // tokens it fires far more on the second copy (where every 7 recurs) than on
-    // the first (only chance repeats inside the copy: the vocabulary has 19 tokens).
-    auto model = plantedModel();
-    auto sae = inductionSae(7);
-    RepeatedTokenStats r = repeatedTokenActivations(*model, *sae, 10, 32, 3);
-    QCOMPARE(r.sequences, 32);
-    QCOMPARE(static_cast<int>(r.firstCopy.size()), 3);
-    QVERIFY2(r.secondCopy[0] > 0.05, qPrintable(QString::number(r.secondCopy[0])));
-    QVERIFY2(r.secondCopy[0] > 2 * r.firstCopy[0], qPrintable(QString("%1 vs %2").arg(r.firstCopy[0]).arg(r.secondCopy[0])));
-    // Same seed, same numbers; too long for the context is an input error.
-    QCOMPARE(repeatedTokenActivations(*model, *sae, 10, 32, 3).secondCopy, r.secondCopy);
-    QVERIFY_THROWS_EXCEPTION(InputError, repeatedTokenActivations(*model, *sae, 12, 2, 3));
-  }
-};
-
-QTEST_MAIN(TestAttributionPlanted)
-#include "test_attribution_planted.moc"
+ZS_TEST(repeatedTokens) {
+  // A feature for "the induction head moved token 7": on repeated random
+  // tokens it fires far more on the second copy (where every 7 recurs) than on
+  // the first (only chance repeats inside the copy: the vocabulary has 19 tokens).
+  auto model = plantedModel();
+  auto sae = inductionSae(7);
+  RepeatedTokenStats r = repeatedTokenActivations(*model, *sae, model->config().bos_token_id, 10, 32, 3);
+  ZS_CHECK_EQ(r.sequences, 32);
+  ZS_CHECK_EQ(static_cast<int>(r.firstCopy.size()), 3);
+  ZS_CHECK_MSG(r.secondCopy[0] > 0.05, zs::test::cat(r.secondCopy[0]));
+  ZS_CHECK_MSG(r.secondCopy[0] > 2 * r.firstCopy[0], zs::test::cat(r.firstCopy[0], " vs ", r.secondCopy[0]));
+  // Same seed, same numbers; too long for the context is an input error.
+  ZS_CHECK_EQ(repeatedTokenActivations(*model, *sae, model->config().bos_token_id, 10, 32, 3).secondCopy, r.secondCopy);
+  ZS_CHECK_THROWS(repeatedTokenActivations(*model, *sae, model->config().bos_token_id, 12, 2, 3), InputError);
+}

@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
-#include "core/attribution.h"
-#include "core/gpt2.h"
-#include "core/sae.h"
+#include "core/attribution/attribution.h"
+#include "core/model/gpt2.h"
+#include "core/sae/sae.h"
 
 namespace zs::test {
 

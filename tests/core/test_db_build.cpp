@@ -5,14 +5,16 @@
 #include <cstdio>
 #include <fstream>
 
-#include "core/commands/command.h"
+#include "app/cli/command.h"
 #include "core/db/builder_internal.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
 #include "core/db/labels.h"
-#include "core/error.h"
+#include "core/model/gpt2.h"
+#include "core/sae/sae.h"
+#include "core/base/error.h"
 #include "cli_inprocess.h"
-#include "testutil.h"
+#include "tests/support/check.h"
 
 using namespace zs;
 using namespace zs::db;
@@ -32,6 +34,7 @@ struct Fixture {
 
 Fixture& fixture() {
   static Fixture fx = [] {
+    torch::set_num_threads(1);  // every test starts here
     Fixture f;
     Gpt2Config cfg;
     cfg.n_layer = 2;
@@ -108,23 +111,13 @@ torch::Tensor bruteActs(int layer) {
 
 }  // namespace
 
-class TestDbBuild : public QObject {
-  Q_OBJECT
- private Q_SLOTS:
-  void initTestCase() { torch::set_num_threads(1); }
-  void topKAndStatsMatchBruteForce();
-  void dfaLogitsAndHeadsMatchIndependentComputation();
-  void resumeEqualsUninterrupted();
-  void rebuildRules();
-};
-
-void TestDbBuild::topKAndStatsMatchBruteForce() {
+ZS_TEST(topKAndStatsMatchBruteForce) {
   auto o = options("brute.zscope.db");
   auto res = buildWith(fixture().in, o, {});
-  QVERIFY(res.completed);
-  QCOMPARE(res.tokens, kWindows * (kCtx - 1));
+  ZS_CHECK(res.completed);
+  ZS_CHECK_EQ(res.tokens, kWindows * (kCtx - 1));
   auto db = Db::open(o.out);
-  QCOMPARE(QString::fromStdString(db->integrityCheck()), QString("ok"));
+  ZS_CHECK_EQ(db->integrityCheck(), std::string("ok"));
   for (int layer = 0; layer < 2; ++layer) {
     torch::Tensor f = bruteActs(layer).slice(1, 1);  // BOS excluded
     torch::Tensor wm = f.amax(1);                     // [W, dSae]
@@ -133,22 +126,22 @@ void TestDbBuild::topKAndStatsMatchBruteForce() {
       auto d = readDashboard(*db, layer, j);
       const auto& s = d.stats;
       const int64_t fire = (f.select(2, j) > 0).sum().item<int64_t>();
-      QCOMPARE(s.fireCount, fire);
-      QCOMPARE(s.tokens, kWindows * (kCtx - 1));
-      QCOMPARE(s.dead, fire == 0);
-      if (j < 3) QVERIFY(s.dead);
+      ZS_CHECK_EQ(s.fireCount, fire);
+      ZS_CHECK_EQ(s.tokens, kWindows * (kCtx - 1));
+      ZS_CHECK_EQ(s.dead, fire == 0);
+      if (j < 3) ZS_CHECK(s.dead);
       live += !s.dead;
-      QVERIFY(std::abs(s.maxActivation - f.select(2, j).max().item<float>()) <= 1e-5 * (1 + s.maxActivation));
+      ZS_CHECK(std::abs(s.maxActivation - f.select(2, j).max().item<float>()) <= 1e-5 * (1 + s.maxActivation));
       if (fire > 0) {
         const double mean = f.select(2, j).sum().item<double>() / fire;
-        QVERIFY(std::abs(s.meanActivation - mean) <= 1e-5 * (1 + mean));
+        ZS_CHECK(std::abs(s.meanActivation - mean) <= 1e-5 * (1 + mean));
       }
       // Histogram: counts sum to the tokens seen; the zero bin is the non-firing tokens.
       int64_t total = 0;
       for (auto c : d.histCounts) total += c;
-      QCOMPARE(total, s.tokens);
-      QCOMPARE(d.histCounts[0], s.tokens - fire);
-      QCOMPARE(d.histCounts.size(), size_t(kHistSlots + 1));
+      ZS_CHECK_EQ(total, s.tokens);
+      ZS_CHECK_EQ(d.histCounts[0], s.tokens - fire);
+      ZS_CHECK_EQ(d.histCounts.size(), size_t(kHistSlots + 1));
       // True top-k by window max, ties to the earlier window.
       std::vector<std::pair<float, int64_t>> ref;
       for (int64_t w = 0; w < kWindows; ++w)
@@ -161,44 +154,44 @@ void TestDbBuild::topKAndStatsMatchBruteForce() {
           if (q != r && std::abs(all[q].first - all[r].first) <= 1e-5f * (1 + all[r].first)) return true;
         return false;
       };
-      QCOMPARE(d.top.size(), ref.size());
+      ZS_CHECK_EQ(d.top.size(), ref.size());
       for (size_t r = 0; r < ref.size(); ++r) {
         const auto& e = d.top[r];
         // Same values in the same order; the window must really reach that value
         // (windows may swap only where two values tie to float precision, e.g.
         // two windows whose max sits on the same first token).
-        QVERIFY(std::abs(e.activation - ref[r].first) <= 1e-5f * (1 + ref[r].first));
-        QVERIFY(std::abs(e.activation - wm[e.window][j].item<float>()) <= 1e-5f * (1 + ref[r].first));
-        if (!tied(r)) QCOMPARE(e.window, ref[r].second);
-        for (size_t q = 0; q < r; ++q) QVERIFY(d.top[q].window != e.window);
-        if (r > 0) QVERIFY(d.top[r - 1].activation >= e.activation);
+        ZS_CHECK(std::abs(e.activation - ref[r].first) <= 1e-5f * (1 + ref[r].first));
+        ZS_CHECK(std::abs(e.activation - wm[e.window][j].item<float>()) <= 1e-5f * (1 + ref[r].first));
+        if (!tied(r)) ZS_CHECK_EQ(e.window, ref[r].second);
+        for (size_t q = 0; q < r; ++q) ZS_CHECK(d.top[q].window != e.window);
+        if (r > 0) ZS_CHECK(d.top[r - 1].activation >= e.activation);
         // Per-token activations of the example (BOS shown as 0) and its max position.
-        QCOMPARE(e.activations.size(), size_t(kCtx));
-        QCOMPARE(e.activations[0], 0.0f);
+        ZS_CHECK_EQ(e.activations.size(), size_t(kCtx));
+        ZS_CHECK_FUZZY(e.activations[0], 0.0f);
         for (int64_t t = 1; t < kCtx; ++t)
-          QVERIFY(std::abs(e.activations[t] - f[e.window][t - 1][j].item<float>()) <= 1e-5f);
-        QCOMPARE(e.activations[e.maxPos], *std::max_element(e.activations.begin(), e.activations.end()));
-        QCOMPARE(std::vector<int64_t>(e.tokenIds.begin(), e.tokenIds.end()), fixture().windows[e.window]);
+          ZS_CHECK(std::abs(e.activations[t] - f[e.window][t - 1][j].item<float>()) <= 1e-5f);
+        ZS_CHECK_FUZZY(e.activations[e.maxPos], *std::max_element(e.activations.begin(), e.activations.end()));
+        ZS_CHECK_EQ(std::vector<int64_t>(e.tokenIds.begin(), e.tokenIds.end()), fixture().windows[e.window]);
       }
       // Quantile examples: at most 2 per bucket, each in its bucket's range, from firing windows.
       auto qe = quantileEdges();
       std::map<int, int> perBucket;
       for (const auto& e : d.quantiles) {
-        QVERIFY(++perBucket[e.bucket] <= 2);
-        QVERIFY(e.activation > 0);
-        QVERIFY(std::abs(e.activation - wm[e.window][j].item<float>()) <= 1e-5f);
-        if (e.bucket >= 1) QVERIFY(e.activation >= qe[e.bucket - 1] * (1 - 1e-6));
-        if (e.bucket <= int(qe.size()) - 1) QVERIFY(e.activation < qe[e.bucket] * (1 + 1e-6));
+        ZS_CHECK(++perBucket[e.bucket] <= 2);
+        ZS_CHECK(e.activation > 0);
+        ZS_CHECK(std::abs(e.activation - wm[e.window][j].item<float>()) <= 1e-5f);
+        if (e.bucket >= 1) ZS_CHECK(e.activation >= qe[e.bucket - 1] * (1 - 1e-6));
+        if (e.bucket <= int(qe.size()) - 1) ZS_CHECK(e.activation < qe[e.bucket] * (1 + 1e-6));
       }
-      if (s.dead) QVERIFY(d.top.empty() && d.quantiles.empty());
+      if (s.dead) ZS_CHECK(d.top.empty() && d.quantiles.empty());
     }
-    QVERIFY(live > 10);
+    ZS_CHECK(live > 10);
   }
 }
 
-void TestDbBuild::dfaLogitsAndHeadsMatchIndependentComputation() {
+ZS_TEST(dfaLogitsAndHeadsMatchIndependentComputation) {
   auto o = options("dfa.zscope.db");
-  QVERIFY(buildWith(fixture().in, o, {}).completed);
+  ZS_CHECK(buildWith(fixture().in, o, {}).completed);
   auto db = Db::open(o.out);
   auto& fx = fixture();
   torch::InferenceMode g;
@@ -224,15 +217,15 @@ void TestDbBuild::dfaLogitsAndHeadsMatchIndependentComputation() {
                      torch::dot(v[s][h], Wenc.index({Slice(h * dh, (h + 1) * dh), j})).item<float>();
         if (term > best) best = term, bs = s, bh = h;
       }
-    QCOMPARE(e.dfaSource, bs);
-    QCOMPARE(e.dfaHead, bh);
-    QVERIFY(std::abs(e.dfaValue - best) <= 1e-5f * (1 + std::abs(best)));
+    ZS_CHECK_EQ(e.dfaSource, bs);
+    ZS_CHECK_EQ(e.dfaHead, bh);
+    ZS_CHECK(std::abs(e.dfaValue - best) <= 1e-5f * (1 + std::abs(best)));
     // Head attribution: decoder block norms, normalised.
     auto Wd = fx.saes[layer]->W_dec[j];
     float tot = 0;
     std::vector<float> norms;
     for (int h = 0; h < H; ++h) norms.push_back(Wd.slice(0, h * dh, (h + 1) * dh).norm().item<float>()), tot += norms.back();
-    for (int h = 0; h < H; ++h) QVERIFY(std::abs(d.stats.headAttribution[h] - norms[h] / tot) < 1e-5f);
+    for (int h = 0; h < H; ++h) ZS_CHECK(std::abs(d.stats.headAttribution[h] - norms[h] / tot) < 1e-5f);
     // Logit effect: sum over heads of W_dec block . W_O[h], times ln_f weight, then . W_U.
     auto WO = fx.model->W_O(layer);  // [H, dh, d]
     torch::Tensor out = torch::zeros({32});
@@ -240,34 +233,34 @@ void TestDbBuild::dfaLogitsAndHeadsMatchIndependentComputation() {
     auto logit = torch::matmul(out * fx.model->weights().lnf_w, fx.model->W_U());
     auto top = std::get<1>(logit.topk(10)), bot = std::get<1>((-logit).topk(10));
     for (int i = 0; i < 10; ++i) {
-      QCOMPARE(d.stats.logitsTop[i].tokenId, top[i].item<int64_t>());
-      QCOMPARE(d.stats.logitsBottom[i].tokenId, bot[i].item<int64_t>());
-      QVERIFY(std::abs(d.stats.logitsTop[i].value - logit[top[i]].item<float>()) < 1e-4f);
+      ZS_CHECK_EQ(d.stats.logitsTop[i].tokenId, top[i].item<int64_t>());
+      ZS_CHECK_EQ(d.stats.logitsBottom[i].tokenId, bot[i].item<int64_t>());
+      ZS_CHECK(std::abs(d.stats.logitsTop[i].value - logit[top[i]].item<float>()) < 1e-4f);
     }
-    QVERIFY(!d.stats.family.empty());
-    QVERIFY(d.stats.familyNumbers.contains("induction_share"));
+    ZS_CHECK(!d.stats.family.empty());
+    ZS_CHECK(d.stats.familyNumbers.contains("induction_share"));
   }
-  QVERIFY(checked == 6);
+  ZS_CHECK(checked == 6);
   // The CLI dashboard JSON: the documented keys, label null until labeled.
   auto j = dashboardJson(readDashboard(*db, 1, 5));
   for (const char* k : {"max_activation", "density", "top_examples", "histogram", "logits", "head_attribution", "label"})
-    QVERIFY2(j.contains(k), k);
-  QVERIFY(j["label"].is_null());
+    ZS_CHECK_MSG(j.contains(k), k);
+  ZS_CHECK(j["label"].is_null());
   Label l;
   l.layer = 1;
   l.feature = 5;
   l.text = "test";
   setLabel(*db, l);
-  QCOMPARE(QString::fromStdString(dashboardJson(readDashboard(*db, 1, 5))["label"]["text"].get<std::string>()), QString("test"));
+  ZS_CHECK_EQ(dashboardJson(readDashboard(*db, 1, 5))["label"]["text"].get<std::string>(), std::string("test"));
   // The commands run in-process on the built database.
   std::string out;
-  QCOMPARE(zs::test::runCli({"feature", "--db", o.out, "--layer", "1", "--feature", "5", "--json"}, &out), 0);
-  QVERIFY(out.find("\"label\"") != std::string::npos);
+  ZS_CHECK_EQ(zs::test::runCli({"feature", "--db", o.out, "--layer", "1", "--feature", "5", "--json"}, &out), 0);
+  ZS_CHECK(out.find("\"label\"") != std::string::npos);
 }
 
-void TestDbBuild::resumeEqualsUninterrupted() {
+ZS_TEST(resumeEqualsUninterrupted) {
   auto a = options("full.zscope.db");
-  QVERIFY(buildWith(fixture().in, a, {}).completed);
+  ZS_CHECK(buildWith(fixture().in, a, {}).completed);
   auto b = options("resumed.zscope.db");
   b.checkpointSeconds = 0;  // also exercise periodic checkpoints
   for (int stopAt : {3, 4}) {  // cancelled twice: after batch 3, then after batch 7 (of 10)
@@ -279,12 +272,12 @@ void TestDbBuild::resumeEqualsUninterrupted() {
       if (m == "tokens" && ++batches >= stopAt) cancel = true;
     };
     auto r = buildWith(fixture().in, b, p);
-    QVERIFY(!r.completed);
+    ZS_CHECK(!r.completed);
     auto db = Db::open(b.out);
-    QCOMPARE(QString::fromStdString(metaGet(*db, "build_status")), QString("building"));
+    ZS_CHECK_EQ(metaGet(*db, "build_status"), std::string("building"));
   }
   auto r = buildWith(fixture().in, b, {});
-  QVERIFY(r.completed && r.resumed);
+  ZS_CHECK(r.completed && r.resumed);
   auto da = Db::open(a.out), db = Db::open(b.out);
   for (const char* q : {"SELECT * FROM features ORDER BY layer, feature",
                         "SELECT * FROM histograms ORDER BY layer, feature",
@@ -294,40 +287,37 @@ void TestDbBuild::resumeEqualsUninterrupted() {
     int rows = 0;
     for (;;) {
       bool ha = sa.step(), hb = sb.step();
-      QCOMPARE(ha, hb);
+      ZS_CHECK_EQ(ha, hb);
       if (!ha) break;
       ++rows;
       for (int c = 0; c < 13; ++c) {
         if (sa.isNull(c) && sb.isNull(c)) continue;
-        QVERIFY2(sa.blob(c) == sb.blob(c), qPrintable(QString("%1: row %2 column %3 differs").arg(q).arg(rows).arg(c)));
+        ZS_CHECK_MSG(sa.blob(c) == sb.blob(c), zs::test::cat(q, ": row ", rows, " column ", c, " differs"));
       }
     }
-    QVERIFY(rows > 0);
+    ZS_CHECK(rows > 0);
   }
   Stmt left(*db, "SELECT (SELECT count(*) FROM build_candidates) + (SELECT count(*) FROM build_windows)");
-  QVERIFY(left.step());
-  QCOMPARE(left.i64(0), int64_t(0));  // checkpoint state cleared when done
+  ZS_CHECK(left.step());
+  ZS_CHECK_EQ(left.i64(0), int64_t(0));  // checkpoint state cleared when done
 }
 
-void TestDbBuild::rebuildRules() {
+ZS_TEST(rebuildRules) {
   auto o = options("rules.zscope.db");
-  QVERIFY(buildWith(fixture().in, o, {}).completed);
+  ZS_CHECK(buildWith(fixture().in, o, {}).completed);
   auto again = buildWith(fixture().in, o, {});
-  QVERIFY(again.alreadyBuilt);
+  ZS_CHECK(again.alreadyBuilt);
   auto other = o;
   other.topK = 3;
-  QVERIFY_THROWS_EXCEPTION(zs::InputError, buildWith(fixture().in, other, {}));
+  ZS_CHECK_THROWS(buildWith(fixture().in, other, {}), zs::InputError);
   other.force = true;
   Label l;
   l.layer = 0;
   l.feature = 7;
   l.text = "kept";
   { auto db = Db::open(o.out); setLabel(*db, l); }
-  QVERIFY(buildWith(fixture().in, other, {}).completed);
+  ZS_CHECK(buildWith(fixture().in, other, {}).completed);
   auto db = Db::open(o.out);
-  QVERIFY(readDashboard(*db, 1, 10).top.size() <= 3);
-  QCOMPARE(QString::fromStdString(getLabel(*db, 0, 7)->text), QString("kept"));  // labels survive a rebuild
+  ZS_CHECK(readDashboard(*db, 1, 10).top.size() <= 3);
+  ZS_CHECK_EQ(getLabel(*db, 0, 7)->text, std::string("kept"));  // labels survive a rebuild
 }
-
-QTEST_MAIN(TestDbBuild)
-#include "test_db_build.moc"

@@ -7,8 +7,8 @@
 #include "core/db/db.h"
 #include "core/db/features.h"
 #include "core/db/sessions.h"
-#include "core/error.h"
-#include "testutil.h"
+#include "core/base/error.h"
+#include "tests/support/check.h"
 
 using namespace zs::db;
 
@@ -46,94 +46,87 @@ Label mk(int64_t f, const std::string& family) {
 }
 }  // namespace
 
-class TestDbSessions : public QObject {
-  Q_OBJECT
- private Q_SLOTS:
-  void wilsonKnownValues() {
-    // Reference values (Wilson 1927; e.g. Newcombe 1998, Table I; R's prop.test without correction).
-    auto p = wilson(8, 10);
-    QVERIFY(std::abs(p.lo - 0.4902) < 1e-4 && std::abs(p.hi - 0.9433) < 1e-4);
-    p = wilson(0, 10);
-    QVERIFY(std::abs(p.lo - 0.0) < 1e-12 && std::abs(p.hi - 0.2775) < 1e-4);
-    p = wilson(10, 10);
-    QVERIFY(std::abs(p.lo - 0.7225) < 1e-4 && std::abs(p.hi - 1.0) < 1e-12);
-    p = wilson(81, 263);  // Newcombe 1998: 0.2553 - 0.3662
-    QVERIFY(std::abs(p.lo - 0.2553) < 1e-4 && std::abs(p.hi - 0.3662) < 1e-4);
-    p = wilson(0, 0);
-    QCOMPARE(p.lo, 0.0);
-    QCOMPARE(p.hi, 1.0);
+ZS_TEST(wilsonKnownValues) {
+  // Reference values (Wilson 1927; e.g. Newcombe 1998, Table I; R's prop.test without correction).
+  auto p = wilson(8, 10);
+  ZS_CHECK(std::abs(p.lo - 0.4902) < 1e-4 && std::abs(p.hi - 0.9433) < 1e-4);
+  p = wilson(0, 10);
+  ZS_CHECK(std::abs(p.lo - 0.0) < 1e-12 && std::abs(p.hi - 0.2775) < 1e-4);
+  p = wilson(10, 10);
+  ZS_CHECK(std::abs(p.lo - 0.7225) < 1e-4 && std::abs(p.hi - 1.0) < 1e-12);
+  p = wilson(81, 263);  // Newcombe 1998: 0.2553 - 0.3662
+  ZS_CHECK(std::abs(p.lo - 0.2553) < 1e-4 && std::abs(p.hi - 0.3662) < 1e-4);
+  p = wilson(0, 0);
+  ZS_CHECK_FUZZY(p.lo, 0.0);
+  ZS_CHECK_FUZZY(p.hi, 1.0);
+}
+
+ZS_TEST(samplingIsDeterministicAndLiveOnly) {
+  std::vector<int64_t> pool(50);
+  for (int i = 0; i < 50; ++i) pool[i] = 49 - i;  // order of the pool must not matter
+  auto a = sampleFeatures(pool, 10, 7);
+  std::reverse(pool.begin(), pool.end());
+  ZS_CHECK_EQ(sampleFeatures(pool, 10, 7), a);
+  ZS_CHECK(sampleFeatures(pool, 10, 8) != a);
+  ZS_CHECK_EQ(sampleFeatures(pool, 100, 1).size(), size_t(50));
+  // Pinned (computed independently in Python with the same SplitMix64 +
+  // partial Fisher-Yates): the sample is the same on every platform.
+  ZS_CHECK_EQ(a, (std::vector<int64_t>{37, 32, 20, 7, 34, 35, 40, 41, 49, 13}));
+  std::set<int64_t> uniq(a.begin(), a.end());
+  ZS_CHECK_EQ(uniq.size(), size_t(10));
+
+  auto db = builtDb("sample.db");
+  auto s1 = startSession(*db, 1, 20, 42, "ann");
+  auto s2 = startSession(*db, 1, 20, 42, "bob");
+  auto i1 = sessionItems(*db, s1.id), i2 = sessionItems(*db, s2.id);
+  ZS_CHECK_EQ(i1.size(), size_t(20));
+  for (size_t i = 0; i < i1.size(); ++i) {
+    ZS_CHECK_EQ(i1[i].feature, i2[i].feature);
+    ZS_CHECK(i1[i].feature % 4 != 0);  // live features only
   }
+  ZS_CHECK_THROWS(startSession(*db, 5, 3, 1), zs::InputError);  // layer not built
+}
 
-  void samplingIsDeterministicAndLiveOnly() {
-    std::vector<int64_t> pool(50);
-    for (int i = 0; i < 50; ++i) pool[i] = 49 - i;  // order of the pool must not matter
-    auto a = sampleFeatures(pool, 10, 7);
-    std::reverse(pool.begin(), pool.end());
-    QCOMPARE(sampleFeatures(pool, 10, 7), a);
-    QVERIFY(sampleFeatures(pool, 10, 8) != a);
-    QCOMPARE(sampleFeatures(pool, 100, 1).size(), size_t(50));
-    // Pinned (computed independently in Python with the same SplitMix64 +
-    // partial Fisher-Yates): the sample is the same on every platform.
-    QCOMPARE(a, (std::vector<int64_t>{37, 32, 20, 7, 34, 35, 40, 41, 49, 13}));
-    std::set<int64_t> uniq(a.begin(), a.end());
-    QCOMPARE(uniq.size(), size_t(10));
+ZS_TEST(progressPersistsAcrossReopen) {
+  const std::string path = freshPath("resume.db");
+  int64_t sid = 0;
+  std::vector<int64_t> order;
+  {
+    auto db = builtDb("resume.db");
+    auto s = startSession(*db, 1, 6, 3, "ann");
+    sid = s.id;
+    for (const auto& it : sessionItems(*db, sid)) order.push_back(it.feature);
+    labelInSession(*db, sid, mk(nextItem(*db, sid)->feature, "induction"));
+    labelInSession(*db, sid, mk(nextItem(*db, sid)->feature, "uninterpretable"));
+    deferItem(*db, sid, 1, nextItem(*db, sid)->feature);  // order[2] goes to the end
+    skipItem(*db, sid, 1, nextItem(*db, sid)->feature);   // order[3] skipped
+  }  // "app closed"
+  auto db = Db::open(path);
+  auto s = getSession(*db, sid);
+  ZS_CHECK_EQ(s.total, int64_t(6));
+  ZS_CHECK_EQ(s.done, int64_t(3));
+  ZS_CHECK_EQ(activeSession(*db)->id, sid);
+  ZS_CHECK_EQ(nextItem(*db, sid)->feature, order[4]);
+  labelInSession(*db, sid, mk(order[4], "local context"));
+  labelInSession(*db, sid, mk(order[5], "other"));
+  ZS_CHECK_EQ(nextItem(*db, sid)->feature, order[2]);  // the deferred one comes back last
+  // Undo makes the item pending again.
+  labelInSession(*db, sid, mk(order[2], "induction"));
+  ZS_CHECK(!nextItem(*db, sid).has_value());
+  undoLabel(*db, 1, order[2]);
+  ZS_CHECK_EQ(nextItem(*db, sid)->feature, order[2]);
+  labelInSession(*db, sid, mk(order[2], "induction"));
+  ZS_CHECK_THROWS(labelInSession(*db, sid, mk(0, "other")), zs::UsageError);  // not queued
 
-    auto db = builtDb("sample.db");
-    auto s1 = startSession(*db, 1, 20, 42, "ann");
-    auto s2 = startSession(*db, 1, 20, 42, "bob");
-    auto i1 = sessionItems(*db, s1.id), i2 = sessionItems(*db, s2.id);
-    QCOMPARE(i1.size(), size_t(20));
-    for (size_t i = 0; i < i1.size(); ++i) {
-      QCOMPARE(i1[i].feature, i2[i].feature);
-      QVERIFY(i1[i].feature % 4 != 0);  // live features only
-    }
-    QVERIFY_THROWS_EXCEPTION(zs::InputError, startSession(*db, 5, 3, 1));  // layer not built
-  }
-
-  void progressPersistsAcrossReopen() {
-    const std::string path = freshPath("resume.db");
-    int64_t sid = 0;
-    std::vector<int64_t> order;
-    {
-      auto db = builtDb("resume.db");
-      auto s = startSession(*db, 1, 6, 3, "ann");
-      sid = s.id;
-      for (const auto& it : sessionItems(*db, sid)) order.push_back(it.feature);
-      labelInSession(*db, sid, mk(nextItem(*db, sid)->feature, "induction"));
-      labelInSession(*db, sid, mk(nextItem(*db, sid)->feature, "uninterpretable"));
-      deferItem(*db, sid, 1, nextItem(*db, sid)->feature);  // order[2] goes to the end
-      skipItem(*db, sid, 1, nextItem(*db, sid)->feature);   // order[3] skipped
-    }  // "app closed"
-    auto db = Db::open(path);
-    auto s = getSession(*db, sid);
-    QCOMPARE(s.total, int64_t(6));
-    QCOMPARE(s.done, int64_t(3));
-    QCOMPARE(activeSession(*db)->id, sid);
-    QCOMPARE(nextItem(*db, sid)->feature, order[4]);
-    labelInSession(*db, sid, mk(order[4], "local context"));
-    labelInSession(*db, sid, mk(order[5], "other"));
-    QCOMPARE(nextItem(*db, sid)->feature, order[2]);  // the deferred one comes back last
-    // Undo makes the item pending again.
-    labelInSession(*db, sid, mk(order[2], "induction"));
-    QVERIFY(!nextItem(*db, sid).has_value());
-    undoLabel(*db, 1, order[2]);
-    QCOMPARE(nextItem(*db, sid)->feature, order[2]);
-    labelInSession(*db, sid, mk(order[2], "induction"));
-    QVERIFY_THROWS_EXCEPTION(zs::UsageError, labelInSession(*db, sid, mk(0, "other")));  // not queued
-
-    auto r = sessionReport(*db, sid);
-    QCOMPARE(r.total, int64_t(6));
-    QCOMPARE(r.labeled, int64_t(5));
-    QCOMPARE(r.skipped, int64_t(1));
-    QCOMPARE(r.interpretable.k, int64_t(4));
-    QCOMPARE(r.interpretable.n, int64_t(5));
-    QCOMPARE(r.interpretable.lo, wilson(4, 5).lo);
-    QCOMPARE(r.families[0].first, std::string("induction"));
-    QCOMPARE(r.families[0].second.k, int64_t(2));
-    finishSession(*db, sid);
-    QVERIFY(!activeSession(*db).has_value());
-  }
-};
-
-QTEST_MAIN(TestDbSessions)
-#include "test_db_sessions.moc"
+  auto r = sessionReport(*db, sid);
+  ZS_CHECK_EQ(r.total, int64_t(6));
+  ZS_CHECK_EQ(r.labeled, int64_t(5));
+  ZS_CHECK_EQ(r.skipped, int64_t(1));
+  ZS_CHECK_EQ(r.interpretable.k, int64_t(4));
+  ZS_CHECK_EQ(r.interpretable.n, int64_t(5));
+  ZS_CHECK_FUZZY(r.interpretable.lo, wilson(4, 5).lo);
+  ZS_CHECK_EQ(r.families[0].first, std::string("induction"));
+  ZS_CHECK_EQ(r.families[0].second.k, int64_t(2));
+  finishSession(*db, sid);
+  ZS_CHECK(!activeSession(*db).has_value());
+}

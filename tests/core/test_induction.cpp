@@ -5,14 +5,13 @@
 // token after its earlier occurrence) and copies that position's token into
 // the logits. The planted head must score >= 0.9, every other head low, and
 // the second copy of a repeated sequence must be far easier than the first.
-#include <QtTest/QtTest>
-
 #include <cmath>
 
-#include "core/error.h"
-#include "core/gpt2.h"
-#include "core/induction.h"
-#include "testutil.h"
+#include "core/base/error.h"
+#include "core/model/gpt2.h"
+#include "core/model/induction.h"
+#include "cli_inprocess.h"
+#include "tests/support/check.h"
 
 using namespace zs;
 
@@ -72,65 +71,62 @@ std::unique_ptr<Gpt2> plantedModel() {
 
 }  // namespace
 
-class TestInduction : public QObject {
-  Q_OBJECT
- private Q_SLOTS:
-  void plantedHeadIsFound() {
-    auto m = plantedModel();
-    InductionOptions o;
-    o.seqLen = 15;  // BOS + 15 + 15 = 31 <= 32 positions
-    o.batch = 16;
-    InductionReport r = measureInduction(*m, nullptr, o);
-    QCOMPARE(r.bestLayer, int64_t(1));
-    QCOMPARE(r.bestHead, int64_t(0));
-    // Random tokens may repeat inside a copy (15 of 255), which splits attention a little.
-    QVERIFY2(r.bestScore >= 0.9, qPrintable(QString::number(r.bestScore)));
-    for (int64_t l = 0; l < 2; ++l)
-      for (int64_t h = 0; h < H; ++h)
-        if (!(l == 1 && h == 0)) QVERIFY2(r.scores[l][h] < 0.15, qPrintable(QString("L%1H%2 %3").arg(l).arg(h).arg(r.scores[l][h])));
-    // Layer 0 head 0 is a previous-token head (position 0 can only attend to itself).
-    QVERIFY2(r.prevScores[0][0] > 0.95, qPrintable(QString::number(r.prevScores[0][0])));
-    QVERIFY(r.prevScores[1][0] < 0.2);
-    QVERIFY2(r.lossSecond < 0.1 * r.lossFirst,
-             qPrintable(QString("first %1 second %2").arg(r.lossFirst).arg(r.lossSecond)));
-    QVERIFY(r.secondCopyOk() && r.inductionHeadOk());
-    nlohmann::json j = r.toJson();
-    QCOMPARE(j["best_head"]["layer"].get<int>(), 1);
-    QCOMPARE(j["heads"].size(), size_t(2 * H));
-    QVERIFY(j["val_loss"].is_null());
-    QVERIFY(j["passed"].get<bool>());
-  }
+ZS_TEST(plantedHeadIsFound) {
+  auto m = plantedModel();
+  InductionOptions o;
+  o.seqLen = 15;  // BOS + 15 + 15 = 31 <= 32 positions
+  o.batch = 16;
+  InductionReport r = measureInduction(*m, nullptr, m->config().bos_token_id, o);
+  ZS_CHECK_EQ(r.bestLayer, int64_t(1));
+  ZS_CHECK_EQ(r.bestHead, int64_t(0));
+  // Random tokens may repeat inside a copy (15 of 255), which splits attention a little.
+  ZS_CHECK_MSG(r.bestScore >= 0.9, zs::test::cat(r.bestScore));
+  for (int64_t l = 0; l < 2; ++l)
+    for (int64_t h = 0; h < H; ++h)
+      if (!(l == 1 && h == 0)) ZS_CHECK_MSG(r.scores[l][h] < 0.15, zs::test::cat("L", l, "H", h, " ", r.scores[l][h]));
+  // Layer 0 head 0 is a previous-token head (position 0 can only attend to itself).
+  ZS_CHECK_MSG(r.prevScores[0][0] > 0.95, zs::test::cat(r.prevScores[0][0]));
+  ZS_CHECK(r.prevScores[1][0] < 0.2);
+  ZS_CHECK_MSG(r.lossSecond < 0.1 * r.lossFirst,
+           zs::test::cat("first ", r.lossFirst, " second ", r.lossSecond));
+  ZS_CHECK(r.secondCopyOk() && r.inductionHeadOk());
+  nlohmann::json j = r.toJson();
+  ZS_CHECK_EQ(j["best_head"]["layer"].get<int>(), 1);
+  ZS_CHECK_EQ(j["heads"].size(), size_t(2 * H));
+  ZS_CHECK(j["val_loss"].is_null());
+  ZS_CHECK(j["passed"].get<bool>());
+}
 
-  void uniformHeadsScoreTheirBaseline() {
-    // A model whose attention scores are all zero attends uniformly: the score of
-    // every head is then exactly the mean of 1/(i+1) over the second-copy positions i.
-    auto m = plantedModel();
-    {
-      torch::NoGradGuard ng;
-      for (auto& l : m->weights().layers) l.c_attn_w.narrow(1, 0, 2 * D).zero_();
-    }
-    InductionOptions o;
-    o.seqLen = 10;
-    o.batch = 4;
-    InductionReport r = measureInduction(*m, nullptr, o);
-    double expect = 0;
-    for (int64_t i = 11; i < 21; ++i) expect += 1.0 / (i + 1);
-    expect /= 10;
-    for (int64_t l = 0; l < 2; ++l)
-      for (int64_t h = 0; h < H; ++h) QVERIFY(std::abs(r.scores[l][h] - expect) < 1e-5);
-    QVERIFY(!r.inductionHeadOk());
+ZS_TEST(uniformHeadsScoreTheirBaseline) {
+  // A model whose attention scores are all zero attends uniformly: the score of
+  // every head is then exactly the mean of 1/(i+1) over the second-copy positions i.
+  auto m = plantedModel();
+  {
+    torch::NoGradGuard ng;
+    for (auto& l : m->weights().layers) l.c_attn_w.narrow(1, 0, 2 * D).zero_();
   }
+  InductionOptions o;
+  o.seqLen = 10;
+  o.batch = 4;
+  InductionReport r = measureInduction(*m, nullptr, m->config().bos_token_id, o);
+  double expect = 0;
+  for (int64_t i = 11; i < 21; ++i) expect += 1.0 / (i + 1);
+  expect /= 10;
+  for (int64_t l = 0; l < 2; ++l)
+    for (int64_t h = 0; h < H; ++h) ZS_CHECK(std::abs(r.scores[l][h] - expect) < 1e-5);
+  ZS_CHECK(!r.inductionHeadOk());
+}
 
-  void sequencesThatDoNotFitAreUsageErrors() {
-    auto m = plantedModel();
-    InductionOptions o;
-    o.seqLen = 16;  // 33 tokens > 32
-    QVERIFY_THROWS_EXCEPTION(UsageError, measureInduction(*m, nullptr, o));
-    o.seqLen = 1;
-    QVERIFY_THROWS_EXCEPTION(UsageError, measureInduction(*m, nullptr, o));
-    QVERIFY_THROWS_EXCEPTION(InputError, measureInductionDir(zs::test::tempDir() + "/missing", {}));
-  }
-};
+ZS_TEST(sequencesThatDoNotFitAreUsageErrors) {
+  auto m = plantedModel();
+  InductionOptions o;
+  o.seqLen = 16;  // 33 tokens > 32
+  ZS_CHECK_THROWS(measureInduction(*m, nullptr, m->config().bos_token_id, o), UsageError);
+  o.seqLen = 1;
+  ZS_CHECK_THROWS(measureInduction(*m, nullptr, m->config().bos_token_id, o), UsageError);
+}
 
-QTEST_MAIN(TestInduction)
-#include "test_induction.moc"
+// A missing model folder is an input error (exit code 3) of the induction command.
+ZS_TEST(missingModelFolderIsAnInputError) {
+  ZS_CHECK_EQ(zs::test::runCli({"induction", "--model", zs::test::tempDir() + "/missing"}), 3);
+}

@@ -9,13 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/commands/command.h"
-#include "core/error.h"
-#include "core/sae.h"
-#include "core/sae_convert.h"
-#include "core/sae_pt.h"
+#include "app/cli/command.h"
+#include "core/base/error.h"
+#include "core/sae/sae.h"
+#include "core/sae/sae_convert.h"
+#include "core/io/pt_reader.h"
 #include "cli_inprocess.h"
-#include "testutil.h"
+#include "tests/support/check.h"
 
 using namespace zs;
 
@@ -172,97 +172,89 @@ void writeCfg(const std::string& path, int64_t dIn, int64_t dSae, const std::str
   std::ofstream(path) << j.dump();
 }
 
-
 }  // namespace
 
-class TestSaeConvert : public QObject {
-  Q_OBJECT
- private Q_SLOTS:
-  void readsLibTorchPickle() {
-    auto f = makeFixture(12, 40);
-    std::string path = test::tempDir() + "/plain.pt";
-    writeBytes(path, f.bytes);
-    auto sd = loadTorchStateDict(path);
-    QCOMPARE(sd.size(), size_t(4));
-    QVERIFY(torch::equal(sd["W_enc"], f.W_enc));
-    QVERIFY(torch::equal(sd["W_dec"], f.W_dec));
-    QVERIFY(torch::equal(sd["b_enc"], f.b_enc));
-    QVERIFY(torch::equal(sd["b_dec"], f.b_dec));
-  }
+ZS_TEST(readsLibTorchPickle) {
+  auto f = makeFixture(12, 40);
+  std::string path = test::tempDir() + "/plain.pt";
+  writeBytes(path, f.bytes);
+  auto sd = loadTorchStateDict(path);
+  ZS_CHECK_EQ(sd.size(), size_t(4));
+  ZS_CHECK(torch::equal(sd["W_enc"], f.W_enc));
+  ZS_CHECK(torch::equal(sd["W_dec"], f.W_dec));
+  ZS_CHECK(torch::equal(sd["b_enc"], f.b_enc));
+  ZS_CHECK(torch::equal(sd["b_dec"], f.b_dec));
+}
 
-  void readsOrderedDictAsPythonWritesIt() {
-    auto f = makeFixture(12, 40);
-    std::string od = pythonStateDictZip({{"W_enc", f.W_enc}, {"W_dec", f.W_dec}, {"b_enc", f.b_enc}, {"b_dec", f.b_dec}});
-    std::string path = test::tempDir() + "/gpt2-small_L3_Hcat_z.pt";
-    writeBytes(path, od);
-    auto sd = loadTorchStateDict(path);
-    QVERIFY(torch::equal(sd.at("W_dec"), f.W_dec));
-    // ... and through the converter with its cfg.
-    writeCfg(paperCfgPathFor(path), 12, 40);
-    auto sae = convertPaperSae(path, paperCfgPathFor(path));
-    QCOMPARE(sae->cfg.hook_name, std::string("blocks.3.attn.hook_z"));
-    QCOMPARE(sae->cfg.hook_layer, 3);
-    QCOMPARE(sae->cfg.d_in, 12);
-    QCOMPARE(sae->cfg.d_sae, 40);
-    QCOMPARE(sae->cfg.context_size, 128);
-    QVERIFY(sae->cfg.apply_b_dec_to_input);
-    QVERIFY(torch::equal(sae->W_enc, f.W_enc));
-    // Same encoding as the paper's code: relu((x - b_dec) W_enc + b_enc).
-    auto x = torch::randn({5, 12});
-    QVERIFY(torch::allclose(sae->encode(x), torch::relu((x - f.b_dec).matmul(f.W_enc) + f.b_enc), 1e-5, 1e-5));
-  }
+ZS_TEST(readsOrderedDictAsPythonWritesIt) {
+  auto f = makeFixture(12, 40);
+  std::string od = pythonStateDictZip({{"W_enc", f.W_enc}, {"W_dec", f.W_dec}, {"b_enc", f.b_enc}, {"b_dec", f.b_dec}});
+  std::string path = test::tempDir() + "/gpt2-small_L3_Hcat_z.pt";
+  writeBytes(path, od);
+  auto sd = loadTorchStateDict(path);
+  ZS_CHECK(torch::equal(sd.at("W_dec"), f.W_dec));
+  // ... and through the converter with its cfg.
+  writeCfg(paperCfgPathFor(path), 12, 40);
+  auto sae = convertPaperSae(path, paperCfgPathFor(path));
+  ZS_CHECK_EQ(sae->cfg.hook_name, std::string("blocks.3.attn.hook_z"));
+  ZS_CHECK_EQ(sae->cfg.hook_layer, 3);
+  ZS_CHECK_EQ(sae->cfg.d_in, 12);
+  ZS_CHECK_EQ(sae->cfg.d_sae, 40);
+  ZS_CHECK_EQ(sae->cfg.context_size, 128);
+  ZS_CHECK(sae->cfg.apply_b_dec_to_input);
+  ZS_CHECK(torch::equal(sae->W_enc, f.W_enc));
+  // Same encoding as the paper's code: relu((x - b_dec) W_enc + b_enc).
+  auto x = torch::randn({5, 12});
+  ZS_CHECK(torch::allclose(sae->encode(x), torch::relu((x - f.b_dec).matmul(f.W_enc) + f.b_enc), 1e-5, 1e-5));
+}
 
-  void refusesForeignGlobals() {
-    auto f = makeFixture(4, 8);
-    std::string evil = editPickle(f.bytes, [](std::string pkl) {
-      std::string from = "torch._utils\n_rebuild_tensor_v2\n";
-      size_t at = pkl.find(from);
-      if (at == std::string::npos) throw std::runtime_error("fixture: no _rebuild_tensor_v2");
-      return pkl.replace(at, from.size(), "posix\nsystem\n");
-    });
-    std::string path = test::tempDir() + "/evil.pt";
-    writeBytes(path, evil);
-    try {
-      loadTorchStateDict(path);
-      QFAIL("accepted a foreign global");
-    } catch (const InputError& e) {
-      QVERIFY2(std::string(e.what()).find("posix.system") != std::string::npos, e.what());
-    }
+ZS_TEST(refusesForeignGlobals) {
+  auto f = makeFixture(4, 8);
+  std::string evil = editPickle(f.bytes, [](std::string pkl) {
+    std::string from = "torch._utils\n_rebuild_tensor_v2\n";
+    size_t at = pkl.find(from);
+    if (at == std::string::npos) throw std::runtime_error("fixture: no _rebuild_tensor_v2");
+    return pkl.replace(at, from.size(), "posix\nsystem\n");
+  });
+  std::string path = test::tempDir() + "/evil.pt";
+  writeBytes(path, evil);
+  try {
+    loadTorchStateDict(path);
+    ZS_FAIL("accepted a foreign global");
+  } catch (const InputError& e) {
+    ZS_CHECK_MSG(std::string(e.what()).find("posix.system") != std::string::npos, e.what());
   }
+}
 
-  void strictChecks() {
-    const std::string dir = test::tempDir();
-    auto f = makeFixture(12, 40);
-    writeBytes(dir + "/a.pt", f.bytes);
-    writeCfg(dir + "/a_cfg.json", 12, 41);  // wrong dict_size
-    QVERIFY_THROWS_EXCEPTION(InputError, convertPaperSae(dir + "/a.pt", dir + "/a_cfg.json"));
-    writeCfg(dir + "/a_cfg.json", 12, 40, "blocks.3.hook_resid_pre");
-    QVERIFY_THROWS_EXCEPTION(InputError, convertPaperSae(dir + "/a.pt", dir + "/a_cfg.json"));
-    auto g = makeFixture(12, 40, /*extraKey=*/true);
-    writeBytes(dir + "/b.pt", g.bytes);
-    writeCfg(dir + "/b_cfg.json", 12, 40);
-    QVERIFY_THROWS_EXCEPTION(InputError, convertPaperSae(dir + "/b.pt", dir + "/b_cfg.json"));
-    // Truncated and non-zip files.
-    writeBytes(dir + "/c.pt", f.bytes.substr(0, f.bytes.size() / 2));
-    QVERIFY_THROWS_EXCEPTION(InputError, loadTorchStateDict(dir + "/c.pt"));
-    writeBytes(dir + "/d.pt", std::string("\x80\x02}q\x00.", 6) + std::string(40, 'x'));
-    QVERIFY_THROWS_EXCEPTION(InputError, loadTorchStateDict(dir + "/d.pt"));
-  }
+ZS_TEST(strictChecks) {
+  const std::string dir = test::tempDir();
+  auto f = makeFixture(12, 40);
+  writeBytes(dir + "/a.pt", f.bytes);
+  writeCfg(dir + "/a_cfg.json", 12, 41);  // wrong dict_size
+  ZS_CHECK_THROWS(convertPaperSae(dir + "/a.pt", dir + "/a_cfg.json"), InputError);
+  writeCfg(dir + "/a_cfg.json", 12, 40, "blocks.3.hook_resid_pre");
+  ZS_CHECK_THROWS(convertPaperSae(dir + "/a.pt", dir + "/a_cfg.json"), InputError);
+  auto g = makeFixture(12, 40, /*extraKey=*/true);
+  writeBytes(dir + "/b.pt", g.bytes);
+  writeCfg(dir + "/b_cfg.json", 12, 40);
+  ZS_CHECK_THROWS(convertPaperSae(dir + "/b.pt", dir + "/b_cfg.json"), InputError);
+  // Truncated and non-zip files.
+  writeBytes(dir + "/c.pt", f.bytes.substr(0, f.bytes.size() / 2));
+  ZS_CHECK_THROWS(loadTorchStateDict(dir + "/c.pt"), InputError);
+  writeBytes(dir + "/d.pt", std::string("\x80\x02}q\x00.", 6) + std::string(40, 'x'));
+  ZS_CHECK_THROWS(loadTorchStateDict(dir + "/d.pt"), InputError);
+}
 
-  void commandNeedsAllowPickle() {
-    const std::string dir = test::tempDir();
-    auto f = makeFixture(12, 40);
-    writeBytes(dir + "/cli.pt", f.bytes);
-    writeCfg(dir + "/cli_cfg.json", 12, 40);
-    QCOMPARE(zs::test::runCli({"convert-sae", "--pt", dir + "/cli.pt", "--out", dir + "/cli-out", "--quiet"}, nullptr, false), 2);
-    QCOMPARE(zs::test::runCli({"convert-sae", "--pt", dir + "/cli.pt", "--out", dir + "/cli-out", "--allow-pickle", "--quiet"}, nullptr, false), 0);
-    auto sae = Sae::loadDir(dir + "/cli-out");
-    QVERIFY(torch::equal(sae->W_dec, f.W_dec));
-    QCOMPARE(sae->cfg.hook_name, std::string("blocks.3.attn.hook_z"));
-    writeCfg(dir + "/cli_cfg.json", 12, 39);
-    QCOMPARE(zs::test::runCli({"convert-sae", "--pt", dir + "/cli.pt", "--out", dir + "/cli-out2", "--allow-pickle", "--quiet"}, nullptr, false), 3);
-  }
-};
-
-QTEST_MAIN(TestSaeConvert)
-#include "test_sae_convert.moc"
+ZS_TEST(commandNeedsAllowPickle) {
+  const std::string dir = test::tempDir();
+  auto f = makeFixture(12, 40);
+  writeBytes(dir + "/cli.pt", f.bytes);
+  writeCfg(dir + "/cli_cfg.json", 12, 40);
+  ZS_CHECK_EQ(zs::test::runCli({"convert-sae", "--pt", dir + "/cli.pt", "--out", dir + "/cli-out", "--quiet"}, nullptr, false), 2);
+  ZS_CHECK_EQ(zs::test::runCli({"convert-sae", "--pt", dir + "/cli.pt", "--out", dir + "/cli-out", "--allow-pickle", "--quiet"}, nullptr, false), 0);
+  auto sae = Sae::loadDir(dir + "/cli-out");
+  ZS_CHECK(torch::equal(sae->W_dec, f.W_dec));
+  ZS_CHECK_EQ(sae->cfg.hook_name, std::string("blocks.3.attn.hook_z"));
+  writeCfg(dir + "/cli_cfg.json", 12, 39);
+  ZS_CHECK_EQ(zs::test::runCli({"convert-sae", "--pt", dir + "/cli.pt", "--out", dir + "/cli-out2", "--allow-pickle", "--quiet"}, nullptr, false), 3);
+}

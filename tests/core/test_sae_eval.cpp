@@ -3,11 +3,11 @@
 // a zero SAE 0%; L0/MSE/explained variance/dead/dense against direct computation.
 #include <torch/torch.h>
 
-#include "core/error.h"
-#include "core/gpt2.h"
-#include "core/sae.h"
-#include "core/sae_eval.h"
-#include "testutil.h"
+#include "core/base/error.h"
+#include "core/model/gpt2.h"
+#include "core/sae/sae.h"
+#include "core/sae/sae_eval.h"
+#include "tests/support/check.h"
 
 using namespace zs;
 
@@ -49,115 +49,107 @@ torch::Tensor batchIds(int64_t B, int64_t T, int64_t vocab) {
 
 }  // namespace
 
-class TestSaeEval : public QObject {
-  Q_OBJECT
- private Q_SLOTS:
-  void perfectReconstructionRecoversAll() {
-    auto model = Gpt2::init(tinyConfig(), 1);
-    auto sae = identitySae(32, 1);
-    SaeEvaluator ev(*model, *sae);
-    auto ids = batchIds(3, 16, 97);
-    ev.add(ids);
-    auto r = ev.result();
-    QCOMPARE(r.tokens, int64_t(3 * 15));
-    QVERIFY(std::abs(r.ce_spliced - r.ce_clean) < 1e-5);
-    QVERIFY(std::abs(r.ce_loss_recovered - 1.0) < 1e-3);
-    QVERIFY(r.mse < 1e-10);
-    QVERIFY(std::abs(r.explained_variance - 1.0) < 1e-6);
-    QVERIFY(r.ce_zero_ablation != r.ce_clean);
-    // L0: every non-zero z entry fires one of its two features; BOS excluded.
-    torch::InferenceMode g;
-    ForwardOptions o;
-    o.capture = Capture({"blocks.1.attn.hook_z"});
-    auto z = model->forward(ids, o).cache.at("blocks.1.attn.hook_z").slice(1, 1).reshape({-1, 32});
-    double l0 = (z != 0).sum().item<double>() / z.size(0);
-    QVERIFY(std::abs(r.l0 - l0) < 1e-9);
-    // Dead: a feature is dead when its sign never occurs in the evaluated tokens.
-    auto fires = torch::cat({(z > 0).sum(0), (z < 0).sum(0)});
-    QVERIFY(std::abs(r.dead_fraction - (fires == 0).to(torch::kFloat64).mean().item<double>()) < 1e-12);
-    QVERIFY(std::abs(r.dense_fraction - (fires > 0.1 * z.size(0)).to(torch::kFloat64).mean().item<double>()) < 1e-12);
-    // Density shares and histogram: from the same firing counts.
-    auto dens = fires.to(torch::kFloat64) / static_cast<double>(z.size(0));
-    QVERIFY(std::abs(r.density_below_1e3 - (dens < 1e-3).to(torch::kFloat64).mean().item<double>()) < 1e-12);
-    QVERIFY(std::abs(r.density_below_1e5 - (dens < 1e-5).to(torch::kFloat64).mean().item<double>()) < 1e-12);
-    int64_t histTotal = r.dead_count;
-    for (int64_t c : r.density_hist) histTotal += c;
-    QCOMPARE(histTotal, int64_t(64));
-    QCOMPARE(r.dead_count, (fires == 0).sum().item<int64_t>());
-    QCOMPARE(r.density_edges.size(), r.density_hist.size() + 1);
-  }
+ZS_TEST(perfectReconstructionRecoversAll) {
+  auto model = Gpt2::init(tinyConfig(), 1);
+  auto sae = identitySae(32, 1);
+  SaeEvaluator ev(*model, *sae);
+  auto ids = batchIds(3, 16, 97);
+  ev.add(ids);
+  auto r = ev.result();
+  ZS_CHECK_EQ(r.tokens, int64_t(3 * 15));
+  ZS_CHECK(std::abs(r.ce_spliced - r.ce_clean) < 1e-5);
+  ZS_CHECK(std::abs(r.ce_loss_recovered - 1.0) < 1e-3);
+  ZS_CHECK(r.mse < 1e-10);
+  ZS_CHECK(std::abs(r.explained_variance - 1.0) < 1e-6);
+  ZS_CHECK(r.ce_zero_ablation != r.ce_clean);
+  // L0: every non-zero z entry fires one of its two features; BOS excluded.
+  torch::InferenceMode g;
+  ForwardOptions o;
+  o.capture = Capture({"blocks.1.attn.hook_z"});
+  auto z = model->forward(ids, o).cache.at("blocks.1.attn.hook_z").slice(1, 1).reshape({-1, 32});
+  double l0 = (z != 0).sum().item<double>() / z.size(0);
+  ZS_CHECK(std::abs(r.l0 - l0) < 1e-9);
+  // Dead: a feature is dead when its sign never occurs in the evaluated tokens.
+  auto fires = torch::cat({(z > 0).sum(0), (z < 0).sum(0)});
+  ZS_CHECK(std::abs(r.dead_fraction - (fires == 0).to(torch::kFloat64).mean().item<double>()) < 1e-12);
+  ZS_CHECK(std::abs(r.dense_fraction - (fires > 0.1 * z.size(0)).to(torch::kFloat64).mean().item<double>()) < 1e-12);
+  // Density shares and histogram: from the same firing counts.
+  auto dens = fires.to(torch::kFloat64) / static_cast<double>(z.size(0));
+  ZS_CHECK(std::abs(r.density_below_1e3 - (dens < 1e-3).to(torch::kFloat64).mean().item<double>()) < 1e-12);
+  ZS_CHECK(std::abs(r.density_below_1e5 - (dens < 1e-5).to(torch::kFloat64).mean().item<double>()) < 1e-12);
+  int64_t histTotal = r.dead_count;
+  for (int64_t c : r.density_hist) histTotal += c;
+  ZS_CHECK_EQ(histTotal, int64_t(64));
+  ZS_CHECK_EQ(r.dead_count, (fires == 0).sum().item<int64_t>());
+  ZS_CHECK_EQ(r.density_edges.size(), r.density_hist.size() + 1);
+}
 
-  void densityStatsKnownCounts() {
-    // 10 features over 1e6 tokens: densities 0, 1e-6, 5e-6, 2e-5, 5e-5, 2e-4, 5e-4, 2e-3, 0.1, 1.
-    SaeEvalResult r;
-    densityStats({0, 1, 5, 20, 50, 200, 500, 2000, 1e5, 1e6}, 1e6, r);
-    QCOMPARE(r.density_below_1e5, 0.3);
-    QCOMPARE(r.density_below_1e4, 0.5);
-    QCOMPARE(r.density_below_1e3, 0.7);
-    QCOMPARE(r.dead_count, int64_t(1));
-    // 1e-6 falls in [1e-6, 1e-5.5); 1 (density 1e0) is clamped into the last bin.
-    QCOMPARE(r.density_hist[2], int64_t(1));
-    QCOMPARE(r.density_hist[12], int64_t(1));   // 0.1 in [1e-1, 1e-0.5)
-    QCOMPARE(r.density_hist.back(), int64_t(1));  // 1 (clamped into the last bin)
-    QVERIFY(r.densityText().find("dead") != std::string::npos);
-  }
+ZS_TEST(densityStatsKnownCounts) {
+  // 10 features over 1e6 tokens: densities 0, 1e-6, 5e-6, 2e-5, 5e-5, 2e-4, 5e-4, 2e-3, 0.1, 1.
+  SaeEvalResult r;
+  densityStats({0, 1, 5, 20, 50, 200, 500, 2000, 1e5, 1e6}, 1e6, r);
+  ZS_CHECK_FUZZY(r.density_below_1e5, 0.3);
+  ZS_CHECK_FUZZY(r.density_below_1e4, 0.5);
+  ZS_CHECK_FUZZY(r.density_below_1e3, 0.7);
+  ZS_CHECK_EQ(r.dead_count, int64_t(1));
+  ZS_CHECK_EQ(r.density_hist[2], int64_t(1));     // 1e-6 in [1e-6, 1e-5.5)
+  ZS_CHECK_EQ(r.density_hist[12], int64_t(1));    // 0.1 in [1e-1, 1e-0.5)
+  ZS_CHECK_EQ(r.density_hist.back(), int64_t(1));  // 1, clamped into the last bin
+  ZS_CHECK(r.densityText().find("dead") != std::string::npos);
+}
 
-  void zeroSaeRecoversNothing() {
-    auto model = Gpt2::init(tinyConfig(), 2);
-    auto sae = identitySae(32, 0);
-    sae->W_enc.zero_();  // f = 0, zhat = b_dec = 0: exactly the zero ablation
-    SaeEvaluator ev(*model, *sae);
-    auto ids = batchIds(2, 20, 97);
-    ev.add(ids);
-    auto r = ev.result();
-    QVERIFY(std::abs(r.ce_spliced - r.ce_zero_ablation) < 1e-6);
-    QVERIFY(std::abs(r.ce_loss_recovered) < 1e-3);
-    QCOMPARE(r.l0, 0.0);
-    QCOMPARE(r.dead_fraction, 1.0);
-    QCOMPARE(r.dense_fraction, 0.0);
-    // MSE = mean of z^2 over non-BOS tokens.
-    torch::InferenceMode g;
-    ForwardOptions o;
-    o.capture = Capture({"blocks.0.attn.hook_z"});
-    auto z = model->forward(ids, o).cache.at("blocks.0.attn.hook_z").slice(1, 1).reshape({-1, 32});
-    QVERIFY(std::abs(r.mse - z.pow(2).mean().item<double>()) < 1e-7);
-    // Explained variance 1 - sum|z - zhat|^2 / sum|z - mean z|^2 with zhat = 0 (negative: worse than the mean).
-    double evWant = 1.0 - z.pow(2).sum().item<double>() / (z - z.mean(0)).pow(2).sum().item<double>();
-    QVERIFY(std::abs(r.explained_variance - evWant) < 1e-4 * std::abs(evWant));
-    // Clean CE against the model's own loss.
-    auto logits = model->forward(ids).logits;
-    QVERIFY(std::abs(r.ce_clean - Gpt2::lossPerToken(logits, ids).mean().item<double>()) < 1e-6);
-    auto j = r.toJson();
-    for (const char* k : {"l0", "mse", "explained_variance", "ce_clean", "ce_spliced", "ce_zero_ablation",
-                          "ce_loss_recovered", "dead_fraction", "dense_fraction", "density_below_1e-5",
-                          "density_below_1e-4", "density_below_1e-3", "density_histogram", "tokens"})
-      QVERIFY2(j.contains(k), k);
-    QCOMPARE(j.size(), size_t(14));
-  }
+ZS_TEST(zeroSaeRecoversNothing) {
+  auto model = Gpt2::init(tinyConfig(), 2);
+  auto sae = identitySae(32, 0);
+  sae->W_enc.zero_();  // f = 0, zhat = b_dec = 0: exactly the zero ablation
+  SaeEvaluator ev(*model, *sae);
+  auto ids = batchIds(2, 20, 97);
+  ev.add(ids);
+  auto r = ev.result();
+  ZS_CHECK(std::abs(r.ce_spliced - r.ce_zero_ablation) < 1e-6);
+  ZS_CHECK(std::abs(r.ce_loss_recovered) < 1e-3);
+  ZS_CHECK_FUZZY(r.l0, 0.0);
+  ZS_CHECK_FUZZY(r.dead_fraction, 1.0);
+  ZS_CHECK_FUZZY(r.dense_fraction, 0.0);
+  // MSE = mean of z^2 over non-BOS tokens.
+  torch::InferenceMode g;
+  ForwardOptions o;
+  o.capture = Capture({"blocks.0.attn.hook_z"});
+  auto z = model->forward(ids, o).cache.at("blocks.0.attn.hook_z").slice(1, 1).reshape({-1, 32});
+  ZS_CHECK(std::abs(r.mse - z.pow(2).mean().item<double>()) < 1e-7);
+  // Explained variance 1 - sum|z - zhat|^2 / sum|z - mean z|^2 with zhat = 0 (negative: worse than the mean).
+  double evWant = 1.0 - z.pow(2).sum().item<double>() / (z - z.mean(0)).pow(2).sum().item<double>();
+  ZS_CHECK(std::abs(r.explained_variance - evWant) < 1e-4 * std::abs(evWant));
+  // Clean CE against the model's own loss.
+  auto logits = model->forward(ids).logits;
+  ZS_CHECK(std::abs(r.ce_clean - Gpt2::lossPerToken(logits, ids).mean().item<double>()) < 1e-6);
+  auto j = r.toJson();
+  for (const char* k : {"l0", "mse", "explained_variance", "ce_clean", "ce_spliced", "ce_zero_ablation",
+                        "ce_loss_recovered", "dead_fraction", "dense_fraction", "density_below_1e-5",
+                        "density_below_1e-4", "density_below_1e-3", "density_histogram", "tokens"})
+    ZS_CHECK_MSG(j.contains(k), k);
+  ZS_CHECK_EQ(j.size(), size_t(14));
+}
 
-  void halfwayReconstruction() {
-    // zhat = z/2 for every token: recovered lies strictly between 0 and 1, and the
-    // squared error is exactly a quarter of sum z^2.
-    auto model = Gpt2::init(tinyConfig(), 3);
-    auto sae = identitySae(32, 1);
-    sae->W_enc.mul_(0.5);
-    SaeEvaluator ev(*model, *sae);
-    ev.add(batchIds(2, 16, 97));
-    auto r = ev.result();
-    QVERIFY(r.ce_loss_recovered > 0 && r.ce_loss_recovered < 1);
-    auto full = identitySae(32, 1);
-    SaeEvaluator ev0(*model, *full);
-    full->W_enc.zero_();
-    ev0.add(batchIds(2, 16, 97));
-    QVERIFY(std::abs(r.mse - 0.25 * ev0.result().mse) < 1e-6 * ev0.result().mse);
-  }
+ZS_TEST(halfwayReconstruction) {
+  // zhat = z/2 for every token: recovered lies strictly between 0 and 1, and the
+  // squared error is exactly a quarter of sum z^2.
+  auto model = Gpt2::init(tinyConfig(), 3);
+  auto sae = identitySae(32, 1);
+  sae->W_enc.mul_(0.5);
+  SaeEvaluator ev(*model, *sae);
+  ev.add(batchIds(2, 16, 97));
+  auto r = ev.result();
+  ZS_CHECK(r.ce_loss_recovered > 0 && r.ce_loss_recovered < 1);
+  auto full = identitySae(32, 1);
+  SaeEvaluator ev0(*model, *full);
+  full->W_enc.zero_();
+  ev0.add(batchIds(2, 16, 97));
+  ZS_CHECK(std::abs(r.mse - 0.25 * ev0.result().mse) < 1e-6 * ev0.result().mse);
+}
 
-  void rejectsMismatchedSae() {
-    auto model = Gpt2::init(tinyConfig(), 1);
-    auto sae = identitySae(16, 0);
-    QVERIFY_THROWS_EXCEPTION(InputError, SaeEvaluator(*model, *sae));
-  }
-};
-
-QTEST_MAIN(TestSaeEval)
-#include "test_sae_eval.moc"
+ZS_TEST(rejectsMismatchedSae) {
+  auto model = Gpt2::init(tinyConfig(), 1);
+  auto sae = identitySae(16, 0);
+  ZS_CHECK_THROWS(SaeEvaluator(*model, *sae), InputError);
+}

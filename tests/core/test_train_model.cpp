@@ -2,21 +2,19 @@
 // with repeated spans, loss going down, and checkpoint -> resume reproducing
 // the uninterrupted run. Everything runs on a tiny model and a small synthetic
 // corpus (a few seconds on 2 cores).
-#include <QtTest/QtTest>
-
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
-#include "core/bpe_trainer.h"
-#include "core/error.h"
-#include "core/gpt2.h"
-#include "core/tokenizer.h"
-#include "core/train_internal.h"
-#include "core/train_model.h"
-#include "testutil.h"
+#include "core/train/bpe_trainer.h"
+#include "core/base/error.h"
+#include "core/model/gpt2.h"
+#include "core/text/tokenizer.h"
+#include "core/train/train_internal.h"
+#include "core/train/train_model.h"
+#include "tests/support/check.h"
 
 using namespace zs;
 namespace fs = std::filesystem;
@@ -69,145 +67,138 @@ TrainOptions options(const std::string& out) {
 
 }  // namespace
 
-class TestTrainModel : public QObject {
-  Q_OBJECT
- private Q_SLOTS:
-  void configParsing() {
-    TrainConfig c = TrainConfig::fromJsonText(R"({"train": {"tokens": 4e6, "context": 64}})", "c.json");
-    QCOMPARE(c.tokens, int64_t(4000000));
-    QCOMPARE(c.model.n_positions, int64_t(64));  // defaults to the trained context
-    QCOMPARE(c.steps(), (int64_t(4000000) + 32 * 64 - 1) / (32 * 64));
-    QVERIFY_THROWS_EXCEPTION(InputError, TrainConfig::fromJsonText(R"({"train": {"lr_typo": 1}})", "c.json"));
-    QVERIFY_THROWS_EXCEPTION(InputError, TrainConfig::fromJsonText(R"({"extra": {}})", "c.json"));
-    QVERIFY_THROWS_EXCEPTION(InputError, TrainConfig::fromJsonText(
-                                             R"({"model": {"n_positions": 32}, "train": {"context": 64}})", "c.json"));
-    QVERIFY_THROWS_EXCEPTION(InputError, TrainConfig::fromJsonText(R"({"train": {"batch": 1.5}})", "c.json"));
-    QVERIFY_THROWS_EXCEPTION(InputError, TrainConfig::fromJsonText("{not json", "c.json"));
-    // Round trip through toJson.
-    TrainConfig d = TrainConfig::fromJsonText(c.toJson().dump(), "again");
-    QCOMPARE(d.toJson(), c.toJson());
+ZS_TEST(configParsing) {
+  TrainConfig c = TrainConfig::fromJsonText(R"({"train": {"tokens": 4e6, "context": 64}})", "c.json");
+  ZS_CHECK_EQ(c.tokens, int64_t(4000000));
+  ZS_CHECK_EQ(c.model.n_positions, int64_t(64));  // defaults to the trained context
+  ZS_CHECK_EQ(c.steps(), (int64_t(4000000) + 32 * 64 - 1) / (32 * 64));
+  ZS_CHECK_THROWS(TrainConfig::fromJsonText(R"({"train": {"lr_typo": 1}})", "c.json"), InputError);
+  ZS_CHECK_THROWS(TrainConfig::fromJsonText(R"({"extra": {}})", "c.json"), InputError);
+  ZS_CHECK_THROWS(TrainConfig::fromJsonText(
+                                           R"({"model": {"n_positions": 32}, "train": {"context": 64}})", "c.json"), InputError);
+  ZS_CHECK_THROWS(TrainConfig::fromJsonText(R"({"train": {"batch": 1.5}})", "c.json"), InputError);
+  ZS_CHECK_THROWS(TrainConfig::fromJsonText("{not json", "c.json"), InputError);
+  // Round trip through toJson.
+  TrainConfig d = TrainConfig::fromJsonText(c.toJson().dump(), "again");
+  ZS_CHECK_EQ(d.toJson(), c.toJson());
+}
+
+ZS_TEST(batchesAreDeterministicWithRepeatedSpans) {
+  std::vector<uint16_t> data(5000);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint16_t>(1 + (i * 7919) % 97);
+  TrainConfig c = tinyConfig(10000);
+  c.repeatShare = 1.0;
+  torch::Tensor a = sampleBatch(data, c, 100, 0, 3), b = sampleBatch(data, c, 100, 0, 3);
+  ZS_CHECK(torch::equal(a, b));
+  ZS_CHECK(!torch::equal(a, sampleBatch(data, c, 100, 0, 4)));
+  ZS_CHECK_EQ(a.sizes().vec(), (std::vector<int64_t>{8, 32}));
+  auto acc = a.accessor<int64_t, 2>();
+  for (int64_t r = 0; r < 8; ++r) {
+    ZS_CHECK_EQ(acc[r][0], int64_t(0));  // BOS first
+    for (int64_t t = 1; t < 32; ++t) ZS_CHECK(acc[r][t] != 0 && acc[r][t] < 100);
+    // Some span of >= repeat_min_len tokens occurs twice without overlap.
+    bool found = false;
+    for (int64_t p1 = 1; p1 < 32 && !found; ++p1)
+      for (int64_t p2 = p1 + c.repeatMinLen; p2 + c.repeatMinLen <= 32 && !found; ++p2) {
+        int64_t k = 0;
+        while (k < c.repeatMinLen && p1 + k < p2 && acc[r][p1 + k] == acc[r][p2 + k]) ++k;
+        found = k == c.repeatMinLen;
+      }
+    ZS_CHECK_MSG(found, zs::test::cat("row ", r, " has no repeated span"));
   }
+}
 
-  void batchesAreDeterministicWithRepeatedSpans() {
-    std::vector<uint16_t> data(5000);
-    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint16_t>(1 + (i * 7919) % 97);
-    TrainConfig c = tinyConfig(10000);
-    c.repeatShare = 1.0;
-    torch::Tensor a = sampleBatch(data, c, 100, 0, 3), b = sampleBatch(data, c, 100, 0, 3);
-    QVERIFY(torch::equal(a, b));
-    QVERIFY(!torch::equal(a, sampleBatch(data, c, 100, 0, 4)));
-    QCOMPARE(a.sizes().vec(), (std::vector<int64_t>{8, 32}));
-    auto acc = a.accessor<int64_t, 2>();
-    for (int64_t r = 0; r < 8; ++r) {
-      QCOMPARE(acc[r][0], int64_t(0));  // BOS first
-      for (int64_t t = 1; t < 32; ++t) QVERIFY(acc[r][t] != 0 && acc[r][t] < 100);
-      // Some span of >= repeat_min_len tokens occurs twice without overlap.
-      bool found = false;
-      for (int64_t p1 = 1; p1 < 32 && !found; ++p1)
-        for (int64_t p2 = p1 + c.repeatMinLen; p2 + c.repeatMinLen <= 32 && !found; ++p2) {
-          int64_t k = 0;
-          while (k < c.repeatMinLen && p1 + k < p2 && acc[r][p1 + k] == acc[r][p2 + k]) ++k;
-          found = k == c.repeatMinLen;
-        }
-      QVERIFY2(found, qPrintable(QString("row %1 has no repeated span").arg(r)));
-    }
+ZS_TEST(trainingLowersLossOnAFixedBatch) {
+  const std::string out = zs::test::tempDir() + "/lower";
+  TrainOptions o = options(out);
+  TrainConfig c = tinyConfig(8 * 32 * 40);  // 40 steps
+  auto tok = Tokenizer::loadDir(o.tokenizerDir);
+  TokenCorpus data = loadTokenCorpus(o.corpus, *tok, o.tokenizerDir, zs::test::tempDir() + "/cache", {});
+  c.model.vocab_size = tok->vocabSize();
+  c.model.bos_token_id = c.model.eos_token_id = tok->endOfTextId();
+  torch::Tensor batch = sampleBatch(data.train, c, tok->vocabSize(), tok->endOfTextId(), 0);
+  const double before = meanLoss(*Gpt2::init(c.model, c.seed), batch, 8);
+  TrainResult r = trainModel(c, o);
+  ZS_CHECK_EQ(r.steps, int64_t(40));
+  ZS_CHECK_EQ(r.tokensSeen, int64_t(40 * 8 * 32));
+  const double after = meanLoss(*Gpt2::loadDir(out), batch, 8);
+  // Untrained: about ln(300) = 5.7 nats; this grammar is easy to learn.
+  ZS_CHECK_MSG(before > 5.0, zs::test::cat(before));
+  ZS_CHECK_MSG(after < before - 2.0, zs::test::cat("before ", before, " after ", after));
+  ZS_CHECK(r.curve.back().valLoss < r.curve.front().valLoss - 1.0);
+  // The output is a loadable HF folder with the tokenizer and BOS/EOS ids.
+  ZS_CHECK(fs::exists(out + "/vocab.json") && fs::exists(out + "/merges.txt") && fs::exists(out + "/metrics.jsonl"));
+  Gpt2Config saved = Gpt2Config::fromFile(out + "/config.json");
+  ZS_CHECK_EQ(saved.bos_token_id, tok->endOfTextId());
+  ZS_CHECK_EQ(saved.eos_token_id, tok->endOfTextId());
+}
+
+ZS_TEST(resumeAfterInterruptReproducesTheRun) {
+  TrainConfig c = tinyConfig(8 * 32 * 30);  // 30 steps, checkpoints every 5
+  const std::string whole = zs::test::tempDir() + "/whole", cut = zs::test::tempDir() + "/cut";
+  TrainResult full = trainModel(c, options(whole));
+
+  std::atomic<bool> stop{false};
+  Progress p;
+  p.cancel = &stop;
+  p.report = [&](double done, double, const std::string& msg) {
+    if (msg.rfind("tokeniz", 0) != 0 && done >= 12) stop = true;  // "Ctrl+C" after step 12
+  };
+  ZS_CHECK_THROWS(trainModel(c, options(cut), p), Cancelled);
+  TrainResult resumed = trainModel(c, options(cut));
+  ZS_CHECK_EQ(resumed.resumedFromStep, int64_t(12));  // Ctrl+C saved a checkpoint at once
+  ZS_CHECK_EQ(resumed.steps, full.steps);
+  ZS_CHECK_EQ(resumed.curve.size(), full.curve.size());
+  for (size_t i = 0; i < full.curve.size(); ++i) {
+    ZS_CHECK_EQ(resumed.curve[i].step, full.curve[i].step);
+    ZS_CHECK_MSG(std::abs(resumed.curve[i].valLoss - full.curve[i].valLoss) < 1e-4,
+                 zs::test::cat("step ", full.curve[i].step, ": ", resumed.curve[i].valLoss, " vs ",
+                               full.curve[i].valLoss));
+    ZS_CHECK_MSG(std::abs(resumed.curve[i].trainLoss - full.curve[i].trainLoss) < 1e-4,
+                 zs::test::cat("step ", full.curve[i].step, ": train ", resumed.curve[i].trainLoss, " vs ",
+                               full.curve[i].trainLoss));
   }
+  auto a = Gpt2::loadDir(whole), b = Gpt2::loadDir(cut);
+  auto pa = a->namedParameters(), pb = b->namedParameters();
+  for (size_t i = 0; i < pa.size(); ++i)
+    ZS_CHECK_MSG(torch::allclose(pa[i].second, pb[i].second, 1e-4, 1e-5), pa[i].first.c_str());
 
-  void trainingLowersLossOnAFixedBatch() {
-    const std::string out = zs::test::tempDir() + "/lower";
-    TrainOptions o = options(out);
-    TrainConfig c = tinyConfig(8 * 32 * 40);  // 40 steps
-    auto tok = Tokenizer::loadDir(o.tokenizerDir);
-    TokenCorpus data = loadTokenCorpus(o.corpus, *tok, o.tokenizerDir, zs::test::tempDir() + "/cache", {});
-    c.model.vocab_size = tok->vocabSize();
-    c.model.bos_token_id = c.model.eos_token_id = tok->endOfTextId();
-    torch::Tensor batch = sampleBatch(data.train, c, tok->vocabSize(), tok->endOfTextId(), 0);
-    const double before = meanLoss(*Gpt2::init(c.model, c.seed), batch, 8);
-    TrainResult r = trainModel(c, o);
-    QCOMPARE(r.steps, int64_t(40));
-    QCOMPARE(r.tokensSeen, int64_t(40 * 8 * 32));
-    const double after = meanLoss(*Gpt2::loadDir(out), batch, 8);
-    // Untrained: about ln(300) = 5.7 nats; this grammar is easy to learn.
-    QVERIFY2(before > 5.0, qPrintable(QString::number(before)));
-    QVERIFY2(after < before - 2.0, qPrintable(QString("before %1 after %2").arg(before).arg(after)));
-    QVERIFY(r.curve.back().valLoss < r.curve.front().valLoss - 1.0);
-    // The output is a loadable HF folder with the tokenizer and BOS/EOS ids.
-    QVERIFY(fs::exists(out + "/vocab.json") && fs::exists(out + "/merges.txt") && fs::exists(out + "/metrics.jsonl"));
-    Gpt2Config saved = Gpt2Config::fromFile(out + "/config.json");
-    QCOMPARE(saved.bos_token_id, tok->endOfTextId());
-    QCOMPARE(saved.eos_token_id, tok->endOfTextId());
-  }
+  // Running a finished run again changes nothing; another config refuses the checkpoint.
+  ZS_CHECK_EQ(trainModel(c, options(cut)).resumedFromStep, full.steps);
+  TrainConfig other = c;
+  other.lr = 0.02;
+  ZS_CHECK_THROWS(trainModel(other, options(cut)), InputError);
+}
 
-  void resumeAfterInterruptReproducesTheRun() {
-    TrainConfig c = tinyConfig(8 * 32 * 30);  // 30 steps, checkpoints every 5
-    const std::string whole = zs::test::tempDir() + "/whole", cut = zs::test::tempDir() + "/cut";
-    TrainResult full = trainModel(c, options(whole));
+ZS_TEST(stopAtStepAndWarmStart) {
+  TrainConfig c = tinyConfig(8 * 32 * 30);
+  c.stopAtStep = 12;  // what Ctrl+C at step 12 leaves, as a finished folder
+  const std::string first = zs::test::tempDir() + "/stage1", second = zs::test::tempDir() + "/stage2";
+  TrainResult r = trainModel(c, options(first));
+  ZS_CHECK_EQ(r.steps, int64_t(12));
+  ZS_CHECK_EQ(TrainConfig::fromJsonText(c.toJson().dump(), "x").stopAtStep, int64_t(12));
 
-    std::atomic<bool> stop{false};
-    Progress p;
-    p.cancel = &stop;
-    p.report = [&](double done, double, const std::string& msg) {
-      if (msg.rfind("tokeniz", 0) != 0 && done >= 12) stop = true;  // "Ctrl+C" after step 12
-    };
-    QVERIFY_THROWS_EXCEPTION(Cancelled, trainModel(c, options(cut), p));
-    TrainResult resumed = trainModel(c, options(cut));
-    QCOMPARE(resumed.resumedFromStep, int64_t(12));  // Ctrl+C saved a checkpoint at once
-    QCOMPARE(resumed.steps, full.steps);
-    QCOMPARE(resumed.curve.size(), full.curve.size());
-    for (size_t i = 0; i < full.curve.size(); ++i) {
-      QCOMPARE(resumed.curve[i].step, full.curve[i].step);
-      QVERIFY2(std::abs(resumed.curve[i].valLoss - full.curve[i].valLoss) < 1e-4,
-               qPrintable(QString("step %1: %2 vs %3").arg(full.curve[i].step).arg(resumed.curve[i].valLoss)
-                              .arg(full.curve[i].valLoss)));
-      QVERIFY2(std::abs(resumed.curve[i].trainLoss - full.curve[i].trainLoss) < 1e-4,
-               qPrintable(QString("step %1: train %2 vs %3").arg(full.curve[i].step).arg(resumed.curve[i].trainLoss)
-                              .arg(full.curve[i].trainLoss)));
-    }
-    auto a = Gpt2::loadDir(whole), b = Gpt2::loadDir(cut);
-    auto pa = a->namedParameters(), pb = b->namedParameters();
-    for (size_t i = 0; i < pa.size(); ++i)
-      QVERIFY2(torch::allclose(pa[i].second, pb[i].second, 1e-4, 1e-5), pa[i].first.c_str());
+  // A second stage starts from the first one's weights (a near-zero lr keeps them).
+  TrainConfig w = tinyConfig(8 * 32);
+  w.initFrom = first;
+  w.lr = 1e-9;
+  trainModel(w, options(second));
+  auto a = Gpt2::loadDir(first), b = Gpt2::loadDir(second);
+  auto pa = a->namedParameters(), pb = b->namedParameters();
+  for (size_t i = 0; i < pa.size(); ++i)
+    ZS_CHECK_MSG(torch::allclose(pa[i].second, pb[i].second, 0, 1e-5), pa[i].first.c_str());
 
-    // Running a finished run again changes nothing; another config refuses the checkpoint.
-    QCOMPARE(trainModel(c, options(cut)).resumedFromStep, full.steps);
-    TrainConfig other = c;
-    other.lr = 0.02;
-    QVERIFY_THROWS_EXCEPTION(InputError, trainModel(other, options(cut)));
-  }
+  TrainConfig wrong = w;
+  wrong.model.n_embd = 64;  // another shape than the init_from model
+  ZS_CHECK_THROWS(trainModel(wrong, options(zs::test::tempDir() + "/stage2b")), InputError);
+}
 
-  void stopAtStepAndWarmStart() {
-    TrainConfig c = tinyConfig(8 * 32 * 30);
-    c.stopAtStep = 12;  // what Ctrl+C at step 12 leaves, as a finished folder
-    const std::string first = zs::test::tempDir() + "/stage1", second = zs::test::tempDir() + "/stage2";
-    TrainResult r = trainModel(c, options(first));
-    QCOMPARE(r.steps, int64_t(12));
-    QCOMPARE(TrainConfig::fromJsonText(c.toJson().dump(), "x").stopAtStep, int64_t(12));
-
-    // A second stage starts from the first one's weights (a near-zero lr keeps them).
-    TrainConfig w = tinyConfig(8 * 32);
-    w.initFrom = first;
-    w.lr = 1e-9;
-    trainModel(w, options(second));
-    auto a = Gpt2::loadDir(first), b = Gpt2::loadDir(second);
-    auto pa = a->namedParameters(), pb = b->namedParameters();
-    for (size_t i = 0; i < pa.size(); ++i)
-      QVERIFY2(torch::allclose(pa[i].second, pb[i].second, 0, 1e-5), pa[i].first.c_str());
-
-    TrainConfig wrong = w;
-    wrong.model.n_embd = 64;  // another shape than the init_from model
-    QVERIFY_THROWS_EXCEPTION(InputError, trainModel(wrong, options(zs::test::tempDir() + "/stage2b")));
-  }
-
-  void badInputsAreInputErrors() {
-    TrainConfig c = tinyConfig(1000);
-    TrainOptions o = options(zs::test::tempDir() + "/bad");
-    o.corpus = zs::test::tempDir() + "/no-such-corpus";
-    QVERIFY_THROWS_EXCEPTION(InputError, trainModel(c, o));
-    o = options(zs::test::tempDir() + "/bad2");
-    o.tokenizerDir = zs::test::tempDir() + "/no-tokenizer";
-    QVERIFY_THROWS_EXCEPTION(InputError, trainModel(c, o));
-  }
-};
-
-QTEST_MAIN(TestTrainModel)
-#include "test_train_model.moc"
+ZS_TEST(badInputsAreInputErrors) {
+  TrainConfig c = tinyConfig(1000);
+  TrainOptions o = options(zs::test::tempDir() + "/bad");
+  o.corpus = zs::test::tempDir() + "/no-such-corpus";
+  ZS_CHECK_THROWS(trainModel(c, o), InputError);
+  o = options(zs::test::tempDir() + "/bad2");
+  o.tokenizerDir = zs::test::tempDir() + "/no-tokenizer";
+  ZS_CHECK_THROWS(trainModel(c, o), InputError);
+}

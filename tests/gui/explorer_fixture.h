@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/db/builder.h"
-#include "core/safetensors.h"
+#include "core/io/safetensors.h"
 
 namespace zs::test {
 

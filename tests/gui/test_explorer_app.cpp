@@ -24,15 +24,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/gui/explorer_controller.h"
-#include "app/gui/explorer_export.h"
-#include "app/gui/mainwindow.h"
+#include "app/gui/explorer/explorer_controller.h"
+#include "app/gui/explorer/explorer_export.h"
+#include "app/gui/explorer/mainwindow.h"
+#include "app/gui/settings.h"
 #include "app/gui/worker.h"
 #include "core/db/builder.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
-#include "core/engine.h"
-#include "core/error.h"
+#include "core/engine/engine.h"
+#include "core/base/error.h"
 #include "explorer_fixture.h"
 #include "testutil.h"
 
@@ -163,7 +164,10 @@ class TestExplorerApp : public QObject {
     w.openSae(QString::fromStdString(saeRoot_));
     QTRY_VERIFY_WITH_TIMEOUT(!w.busy(), 20000);
     QCOMPARE(saes.count(), 2);
-    QVERIFY(QSettings().value("recent/models").toStringList().contains(QString::fromStdString(model_)));
+    bool remembered = false;
+    for (const auto& f : zs::gui::settings::recentFiles())
+      remembered |= f.kind == zs::gui::settings::RecentKind::Model && f.path == QFileInfo(QString::fromStdString(model_)).absoluteFilePath();
+    QVERIFY(remembered);
   }
 
   // Geometry, dock visibility and the palette are remembered across restarts.

@@ -10,15 +10,15 @@
 #include <QSignalSpy>
 #include <QTableView>
 
-#include "app/gui/explorer_controller.h"
-#include "app/gui/explorer_prompt.h"
-#include "app/gui/mainwindow.h"
+#include "app/gui/explorer/explorer_controller.h"
+#include "app/gui/explorer/explorer_prompt.h"
+#include "app/gui/explorer/mainwindow.h"
 #include "app/gui/worker.h"
 #include "core/db/builder.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
 #include "core/db/labels.h"
-#include "core/engine.h"
+#include "core/engine/engine.h"
 #include "explorer_fixture.h"
 #include "testutil.h"
 #include "widgets/dashboard_view.h"

@@ -5,8 +5,8 @@
 #include <QTextBrowser>
 #include <QUndoStack>
 
-#include "app/gui/labeling_panel.h"
-#include "app/gui/labeling_start.h"
+#include "app/gui/labeling/labeling_panel.h"
+#include "app/gui/labeling/labeling_start.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
 #include "core/db/labels.h"

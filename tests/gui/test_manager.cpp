@@ -8,7 +8,7 @@
 
 #include <fstream>
 
-#include "app/gui/manager_panel.h"
+#include "app/gui/manager/manager_panel.h"
 #include "testutil.h"
 
 using namespace zs::gui;

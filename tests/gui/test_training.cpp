@@ -7,11 +7,11 @@
 #include <QFileInfo>
 #include <fstream>
 
-#include "app/gui/training_panel.h"
+#include "app/gui/training/training_panel.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
-#include "core/engine.h"
-#include "core/runtime.h"
+#include "core/engine/engine.h"
+#include "core/base/runtime.h"
 #include "testutil.h"
 #include "widgets/curve_plot.h"
 #include "widgets/training_form.h"

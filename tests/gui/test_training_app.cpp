@@ -9,13 +9,13 @@
 
 #include <fstream>
 
-#include "app/gui/labeling_panel.h"
-#include "app/gui/mainwindow.h"
-#include "app/gui/manager_panel.h"
-#include "app/gui/training_panel.h"
+#include "app/gui/labeling/labeling_panel.h"
+#include "app/gui/explorer/mainwindow.h"
+#include "app/gui/manager/manager_panel.h"
+#include "app/gui/training/training_panel.h"
 #include "core/db/db.h"
 #include "core/db/labels.h"
-#include "core/runtime.h"
+#include "core/base/runtime.h"
 #include "testutil.h"
 #include "widgets/labeling_form.h"
 #include "widgets/training_form.h"

@@ -1,12 +1,24 @@
 // main() of every plain (Qt-free) test executable: runs the ZS_TEST cases.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <random>
+#include <sstream>
+#include <thread>
 
 #include "tests/support/check.h"
+
+extern char** environ;
 
 namespace zs::test {
 
@@ -29,6 +41,60 @@ std::string tempDir() {
     }
   } dir;
   return dir.path;
+}
+
+namespace {
+std::string readWhole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+}  // namespace
+
+ProcessResult runProcess(const std::vector<std::string>& args, double timeoutSeconds) {
+  static std::atomic<int> counter{0};
+  if (args.empty()) throw std::invalid_argument("runProcess: no program");
+  const std::string base = tempDir() + "/proc-" + std::to_string(counter++);
+  const std::string outPath = base + ".out", errPath = base + ".err";
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&fa, 2, errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, args[0].c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw std::runtime_error("cannot start " + args[0] + ": " + std::strerror(rc));
+  ProcessResult r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeoutSeconds);
+  int status = 0;
+  for (;;) {
+    const pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) throw std::runtime_error("waitpid failed for " + args[0]);
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      r.timedOut = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (WIFEXITED(status) && !r.timedOut) {
+    r.code = WEXITSTATUS(status);
+  } else {
+    r.crashed = true;
+  }
+  r.out = readWhole(outPath);
+  r.err = readWhole(errPath);
+  if (r.timedOut) r.err += "\n[timed out after " + std::to_string(timeoutSeconds) + " s]";
+  std::remove(outPath.c_str());
+  std::remove(errPath.c_str());
+  return r;
 }
 
 }  // namespace zs::test

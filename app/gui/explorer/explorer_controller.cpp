@@ -1,0 +1,236 @@
+// ExplorerController: selection state, requests to the worker and the
+// handling of their results (docks are built in explorer_docks.cpp).
+#include "app/gui/explorer/explorer_controller.h"
+
+#include <QComboBox>
+#include <QDebug>
+#include <QFontMetrics>
+#include <QItemSelectionModel>
+#include <QListWidget>
+#include <QMainWindow>
+#include <QTableView>
+
+#include "app/gui/explorer/explorer_prompt.h"
+#include "widgets/dashboard_view.h"
+#include "widgets/feature_table_model.h"
+#include "widgets/heatmap_plot.h"
+#include "widgets/rdfa_tree_model.h"
+#include "widgets/token_view.h"
+
+using namespace zs::gui;
+
+ExplorerController::ExplorerController(QMainWindow* window, Worker* worker)
+    : QObject(window), window_(window), worker_(worker) {
+  buildDocks(window);
+  connect(worker_, &Worker::analysed, this, &ExplorerController::onAnalysed);
+  connect(worker_, &Worker::featureReady, this, &ExplorerController::onFeature);
+  connect(worker_, &Worker::dfaReady, this, &ExplorerController::onDfa);
+  connect(worker_, &Worker::failed, this, &ExplorerController::onFailed);
+  connect(worker_, &Worker::rootReady, this, [this](quint64 id, const zs::RdfaNode& root) {
+    if (!worker_->isCurrent(RequestKind::Feature, id)) return;
+    treeModel_->setRoot(root);
+    tree_->expand(treeModel_->index(0, 0));  // fetches the root's children
+  });
+  connect(worker_, &Worker::expanded, this, [this](quint64, quint64 gen, int nodeId, const std::vector<zs::RdfaNode>& kids) {
+    treeModel_->addChildren(gen, nodeId, kids);
+  });
+  connect(worker_, &Worker::dashboardReady, this, [this](quint64 id, const zs::Dashboard& d) {
+    if (worker_->isCurrent(RequestKind::Dashboard, id)) dash_->setDashboard(d);
+  });
+  connect(worker_, &Worker::headTopReady, this, [this](quint64 id, int layer, int head, const std::vector<zs::HeadTopFeature>& v) {
+    if (!worker_->isCurrent(RequestKind::HeadTop, id)) return;
+    headTop_->clear();
+    for (const auto& f : v) {
+      auto* it = new QListWidgetItem(QString("L%1 H%2 · F%3  %4%  %5").arg(layer).arg(head).arg(f.feature)
+                                         .arg(100.0 * f.fraction, 0, 'f', 1).arg(QString::fromStdString(f.label)));
+      it->setData(Qt::UserRole, layer);
+      it->setData(Qt::UserRole + 1, static_cast<qlonglong>(f.feature));
+      headTop_->addItem(it);
+    }
+  });
+}
+
+void ExplorerController::begin(const QString& what) {
+  ++pending_;
+  Q_EMIT busyChanged(true, what);
+}
+
+void ExplorerController::end() {
+  if (pending_ > 0) --pending_;
+  if (pending_ == 0) Q_EMIT busyChanged(false, QString());
+}
+
+void ExplorerController::cancel() { worker_->cancelIssued(); }
+
+void ExplorerController::run(const QString& text, bool bos) {
+  const quint64 id = worker_->nextId(RequestKind::Analyse);
+  runTimer_.start();
+  if (pending_ == 0) begin(tr("Analysing the prompt…"));
+  QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(id), a1 = QString(text), a2 = bool(bos)] { w->analyse(a0, a1, a2); }, Qt::QueuedConnection);
+}
+
+QString ExplorerController::tokenTooltip(int pos) const {
+  const zs::TokenInfo& t = analysis_.tokens[pos];
+  QString tip = QString("<b>%1</b><br>id %2 · position %3<br>firing (sum of activations): %4")
+                    .arg(QString::fromStdString(t.display).toHtmlEscaped()).arg(t.id).arg(pos)
+                    .arg(analysis_.firing[pos], 0, 'f', 3);
+  const auto& rows = analysis_.perPosition[pos];
+  for (size_t i = 0; i < rows.size() && i < 5; ++i)
+    tip += QString("<br>L%1 F%2: %3 %4").arg(rows[i].layer).arg(rows[i].feature).arg(rows[i].activation, 0, 'f', 3)
+               .arg(QString::fromStdString(rows[i].label).toHtmlEscaped());
+  return tip;
+}
+
+QStringList ExplorerController::tokenLabels(int upTo) const {
+  QStringList l;
+  for (int i = 0; i <= upTo && i < static_cast<int>(analysis_.tokens.size()); ++i)
+    l << QString("%1 %2").arg(i).arg(QFontMetrics(QFont()).elidedText(QString::fromStdString(analysis_.tokens[i].display), Qt::ElideRight, 80));
+  return l;
+}
+
+void ExplorerController::onAnalysed(quint64 id, const zs::PromptAnalysis& r, double ms) {
+  if (!worker_->isCurrent(RequestKind::Analyse, id)) return;  // a newer prompt is on its way
+  end();
+  analysis_ = r;
+  QStringList disp, tips;
+  for (int i = 0; i < static_cast<int>(r.tokens.size()); ++i) disp << QString::fromStdString(r.tokens[i].display);
+  for (int i = 0; i < static_cast<int>(r.tokens.size()); ++i) tips << tokenTooltip(i);
+  tokens_->setTokens(disp, tips);
+  const int previousLayer = layerFilter_->currentData().toInt();
+  layerFilter_->blockSignals(true);
+  layerFilter_->clear();
+  layerFilter_->addItem(tr("All layers"), -1);
+  for (int l : r.saeLayers) layerFilter_->addItem(tr("Layer %1").arg(l), l);
+  layerFilter_->setCurrentIndex(std::max(0, layerFilter_->findData(previousLayer)));
+  layerFilter_->blockSignals(false);
+  proxy_->setLayerFilter(layerFilter_->currentData().toInt());
+  history_.clear();
+  historyIndex_ = -1;
+  sel_ = Selection();  // everything below refreshes from the new analysis
+  apply(Selection{static_cast<int>(r.tokens.size()) - 1, -1, -1}, true);
+  lastLatencyMs_ = runTimer_.nsecsElapsed() / 1e6;
+  qInfo().noquote() << QString("zscope: prompt of %1 tokens analysed in %2 ms (worker %3 ms)")
+                           .arg(r.tokens.size()).arg(lastLatencyMs_, 0, 'f', 1).arg(ms, 0, 'f', 1);
+  Q_EMIT latencyMeasured(lastLatencyMs_, ms);
+  Q_EMIT analysisShown(QString::fromStdString(r.prompt));
+}
+
+void ExplorerController::selectPosition(int pos) { apply(Selection{pos, sel_.layer, sel_.feature}, true); }
+
+void ExplorerController::selectFeature(int layer, qint64 feature) { apply(Selection{sel_.pos, layer, feature}, true); }
+
+void ExplorerController::back() {
+  if (historyIndex_ > 0) apply(history_[--historyIndex_], false);
+}
+
+void ExplorerController::forward() {
+  if (historyIndex_ + 1 < history_.size()) apply(history_[++historyIndex_], false);
+}
+
+// Makes `s` the current selection: table and colours update at once from the
+// cached analysis; feature detail, DFA, tree and dashboard come from the worker.
+void ExplorerController::apply(const Selection& s, bool record) {
+  if (analysis_.tokens.empty() || s.pos < 0 || s.pos >= static_cast<int>(analysis_.tokens.size())) return;
+  const bool featureChanged = s.layer != sel_.layer || s.feature != sel_.feature;
+  const bool posChanged = s.pos != sel_.pos;
+  sel_ = s;
+  if (record && !(historyIndex_ >= 0 && history_[historyIndex_] == s)) {
+    history_.resize(historyIndex_ + 1);
+    history_ << s;
+    historyIndex_ = history_.size() - 1;
+  }
+  Q_EMIT navigationChanged(historyIndex_ > 0, historyIndex_ + 1 < history_.size());
+  tokens_->setSelected(s.pos);
+  showPosition(posChanged || tableModel_->rowCount() == 0);
+  if (s.feature < 0) {
+    detail_ = zs::FeatureDetail();
+    dfa_ = zs::DfaResult();
+    tokens_->setValues(analysis_.firing, tr("firing (sum of feature activations)"));
+    tokens_->setSourceValues({}, {});
+    showTokenHeads();
+    dfaMap_->clear(tr("Select a feature to see its DFA"));
+    treeModel_->clear();
+    return;
+  }
+  const quint64 id = worker_->nextId(RequestKind::Feature);
+  QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(id), a1 = int(s.layer), a2 = qint64(s.feature), a3 = int(s.pos)] { w->selectFeature(a0, a1, a2, a3); }, Qt::QueuedConnection);
+  if (featureChanged) {
+    const quint64 did = worker_->nextId(RequestKind::Dashboard);
+    QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(did), a1 = int(s.layer), a2 = qint64(s.feature)] { w->dashboard(a0, a1, a2); }, Qt::QueuedConnection);
+  }
+}
+
+void ExplorerController::showPosition(bool refill) {
+  if (refill) tableModel_->setRows(analysis_.perPosition[sel_.pos]);
+  if (sel_.feature < 0) return;
+  // Keep the selected feature highlighted in the table when it fires here.
+  for (int r = 0; r < proxy_->rowCount(); ++r) {
+    const QModelIndex i = proxy_->index(r, 0);
+    if (i.data(FeatureTableModel::LayerRole).toInt() == sel_.layer &&
+        i.data(FeatureTableModel::FeatureRole).toLongLong() == sel_.feature) {
+      table_->selectionModel()->select(i, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+      table_->scrollTo(i);
+      break;
+    }
+  }
+}
+
+static QStringList layerLabels(int n) {
+  QStringList l;
+  for (int i = 0; i < n; ++i) l << QString("L%1").arg(i);
+  return l;
+}
+static QStringList headLabels(int n) {
+  QStringList l;
+  for (int i = 0; i < n; ++i) l << QString("H%1").arg(i);
+  return l;
+}
+
+void ExplorerController::showTokenHeads() {
+  const auto& v = analysis_.tokenHeads[sel_.pos];
+  heads_->setData(v, analysis_.nLayer, analysis_.nHead, layerLabels(analysis_.nLayer), headLabels(analysis_.nHead), false);
+  heads_->setTitle(tr("Token %1 '%2': activation-weighted head attribution")
+                       .arg(sel_.pos).arg(QString::fromStdString(analysis_.tokens[sel_.pos].display)));
+  heads_->setScaleLabel(tr("Σ act × fraction"));
+}
+
+void ExplorerController::onFeature(quint64 id, const zs::FeatureDetail& d) {
+  if (!worker_->isCurrent(RequestKind::Feature, id)) return;
+  detail_ = d;
+  const QString name = QString("L%1 F%2").arg(d.layer).arg(d.feature);
+  tokens_->setValues(d.acts, tr("%1 activation").arg(name));
+  // Layers × heads with only the feature's own layer non-zero.
+  std::vector<float> m(static_cast<size_t>(analysis_.nLayer) * analysis_.nHead, 0.f);
+  for (int h = 0; h < analysis_.nHead && h < static_cast<int>(d.headAttr.size()); ++h)
+    m[static_cast<size_t>(d.layer) * analysis_.nHead + h] = d.headAttr[h];
+  heads_->setData(m, analysis_.nLayer, analysis_.nHead, layerLabels(analysis_.nLayer), headLabels(analysis_.nHead), false);
+  QString title = tr("%1: decoder-norm fraction per head").arg(name);
+  if (!d.label.empty()) title += " — " + QString::fromStdString(d.label);
+  heads_->setTitle(title);
+  heads_->setScaleLabel(tr("fraction"));
+  heads_->setToolTip(QString::fromStdString(d.familySuggestion));
+}
+
+void ExplorerController::onDfa(quint64 id, const zs::DfaResult& d) {
+  if (!worker_->isCurrent(RequestKind::Feature, id)) return;
+  dfa_ = d;
+  dfaMap_->setData(d.dfa, d.nSrc, d.nHead, tokenLabels(d.dest), headLabels(d.nHead), true);
+  dfaMap_->setTitle(tr("DFA of L%1 F%2 at %3 (pre-act %4 = Σ + bias %5)")
+                        .arg(d.layer).arg(d.feature).arg(d.dest).arg(d.preActivation, 0, 'f', 3).arg(d.bias, 0, 'f', 3));
+  tokens_->setSourceValues(d.bySource, tr("DFA by source → %1").arg(d.dest));
+}
+
+void ExplorerController::onFailed(quint64 id, int kind, const QString& msg) {
+  const auto k = static_cast<RequestKind>(kind);
+  if (k == RequestKind::Analyse) {
+    if (!worker_->isCurrent(k, id)) return;
+    end();
+  } else if (k == RequestKind::Expand) {
+    // Leave the node collapsed; the message explains why.
+  } else if (k != RequestKind::Load && k != RequestKind::Job && !worker_->isCurrent(k, id)) {
+    return;
+  }
+  if (msg.isEmpty()) return;  // cancelled by the user
+  lastError_ = msg;
+  Q_EMIT error(msg);
+}

@@ -1,0 +1,192 @@
+#pragma once
+// Attribution of attention-SAE features on one prompt, exactly as
+// ../shared/docs/ATTRIBUTION.md defines it: head attribution, direct feature
+// attribution (DFA), the recursive DFA tree (RDFA) and feature-family
+// suggestions. Torch-free: the GUI worker and the CLI use it with plain structs.
+//
+// An Attribution runs the model once on the prompt and keeps only what the maths
+// needs (patterns, value vectors, z, ln1 scales, embeddings, attention and MLP
+// outputs per layer, SAE activations). Not thread-safe: one thread owns it.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace zs {
+
+class Model;
+struct Sae;
+
+// One node of the RDFA tree. Kinds (shared with the CLI JSON and the GUI):
+// feature, source, embed, pos_embed, attn_feature, attn_error, attn_head, mlp,
+// bias, rest. `value` is the node's signed contribution to the root feature's
+// pre-activation; the children of every expanded node sum to it.
+struct AttrNode {
+  int id = -1;  // >= 0 for expandable nodes: pass it to Attribution::expand
+  std::string kind, label;
+  double value = 0;
+  int layer = -1, pos = -1, head = -1, feature = -1;
+  int dest = -1;          // source nodes: the destination position the edge feeds
+  double activation = 0;  // feature / attn_feature: the feature's activation at `pos`
+  bool expandable = false;
+  bool expanded = false;  // children filled in (possibly none)
+  std::vector<AttrNode> children;
+};
+
+struct DfaTerm {
+  int pos = 0, head = 0;
+  double value = 0;
+};
+
+// DFA of feature `feature` of layer `layer` at destination `pos`:
+// preActivation == sum of terms + bias (float tolerance).
+struct Dfa {
+  int layer = -1, feature = -1, pos = -1, nHeads = 0;
+  double preActivation = 0, activation = 0, bias = 0;
+  std::vector<DfaTerm> terms;     // every (source s <= pos, head), s-major
+  std::vector<double> bySource;   // [pos + 1]: sum over heads
+  std::vector<double> byHead;     // [nHeads]: sum over sources
+};
+
+struct ActiveFeature {
+  int layer = -1, feature = -1, pos = -1;
+  double activation = 0;
+};
+
+// Suggested family with the numbers behind it (never overrides a person's label).
+// Mass of a source s = sum over heads of |DFA[s, h]| (the bias is not a source).
+struct FamilySuggestion {
+  std::string family;         // "induction" | "local context" | "high-level context" | "unclear" | "inactive"
+  double inductionShare = 0;  // mass from sources s >= 1 with token[s-1] == token[dest]
+  double localShare = 0;      // mass from sources with dest - s <= 3
+  double meanDistance = 0;    // mass-weighted mean of dest - s
+  double spread = 0;          // effective number of sources: (sum m)^2 / sum m^2
+  double totalMass = 0;
+  int positions = 0;          // destinations aggregated (1 for a single position)
+  std::string reason;         // one line: which rule fired
+};
+
+// DFA mass at one destination, accumulated source by source (ATTRIBUTION.md,
+// "Feature families"): mass = sum over heads of |DFA[s,h]|; afterCopy: s >= 1 and
+// token[s-1] == token[dest].
+struct DfaMass {
+  double total = 0, induction = 0, local = 0, distance = 0, sumSq = 0;
+  void add(double mass, int src, int dest, bool afterCopy) {
+    total += mass;
+    sumSq += mass * mass;
+    distance += mass * (dest - src);
+    if (dest - src <= 3) local += mass;
+    if (afterCopy) induction += mass;
+  }
+};
+
+// Activation-weighted mean of the DFA shares over several positions or examples,
+// then the family rule: what the explorer shows for a feature on a prompt and
+// what the database builder stores for its top examples.
+struct FamilyAccumulator {
+  double w = 0, induction = 0, local = 0, distance = 0, spread = 0, mass = 0;
+  int n = 0;
+  void add(const DfaMass& m, double weight);  // ignored when m has no mass or weight <= 0
+  FamilySuggestion result() const;            // "inactive" when nothing was added
+};
+
+// The family rule on the shares in f (induction share >= 0.5: induction; local
+// share >= 0.6: local context; spread >= 4 and mean distance >= 4: high-level
+// context; else unclear; no mass: unclear). Sets f.family and f.reason. Used by
+// the explorer and by the feature database builder alike.
+void classifyFamily(FamilySuggestion& f);
+extern const char* const kFamilyRule;  // the rule in one line, stored with the database's numbers
+
+class Attribution {
+ public:
+  // Runs `model` on `tokens` (BOS already included when wanted). `saes` may be
+  // empty; each is matched to its layer by hook_name. The object shares the
+  // storage of the weights it reads (so it stays memory-safe if the model or an
+  // SAE is destroyed), but changing weights in place afterwards (training)
+  // makes its answers stale: build a new one. Throws InputError for a prompt longer than the
+  // context, token ids out of range, an SAE whose d_in or layer does not fit
+  // the model, or two SAEs for one layer.
+  Attribution(const Model& model, const std::vector<const Sae*>& saes, std::vector<int64_t> tokens);
+  ~Attribution();
+  Attribution(Attribution&&) noexcept;
+  Attribution& operator=(Attribution&&) noexcept;
+
+  // Token strings used in labels (e.g. Tokenizer::displayString per token).
+  void setTokenLabels(std::vector<std::string> labels);
+
+  const std::vector<int64_t>& tokens() const;
+  int numTokens() const;
+  int nLayers() const;
+  int nHeads() const;
+  int dHead() const;
+  std::vector<int> saeLayers() const;  // ascending
+  bool hasSae(int layer) const;
+  int dSae(int layer) const;           // InputError if no SAE for the layer
+
+  // Pre-activations / activations of every feature of `layer`'s SAE at every
+  // position, row-major [numTokens][dSae] (float32, as the SAE encoder computes them).
+  std::vector<float> preActivations(int layer) const;
+  std::vector<float> activations(int layer) const;
+  // One feature's activation on every token.
+  std::vector<float> featureActivations(int layer, int feature) const;
+  // Exact (double) pre-activation from hook_z.
+  double preActivation(int layer, int feature, int pos) const;
+  // Active features (activation > 0) at `pos` across loaded layers, by
+  // activation descending; top <= 0: all.
+  std::vector<ActiveFeature> activeFeatures(int pos, int top = 0) const;
+
+  // Head attribution of a feature (decoder-norm fractions per head, sum 1).
+  std::vector<float> headAttribution(int layer, int feature) const;
+  // Features of `layer` with the largest head attribution for `head`
+  // (feature, fraction). live (optional, size dSae): only features with live[f] != 0.
+  std::vector<std::pair<int, float>> topFeaturesOfHead(int layer, int head, int top,
+                                                       const std::vector<uint8_t>* live = nullptr) const;
+
+  // DFA of the affine pre-activation that equals the activation where the
+  // feature fires (SAE-FORMATS.md): pre (standard, jumprelu, topk; times
+  // ||W_dec[j]|| with rescaling), the magnitude path for gated SAEs.
+  Dfa dfa(int layer, int feature, int pos) const;
+  // Gated SAEs: the gate pre-activation's DFA (the magnitude DFA's pattern times
+  // exp(-r_mag), with the gate's own bias). InputError for other architectures.
+  Dfa gateDfa(int layer, int feature, int pos) const;
+
+  FamilySuggestion family(int layer, int feature, int pos) const;
+  // Aggregated over every position where the feature fires (activation-weighted).
+  FamilySuggestion family(int layer, int feature) const;
+
+  // RDFA. root(): the feature node, not yet expanded. expand(id, top): the
+  // children of an expandable node, sorted by |value|, at most `top` of them
+  // plus a `rest` node holding the sum of the others (top <= 0: all).
+  // Node ids stay valid as long as this object.
+  AttrNode root(int layer, int feature, int pos) const;
+  std::vector<AttrNode> expand(int nodeId, int top) const;
+  void expand(AttrNode& node, int top) const;  // fills node.children
+  // root() expanded recursively to `depth` levels (root = level 0).
+  AttrNode tree(int layer, int feature, int pos, int depth, int top) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> d_;
+};
+
+// The other induction signal of ATTRIBUTION.md: mean activation of every
+// feature of `sae` on the first vs the second copy of repeated random-token
+// sequences (BOS, then `length` random tokens, then the same tokens again).
+// Induction features fire far more on the second copy. Deterministic for a seed.
+struct RepeatedTokenStats {
+  int sequences = 0, length = 0;
+  std::vector<float> firstCopy, secondCopy;  // [dSae]: mean activation over the copy's positions
+};
+// bosId: the session's BOS (Session::bosId), -1 for none.
+RepeatedTokenStats repeatedTokenActivations(const Model& model, const Sae& sae, int64_t bosId, int length = 24,
+                                            int sequences = 16, uint64_t seed = 0);
+
+// Head attribution straight from an SAE (no prompt needed): one feature's
+// fractions [nHeads], or every feature's at once [d_sae][nHeads].
+std::vector<float> headAttribution(const Sae& sae, int nHeads, int feature);
+std::vector<float> headAttributionAll(const Sae& sae, int nHeads);
+std::vector<std::pair<int, float>> topFeaturesOfHead(const Sae& sae, int nHeads, int head, int top,
+                                                     const std::vector<uint8_t>* live = nullptr);
+
+}  // namespace zs

@@ -1,0 +1,183 @@
+// Direct feature attribution and the family suggestion built on it
+// (ATTRIBUTION.md, "Direct feature attribution" and "Feature families").
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/attribution/attribution_impl.h"
+#include "core/base/error.h"
+
+namespace zs::attr {
+
+std::vector<double> dfaTerms(const Data& D, int l, int g, int dest) {
+  const SaeData& S = D.sae(l);
+  // w_h = W_enc[h*dh:(h+1)*dh, g], gathered once (W_enc is [d][dSae]).
+  std::vector<double> w(D.dz);
+  for (int i = 0; i < D.dz; ++i) w[i] = S.Wenc[static_cast<size_t>(i) * S.dSae + g];
+  std::vector<double> out(static_cast<size_t>(dest + 1) * D.H);
+  const double sc = S.inScale[dest];
+  for (int s = 0; s <= dest; ++s)
+    for (int h = 0; h < D.H; ++h) {
+      const double* v = D.vAt(l, s, h);
+      const double* wh = &w[static_cast<size_t>(h) * D.dh];
+      double acc = 0;
+      for (int k = 0; k < D.dh; ++k) acc += v[k] * wh[k];
+      out[static_cast<size_t>(s) * D.H + h] = sc * D.pat(l, h, dest, s) * acc;
+    }
+  return out;
+}
+
+namespace {
+
+DfaMass masses(const Data& D, int l, int g, int dest) {
+  std::vector<double> t = dfaTerms(D, l, g, dest);
+  DfaMass m;
+  for (int s = 0; s <= dest; ++s) {
+    double ms = 0;
+    for (int h = 0; h < D.H; ++h) ms += std::fabs(t[static_cast<size_t>(s) * D.H + h]);
+    m.add(ms, s, dest, s >= 1 && D.tokens[s - 1] == D.tokens[dest]);
+  }
+  return m;
+}
+
+std::string fmt(double x) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2f", x);
+  return b;
+}
+
+}  // namespace
+}  // namespace zs::attr
+
+namespace zs {
+
+const char* const kFamilyRule =
+    "induction_share >= 0.5; local_share (d-s <= 3) >= 0.6; spread >= 4 and mean_distance >= 4: high-level "
+    "context; else unclear";
+
+// The thresholds: a majority of the mass for induction and local context; for
+// high-level context the mass must be spread (>= 4 effective sources) and far
+// (mean distance >= 4 tokens).
+void classifyFamily(FamilySuggestion& f) {
+  using attr::fmt;
+  if (f.totalMass <= 0) {
+    f.family = "unclear";
+    f.reason = "no DFA mass";
+  } else if (f.inductionShare >= 0.5) {
+    f.family = "induction";
+    f.reason = fmt(100 * f.inductionShare) + "% of the DFA mass comes from tokens right after an earlier copy of the current token";
+  } else if (f.localShare >= 0.6) {
+    f.family = "local context";
+    f.reason = fmt(100 * f.localShare) + "% of the DFA mass comes from the last 3 tokens";
+  } else if (f.spread >= 4 && f.meanDistance >= 4) {
+    f.family = "high-level context";
+    f.reason = "DFA mass spread over " + fmt(f.spread) + " effective sources, mean distance " + fmt(f.meanDistance);
+  } else {
+    f.family = "unclear";
+    f.reason = "no rule applies (induction " + fmt(f.inductionShare) + ", local " + fmt(f.localShare) + ", spread " +
+               fmt(f.spread) + ", distance " + fmt(f.meanDistance) + ")";
+  }
+}
+
+Dfa Attribution::dfa(int layer, int feature, int pos) const {
+  const attr::Data& D = d_->D;
+  attr::checkFeature(D, layer, feature);
+  attr::checkPos(D, pos);
+  Dfa r;
+  r.layer = layer;
+  r.feature = feature;
+  r.pos = pos;
+  r.nHeads = D.H;
+  r.preActivation = D.pre(layer, feature, pos);
+  const attr::SaeData& S = D.sae(layer);
+  r.activation = S.act[static_cast<size_t>(pos) * S.dSae + feature] > 0 ? r.preActivation : 0.0;
+  r.bias = D.featureBias(layer, feature);
+  std::vector<double> t = attr::dfaTerms(D, layer, feature, pos);
+  r.bySource.assign(pos + 1, 0.0);
+  r.byHead.assign(D.H, 0.0);
+  r.terms.reserve(t.size());
+  for (int s = 0; s <= pos; ++s)
+    for (int h = 0; h < D.H; ++h) {
+      const double v = t[static_cast<size_t>(s) * D.H + h];
+      r.terms.push_back({s, h, v});
+      r.bySource[s] += v;
+      r.byHead[h] += v;
+    }
+  return r;
+}
+
+Dfa Attribution::gateDfa(int layer, int feature, int pos) const {
+  const attr::Data& D = d_->D;
+  attr::checkFeature(D, layer, feature);
+  const attr::SaeData& S = D.sae(layer);
+  if (!S.gated) throw InputError("attribution", "layer " + std::to_string(layer) + "'s SAE is not gated: no gate DFA");
+  Dfa r = dfa(layer, feature, pos);
+  const double c = S.gateCoef[feature];
+  r.bias = S.gateBias[feature];
+  r.preActivation = r.bias;
+  for (auto& t : r.terms) {
+    t.value *= c;
+    r.preActivation += t.value;
+  }
+  for (double& v : r.bySource) v *= c;
+  for (double& v : r.byHead) v *= c;
+  return r;
+}
+
+void FamilyAccumulator::add(const DfaMass& m, double weight) {
+  if (m.total <= 0 || weight <= 0) return;
+  w += weight;
+  induction += weight * m.induction / m.total;
+  local += weight * m.local / m.total;
+  distance += weight * m.distance / m.total;
+  spread += weight * m.total * m.total / m.sumSq;
+  mass += weight * m.total;
+  ++n;
+}
+
+FamilySuggestion FamilyAccumulator::result() const {
+  FamilySuggestion f;
+  if (n == 0 || w <= 0) {
+    f.family = "inactive";
+    f.reason = "the feature does not fire on this prompt";
+    return f;
+  }
+  f.inductionShare = induction / w;
+  f.localShare = local / w;
+  f.meanDistance = distance / w;
+  f.spread = spread / w;
+  f.totalMass = mass / w;
+  f.positions = n;
+  classifyFamily(f);
+  return f;
+}
+
+FamilySuggestion Attribution::family(int layer, int feature, int pos) const {
+  const attr::Data& D = d_->D;
+  attr::checkFeature(D, layer, feature);
+  attr::checkPos(D, pos);
+  const DfaMass m = attr::masses(D, layer, feature, pos);
+  if (m.total <= 0) {
+    FamilySuggestion f;
+    f.positions = 1;
+    classifyFamily(f);
+    return f;
+  }
+  FamilyAccumulator acc;
+  acc.add(m, 1.0);
+  return acc.result();
+}
+
+FamilySuggestion Attribution::family(int layer, int feature) const {
+  const attr::Data& D = d_->D;
+  attr::checkFeature(D, layer, feature);
+  FamilyAccumulator acc;
+  for (int p = 0; p < D.n; ++p) {
+    if (D.sae(layer).act[static_cast<size_t>(p) * D.sae(layer).dSae + feature] <= 0) continue;
+    const double a = std::max(0.0, D.pre(layer, feature, p));
+    if (a > 0) acc.add(attr::masses(D, layer, feature, p), a);
+  }
+  return acc.result();
+}
+
+}  // namespace zs

@@ -1,0 +1,188 @@
+#pragma once
+// A torch-free facade over core for the GUI worker: load a model folder and
+// SAE folders, open a feature database, analyse a prompt, attribute, expand
+// RDFA tree nodes. Everything it returns is a plain struct. Not thread-safe:
+// one thread (the worker) owns an Engine. Maths: ../shared/docs/ATTRIBUTION.md.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/base/progress.h"
+
+namespace zs {
+
+struct ModelInfo {
+  std::string dir, name, device;
+  std::string architecture;  // "gpt2", "llama", ...
+  std::string dtype;         // weights in memory: "float32" or "bfloat16"
+  int64_t nLayer = 0, nHead = 0, nKvHead = 0, dHead = 0, dModel = 0, nCtx = 0, vocab = 0;
+  int64_t bosId = -1;
+  int threads = 0;
+};
+
+struct SaeInfo {
+  std::string dir, hookName;
+  int layer = -1;
+  int64_t dIn = 0, dSae = 0;
+  std::string fingerprint;  // Sae::fingerprint()
+  std::string architecture = "standard";  // standard | gated | jumprelu | topk
+  int64_t k = 0;                          // topk
+};
+
+struct TokenInfo {
+  int64_t id = 0;
+  std::string text;     // raw decoded bytes
+  std::string display;  // whitespace made visible (Tokenizer::displayString)
+};
+
+struct FeatureRow {
+  int layer = 0;
+  int64_t feature = 0;
+  float activation = 0;
+  std::vector<float> headAttr;  // decoder-norm fractions per head (sum 1)
+  std::string label, family;    // from the feature database when open
+};
+
+struct PromptAnalysis {
+  uint64_t generation = 0;  // increments with every analysis; tree nodes belong to one
+  std::string prompt;
+  bool bos = true;
+  std::vector<TokenInfo> tokens;
+  // perPosition[pos]: active features over all loaded layers, by activation desc.
+  std::vector<std::vector<FeatureRow>> perPosition;
+  std::vector<float> firing;  // per position: sum of activations over loaded layers
+  // tokenHeads[pos][l*nHead+h]: activation-weighted sum of the active features'
+  // head fractions (layers without an SAE are 0).
+  std::vector<std::vector<float>> tokenHeads;
+  int nLayer = 0, nHead = 0;
+  std::vector<int> saeLayers;
+};
+
+// A feature selected at a position: its activation on every token and its head attribution.
+struct FeatureDetail {
+  int layer = 0;
+  int64_t feature = 0;
+  int position = 0;
+  std::vector<float> acts;      // per position
+  std::vector<float> headAttr;  // per head of `layer` (sum 1)
+  std::string label, family;
+  std::string familySuggestion;  // with its numbers, from the attribution engine
+};
+
+// DFA of a feature at a destination: dfa[s*nHead+h] for s <= dest.
+struct DfaResult {
+  int layer = 0;
+  int64_t feature = 0;
+  int dest = 0, nSrc = 0, nHead = 0;
+  std::vector<float> dfa;        // [nSrc][nHead]
+  std::vector<float> bySource;   // [nSrc], sum over heads
+  std::vector<float> byHead;     // [nHead], sum over sources
+  double bias = 0;               // bias_j
+  double preActivation = 0;      // pre_j[dest] = sum(dfa) + bias
+  double activation = 0;
+};
+
+// One RDFA tree node (kinds of ATTRIBUTION.md: feature, source, embed,
+// pos_embed, attn_feature, attn_error, attn_head, mlp, bias, rest).
+struct RdfaNode {
+  int id = -1;             // engine node id (expandable nodes), valid for `generation`
+  uint64_t generation = 0;
+  std::string kind, label;
+  double value = 0;        // signed contribution; children sum to the parent
+  int layer = -1, pos = -1, head = -1, feature = -1, dest = -1;
+  double activation = 0;
+  bool expandable = false;
+};
+
+struct ExampleToken {
+  std::string display;
+  float act = 0;
+};
+struct Example {
+  std::vector<ExampleToken> tokens;
+  int maxIndex = 0;
+  float maxAct = 0;
+  std::string title;  // "top 1", "quantile bucket 2 #1"
+};
+struct Dashboard {
+  bool available = false;  // false: no feature database loaded (or feature absent)
+  std::string message;
+  int layer = 0;
+  int64_t feature = 0;
+  std::string label, family, familySuggestion;
+  double density = 0, maxActivation = 0, meanActivation = 0;
+  std::vector<Example> top, quantiles;
+  std::vector<double> histEdges;       // n+1 edges of the positive bins
+  std::vector<double> histCounts;      // n counts (positive bins)
+  std::vector<std::pair<std::string, float>> topLogits, bottomLogits;
+};
+
+struct HeadTopFeature {
+  int64_t feature = 0;
+  float fraction = 0;
+  std::string label;
+};
+
+class Engine {
+ public:
+  Engine();
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Model folder (HF GPT-2 + vocab.json/merges.txt). device: auto|cpu|cuda. Throws InputError/UsageError.
+  // Reports its stages to `progress` and stops with Cancelled when it is cancelled; on
+  // any error or cancellation the previously loaded model (and its SAEs) stay.
+  ModelInfo loadModel(const std::string& dir, const std::string& device = "auto", const Progress& progress = {});
+  // The open model again on another device (Models & SAEs > Apply), keeping its
+  // SAEs and feature database: all or nothing, like loadModel.
+  ModelInfo reloadModel(const std::string& device, const Progress& progress = {});
+  bool hasModel() const;
+  const ModelInfo& model() const;
+
+  // SAELens folder; checks d_in and layer against the model (InputError). Replaces the layer's SAE.
+  // If an open feature database does not belong to the SAEs now loaded, it is
+  // closed (takeDatabaseNotice says why): its labels would land on other features.
+  SaeInfo loadSae(const std::string& dir);
+  // Every SAE folder under dir (sub-folders with cfg.json), sorted by layer. All or
+  // nothing: every SAE is read and checked before any replaces a loaded one, so an
+  // error or a cancellation (progress per SAE) leaves the loaded SAEs as they were.
+  std::vector<SaeInfo> loadSaeTree(const std::string& dir, const Progress& progress = {});
+  void unloadSaes();
+  // Why the last SAE load closed the feature database; empty if it did not. Clears it.
+  std::string takeDatabaseNotice();
+  std::vector<SaeInfo> saes() const;
+
+  // Feature database (SQLite, issue 6). Throws InputError, also when it was built
+  // from other SAEs than the loaded ones (d_sae or weight fingerprint differ for
+  // a layer both have): its dashboards and labels would belong to other features.
+  void openDatabase(const std::string& file, const Progress& progress = {});
+  bool hasDatabase() const;
+  std::string databaseFile() const;
+
+  // Runs the model on the prompt and encodes every loaded SAE; caches what attribution needs.
+  PromptAnalysis analyse(const std::string& prompt, bool bos, const Progress& progress = {});
+  FeatureDetail feature(int layer, int64_t feature, int position) const;
+  DfaResult dfa(int layer, int64_t feature, int dest) const;
+  // Root node for a feature at a position, and the children of any expandable node.
+  RdfaNode rdfaRoot(int layer, int64_t feature, int position) const;
+  // Children of an expandable node of the current analysis (InputError when
+  // `generation` is not the current one: the prompt changed meanwhile).
+  std::vector<RdfaNode> expand(uint64_t generation, int nodeId, int topK = 12) const;
+  uint64_t generation() const;
+  std::vector<HeadTopFeature> headTopFeatures(int layer, int head, int k) const;
+  Dashboard dashboard(int layer, int64_t feature) const;
+
+  // For other GUI panels (training, labeling): the loaded folders.
+  std::string modelDir() const;
+
+ private:
+  struct Impl;
+  struct PreparedSae;
+  PreparedSae prepareSae(const std::string& dir) const;
+  void install(std::vector<PreparedSae>&& ps);
+  std::unique_ptr<Impl> d_;
+};
+
+}  // namespace zs

@@ -1,0 +1,296 @@
+#include "core/train/sae_train.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/base/error.h"
+#include "core/train/sae_kernels.h"
+
+namespace zs {
+
+SaeTrainer::SaeTrainer(const Sae& sae, SaeTrainOptions opts) : opts_(std::move(opts)) {
+  if (opts_.mode != "auto" && opts_.mode != "dense" && opts_.mode != "sparse")
+    throw UsageError("SAE step mode must be auto, dense or sparse");
+  applyBDec_ = sae.cfg.apply_b_dec_to_input;
+  encT = sae.W_enc.t().contiguous().clone();
+  dec = sae.W_dec.contiguous().clone();
+  benc = sae.b_enc.contiguous().clone();
+  bdec = sae.b_dec.contiguous().clone();
+  for (auto* t : {&mEnc_, &vEnc_}) *t = torch::zeros_like(encT);
+  for (auto* t : {&mDec_, &vDec_}) *t = torch::zeros_like(dec);
+  for (auto* t : {&mBenc_, &vBenc_}) *t = torch::zeros_like(benc);
+  for (auto* t : {&mBdec_, &vBdec_}) *t = torch::zeros_like(bdec);
+  sinceFired_ = torch::zeros({dec.size(0)}, torch::kInt64);
+  fireCount_ = torch::zeros({dec.size(0)}, torch::kFloat64);
+  const std::string& a = opts_.architecture;
+  if (a != "standard" && a != "topk" && a != "batchtopk" && a != "jumprelu")
+    throw UsageError("--architecture must be standard, topk, batchtopk or jumprelu (not " + a + ")");
+  if ((a == "topk" || a == "batchtopk") && (opts_.k <= 0 || opts_.k > dec.size(0)))
+    throw UsageError("--k must be between 1 and d_sae = " + std::to_string(dec.size(0)));
+  if (a == "jumprelu") {
+    // The SAE's thresholds when it has positive ones (fine-tuning), else initThreshold.
+    logThreshold = sae.threshold.defined() && sae.threshold.numel() == dec.size(0) &&
+                           sae.threshold.min().item<double>() > 0
+                       ? sae.threshold.log().contiguous().clone()
+                       : torch::full({dec.size(0)}, std::log(opts_.initThreshold), dec.options());
+    mThr_ = torch::zeros_like(logThreshold);
+    vThr_ = torch::zeros_like(logThreshold);
+  }
+}
+
+double SaeTrainer::lrAt(int64_t step) const {
+  double lr = opts_.lr;
+  if (opts_.warmupSteps > 0 && step < opts_.warmupSteps) lr *= static_cast<double>(step + 1) / opts_.warmupSteps;
+  if (opts_.decayFraction > 0 && opts_.totalSteps > 0) {
+    double decayStart = opts_.totalSteps * (1.0 - opts_.decayFraction);
+    if (step >= decayStart)
+      lr *= std::max(0.0, (opts_.totalSteps - step) / (opts_.totalSteps - decayStart));
+  }
+  return lr;
+}
+
+namespace {
+void fillStats(SaeStepStats& s, const torch::Tensor& x, double sqErr, double l1Sum, double nnz, double l1Coeff) {
+  const double B = static_cast<double>(x.size(0));
+  s.sq_err = sqErr / B;
+  s.l1 = l1Sum / B;
+  s.loss = s.sq_err + l1Coeff * s.l1;
+  s.mse = sqErr / (B * static_cast<double>(x.size(1)));
+  s.l0 = nnz / B;
+  double var = (x - x.mean(0, true)).pow(2).sum().item<double>();
+  s.explained_variance = var > 0 ? 1.0 - sqErr / var : 0.0;
+}
+}  // namespace
+
+SaeStepStats SaeTrainer::dense(const torch::Tensor& x, SaeGrads& g, torch::Tensor* fired) {
+  const double B = static_cast<double>(x.size(0));
+  auto xc = applyBDec_ ? x - bdec : x;
+  auto pre = torch::addmm(benc, xc, encT.t());
+  auto active = pre > 0;
+  auto f = pre.clamp_min(0);
+  auto xhat = torch::addmm(bdec, f, dec);
+  auto e = xhat - x;
+  auto G = e * (2.0 / B);
+  g.W_dec = f.t().mm(G);
+  auto dpre = (G.mm(dec.t()).add_(opts_.l1 / B)).mul_(active);
+  g.W_encT = dpre.t().mm(xc);
+  g.b_enc = dpre.sum(0);
+  g.b_dec = G.sum(0);
+  if (applyBDec_) g.b_dec -= g.b_enc.matmul(encT);
+  if (fired) *fired = active.sum(0).to(torch::kCPU, torch::kInt64);
+  SaeStepStats s;
+  fillStats(s, x, e.pow(2).sum().item<double>(), f.sum().item<double>(), active.sum().item<double>(), opts_.l1);
+  s.sparse = false;
+  return s;
+}
+
+SaeStepStats SaeTrainer::sparse(const torch::Tensor& x0, SaeGrads& g, torch::Tensor* fired) {
+  if (!x0.device().is_cpu()) return dense(x0, g, fired);
+  auto x = x0.to(torch::kFloat32).contiguous();
+  const int64_t B = x.size(0), d = x.size(1), S = dec.size(0);
+  auto xc = applyBDec_ ? (x - bdec).contiguous() : x;
+  auto pre = torch::addmm(benc, xc, encT.t()).contiguous();
+  auto G = torch::empty_like(x);
+  g.W_dec = torch::empty_like(dec);
+  g.W_encT = torch::empty_like(encT);
+  g.b_enc = torch::empty_like(benc);
+  auto fr = torch::empty({S}, torch::kInt32);
+  auto r = kernels::sparseStep(x.data_ptr<float>(), xc.data_ptr<float>(), pre.data_ptr<float>(), dec.data_ptr<float>(),
+                               bdec.data_ptr<float>(), B, d, S, static_cast<float>(opts_.l1), G.data_ptr<float>(),
+                               g.W_dec.data_ptr<float>(), g.W_encT.data_ptr<float>(), g.b_enc.data_ptr<float>(),
+                               fr.data_ptr<int32_t>());
+  g.b_dec = G.sum(0);
+  if (applyBDec_) g.b_dec -= g.b_enc.matmul(encT);
+  if (fired) *fired = fr.to(torch::kInt64);
+  SaeStepStats s;
+  fillStats(s, x, r.sqErr, r.l1, static_cast<double>(r.nnz), opts_.l1);
+  s.sparse = true;
+  return s;
+}
+
+SaeStepStats SaeTrainer::gradients(const torch::Tensor& x, SaeGrads& g, bool useSparse) {
+  torch::NoGradGuard ng;
+  if (!plainRelu()) return archStep(x, g, nullptr, nullptr);
+  return useSparse ? sparse(x, g, nullptr) : dense(x, g, nullptr);
+}
+
+void SaeTrainer::adam(torch::Tensor& p, torch::Tensor& m, torch::Tensor& v, const torch::Tensor& g, double lr) {
+  const double t = static_cast<double>(step_ + 1);
+  const double bc1 = 1.0 - std::pow(opts_.beta1, t), bc2 = 1.0 - std::pow(opts_.beta2, t);
+  if (p.device().is_cpu()) {
+    auto gc = g.contiguous();
+    kernels::adamUpdate(p.data_ptr<float>(), m.data_ptr<float>(), v.data_ptr<float>(), gc.data_ptr<float>(),
+                        p.numel(), static_cast<float>(lr), static_cast<float>(opts_.beta1),
+                        static_cast<float>(opts_.beta2), static_cast<float>(opts_.eps), static_cast<float>(bc1),
+                        static_cast<float>(bc2));
+    return;
+  }
+  m.mul_(opts_.beta1).add_(g, 1.0 - opts_.beta1);
+  v.mul_(opts_.beta2).addcmul_(g, g, 1.0 - opts_.beta2);
+  auto denom = (v.sqrt() / std::sqrt(bc2)).add_(opts_.eps);
+  p.addcdiv_(m, denom, -lr / bc1);
+}
+
+SaeStepStats SaeTrainer::step(const torch::Tensor& xIn) {
+  torch::NoGradGuard ng;
+  auto x = xIn.to(dec.device(), torch::kFloat32).contiguous();
+  if (x.dim() != 2 || x.size(1) != dec.size(1))
+    throw InputError("SAE training", "batch must be [B, d_in] with d_in " + std::to_string(dec.size(1)));
+  bool useSparse = opts_.mode == "sparse" || (opts_.mode == "auto" && lastDensity_ < opts_.sparseThreshold);
+  SaeGrads g;
+  torch::Tensor fired, gThr;
+  SaeStepStats s = !plainRelu() ? archStep(x, g, &fired, &gThr) : useSparse ? sparse(x, g, &fired) : dense(x, g, &fired);
+  lastDensity_ = s.l0 / static_cast<double>(dec.size(0));
+  // Remove the gradient component parallel to each (unit) decoder row.
+  g.W_dec -= (g.W_dec * dec).sum(1, true) * dec;
+  const double lr = lrAt(step_);
+  adam(encT, mEnc_, vEnc_, g.W_encT, lr);
+  adam(dec, mDec_, vDec_, g.W_dec, lr);
+  adam(benc, mBenc_, vBenc_, g.b_enc, lr);
+  adam(bdec, mBdec_, vBdec_, g.b_dec, lr);
+  if (gThr.defined()) adam(logThreshold, mThr_, vThr_, gThr, lr);
+  dec.div_(dec.norm(2, {1}, true).clamp_min(1e-12));
+  auto counts = fired.to(torch::kCPU, torch::kInt64);
+  sinceFired_ = torch::where(counts > 0, torch::zeros_like(sinceFired_), sinceFired_ + 1);
+  fireCount_ += counts.to(torch::kFloat64);
+  windowTokens_ += static_cast<double>(x.size(0));
+  ++step_;
+  return s;
+}
+
+void SaeTrainer::resample(const std::vector<int64_t>& features, const torch::Tensor& candidatesIn, uint64_t seed) {
+  torch::NoGradGuard ng;
+  if (features.empty()) return;
+  auto cand = candidatesIn.to(dec.device(), torch::kFloat32);
+  // Squared reconstruction loss of every candidate under the current SAE.
+  std::vector<torch::Tensor> losses;
+  for (int64_t i = 0; i < cand.size(0); i += 4096) {
+    auto xb = cand.slice(0, i, std::min(cand.size(0), i + 4096));
+    auto xc = applyBDec_ ? xb - bdec : xb;
+    auto f = torch::addmm(benc, xc, encT.t()).clamp_min_(0);
+    auto xhat = torch::addmm(bdec, f, dec);
+    losses.push_back((xhat - xb).pow(2).sum(1));
+  }
+  auto loss = torch::cat(losses).to(torch::kCPU, torch::kFloat64);
+  if (loss.sum().item<double>() <= 0) loss = torch::ones_like(loss);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const int64_t n = static_cast<int64_t>(features.size());
+  const int64_t positive = (loss > 0).sum().item<int64_t>();
+  auto picks = at::multinomial(loss, n, /*replacement=*/positive < n, gen);
+  auto idx = torch::tensor(features, torch::kInt64).to(dec.device());
+  // Mean encoder norm of the live (not resampled) features.
+  auto live = torch::ones({dec.size(0)}, torch::kBool);
+  live.index_fill_(0, idx.to(torch::kCPU), false);
+  auto encNorms = encT.norm(2, {1});
+  double meanLive = live.any().item<bool>() ? encNorms.index({live.to(dec.device())}).mean().item<double>() : 1.0;
+  auto z = cand.index_select(0, picks.to(dec.device()));
+  auto dir = z - bdec;
+  dir = dir / dir.norm(2, {1}, true).clamp_min(1e-12);
+  dec.index_copy_(0, idx, dir);
+  encT.index_copy_(0, idx, dir * (0.2 * meanLive));
+  benc.index_fill_(0, idx, 0.0);
+  for (auto* t : {&mEnc_, &vEnc_, &mDec_, &vDec_}) t->index_fill_(0, idx, 0.0);
+  for (auto* t : {&mBenc_, &vBenc_}) t->index_fill_(0, idx, 0.0);
+  sinceFired_.index_fill_(0, idx.to(torch::kCPU), 0);
+}
+
+torch::Tensor SaeTrainer::windowDensity() const {
+  return windowTokens_ > 0 ? fireCount_ / windowTokens_ : torch::zeros_like(fireCount_);
+}
+
+void SaeTrainer::resetDensityWindow() {
+  fireCount_.zero_();
+  windowTokens_ = 0;
+}
+
+int64_t SaeTrainer::resampleByDensity(const torch::Tensor& candidates, double minDensity, double minWindowTokens,
+                                      uint64_t seed) {
+  if (windowTokens_ < minWindowTokens) return 0;  // too short a window to tell
+  auto low = (windowDensity() < minDensity).nonzero().flatten();
+  std::vector<int64_t> feats(low.data_ptr<int64_t>(), low.data_ptr<int64_t>() + low.numel());
+  resample(feats, candidates, seed);
+  resetDensityWindow();
+  return static_cast<int64_t>(feats.size());
+}
+
+int64_t SaeTrainer::resampleDead(const torch::Tensor& candidates, int64_t deadAfterSteps, uint64_t seed) {
+  auto dead = (sinceFired_ >= deadAfterSteps).nonzero().flatten();
+  std::vector<int64_t> feats(dead.data_ptr<int64_t>(), dead.data_ptr<int64_t>() + dead.numel());
+  resample(feats, candidates, seed);
+  return static_cast<int64_t>(feats.size());
+}
+
+void SaeTrainer::syncToSae(Sae& sae) const {
+  sae.W_enc = encT.t().contiguous().clone();
+  sae.W_dec = dec.clone();
+  sae.b_enc = benc.clone();
+  sae.b_dec = bdec.clone();
+  const std::string& a = opts_.architecture;
+  sae.cfg.architecture = a == "batchtopk" ? "jumprelu" : a;
+  if (a == "topk") {
+    sae.cfg.k = opts_.k;
+    sae.cfg.rescale_acts_by_decoder_norm = false;  // decoder rows are kept at unit norm
+  }
+  if (a == "jumprelu") sae.threshold = logThreshold.exp().contiguous();
+  // BatchTopK for inference: JumpReLU with one threshold for every feature.
+  if (a == "batchtopk") sae.threshold = torch::full({dec.size(0)}, batchThreshold, dec.options());
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> SaeTrainer::state(const std::string& p) const {
+  auto st = stateBase(p);
+  if (logThreshold.defined()) {
+    st.emplace_back(p + "log_threshold", logThreshold);
+    st.emplace_back(p + "m.log_threshold", mThr_);
+    st.emplace_back(p + "v.log_threshold", vThr_);
+  }
+  st.emplace_back(p + "fire_count", fireCount_);
+  st.emplace_back(p + "window_tokens", torch::tensor({windowTokens_}, torch::kFloat64));
+  if (opts_.architecture == "batchtopk") st.emplace_back(p + "batch_threshold", torch::tensor({batchThreshold}, torch::kFloat64));
+  return st;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> SaeTrainer::stateBase(const std::string& p) const {
+  return {{p + "W_encT", encT},    {p + "W_dec", dec},       {p + "b_enc", benc},      {p + "b_dec", bdec},
+          {p + "m.W_encT", mEnc_}, {p + "v.W_encT", vEnc_},  {p + "m.W_dec", mDec_},   {p + "v.W_dec", vDec_},
+          {p + "m.b_enc", mBenc_}, {p + "v.b_enc", vBenc_},  {p + "m.b_dec", mBdec_},  {p + "v.b_dec", vBdec_},
+          {p + "since_fired", sinceFired_},
+          {p + "step", torch::tensor({step_}, torch::kInt64)},
+          {p + "density", torch::tensor({lastDensity_}, torch::kFloat64)}};
+}
+
+void SaeTrainer::loadState(const std::map<std::string, torch::Tensor>& t, const std::string& p) {
+  auto get = [&](const std::string& name, const torch::Tensor& like) {
+    auto it = t.find(p + name);
+    if (it == t.end()) throw InputError("checkpoint", "tensor " + p + name + " is missing");
+    if (it->second.sizes() != like.sizes()) throw InputError("checkpoint", "tensor " + p + name + " has the wrong shape");
+    return it->second.to(like.device(), like.scalar_type()).contiguous().clone();
+  };
+  encT = get("W_encT", encT);
+  dec = get("W_dec", dec);
+  benc = get("b_enc", benc);
+  bdec = get("b_dec", bdec);
+  mEnc_ = get("m.W_encT", mEnc_);
+  vEnc_ = get("v.W_encT", vEnc_);
+  mDec_ = get("m.W_dec", mDec_);
+  vDec_ = get("v.W_dec", vDec_);
+  mBenc_ = get("m.b_enc", mBenc_);
+  vBenc_ = get("v.b_enc", vBenc_);
+  mBdec_ = get("m.b_dec", mBdec_);
+  vBdec_ = get("v.b_dec", vBdec_);
+  sinceFired_ = get("since_fired", sinceFired_);
+  step_ = get("step", torch::zeros({1}, torch::kInt64)).item<int64_t>();
+  lastDensity_ = get("density", torch::zeros({1}, torch::kFloat64)).item<double>();
+  if (logThreshold.defined()) {
+    logThreshold = get("log_threshold", logThreshold);
+    mThr_ = get("m.log_threshold", mThr_);
+    vThr_ = get("v.log_threshold", vThr_);
+  }
+  if (t.count(p + "fire_count")) {
+    fireCount_ = get("fire_count", fireCount_);
+    windowTokens_ = get("window_tokens", torch::zeros({1}, torch::kFloat64)).item<double>();
+  }
+  if (opts_.architecture == "batchtopk")
+    batchThreshold = get("batch_threshold", torch::zeros({1}, torch::kFloat64)).item<double>();
+}
+
+}  // namespace zs
