@@ -35,7 +35,7 @@ struct SaeData {
   int layer = -1;
   int dSae = 0;
   bool applyBdec = true;
-  // The DFA target's encoder W_t (Sae::targetEncoder; centred over d for
+  // The DFA target's encoder W_t (Sae::targetEncoder; centred over dz for
   // layer_norm SAEs), so that pre_g[p] = inScale[p] * z[p] . W_t[:, g] + fbias[g].
   const float* Wenc = nullptr;  // [dz][dSae]
   const float* Wdec = nullptr;  // [dSae][dz]
