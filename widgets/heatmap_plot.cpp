@@ -1,6 +1,10 @@
 // HeatmapPlot: see heatmap_plot.h.
 #include "widgets/heatmap_plot.h"
 
+#include <QToolTip>
+
+#include <QHelpEvent>
+
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -54,6 +58,7 @@ HeatmapPlot::HeatmapPlot(const QString& name, QWidget* parent) : QWidget(parent)
   auto* lay = new QVBoxLayout(this);
   lay->setContentsMargins(0, 0, 0, 0);
   plot_ = new QCustomPlot(this);
+  plot_->installEventFilter(this);  // tool tips of the cell under the mouse
   lay->addWidget(plot_);
   plot_->plotLayout()->insertRow(0);
   title_ = new QCPTextElement(plot_, QString(), QFont(font().family(), 9, QFont::Bold));
@@ -241,6 +246,24 @@ void HeatmapPlot::resetZoom() {
   plot_->xAxis->setRange(-0.5, nx - 0.5);
   plot_->yAxis->setRange(-0.5, ny - 0.5);
   plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString HeatmapPlot::cellToolTip(int row, int col) const {
+  if (row < 0 || col < 0 || row >= rows_ || col >= cols_) return {};
+  if (cellToolTip_) return cellToolTip_(row, col);
+  return QString::number(value(row, col), 'g', 4);
+}
+
+bool HeatmapPlot::eventFilter(QObject* obj, QEvent* ev) {
+  if (obj == plot_ && ev->type() == QEvent::ToolTip) {
+    auto* he = static_cast<QHelpEvent*>(ev);
+    const QPair<int, int> c = cellAt(mapFrom(plot_, he->pos()));
+    const QString text = cellToolTip(c.first, c.second);
+    if (text.isEmpty()) QToolTip::hideText();
+    else QToolTip::showText(he->globalPos(), text, plot_);
+    return true;
+  }
+  return QWidget::eventFilter(obj, ev);
 }
 
 QPair<int, int> HeatmapPlot::cellAt(const QPoint& widgetPos) const {

@@ -7,6 +7,7 @@
 #include <QStringList>
 #include <QWidget>
 
+#include <functional>
 #include <vector>
 
 #include "widgets/figure_export.h"
@@ -51,6 +52,9 @@ class HeatmapPlot : public QWidget, public FigureSource {
   QPoint cellCenter(int row, int col) const;
   QCustomPlot* plot() const { return plot_; }
   void applyTheme(bool dark);
+  // Text shown when the mouse rests on a cell (empty: the value alone).
+  void setCellToolTip(std::function<QString(int row, int col)> fn) { cellToolTip_ = std::move(fn); }
+  QString cellToolTip(int row, int col) const;
 
   // FigureSource
   QString figureName() const override { return name_; }
@@ -61,7 +65,11 @@ class HeatmapPlot : public QWidget, public FigureSource {
  Q_SIGNALS:
   void cellClicked(int row, int col);
 
+ protected:
+  bool eventFilter(QObject* obj, QEvent* ev) override;
+
  private:
+  std::function<QString(int, int)> cellToolTip_;
   QString name_;
   QCustomPlot* plot_;
   QCPColorMap* map_;

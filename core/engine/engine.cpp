@@ -305,6 +305,7 @@ PromptAnalysis Engine::analyse(const std::string& prompt, bool bos, const Progre
   r.truncatedFrom = static_cast<int64_t>(truncatedFrom);
   r.nLayer = static_cast<int>(m.nLayer);
   r.nHead = static_cast<int>(m.nHead);
+  r.nKvHead = static_cast<int>(m.nKvHead);
   const int T = static_cast<int>(ids.size()), H = r.nHead;
   std::vector<std::string> disp;
   for (int64_t id : ids) {

@@ -55,7 +55,7 @@ struct PromptAnalysis {
   // tokenHeads[pos][l*nHead+h]: activation-weighted sum of the active features'
   // head fractions (layers without an SAE are 0).
   std::vector<std::vector<float>> tokenHeads;
-  int nLayer = 0, nHead = 0;
+  int nLayer = 0, nHead = 0, nKvHead = 0;  // nKvHead < nHead: grouped-query attention
   std::vector<int> saeLayers;
   int64_t truncatedFrom = 0;  // tokens of the prompt before truncation; 0 = not truncated
 };

@@ -101,6 +101,15 @@ class TestExplorerWidgets : public QObject {
     QVERIFY(RdfaTreeModel::kindColor("attn_feature") != RdfaTreeModel::kindColor("source"));
   }
 
+  void heatmapCellToolTips() {
+    HeatmapPlot h("t");
+    h.setData({0.25f, 0.5f, 0.125f, 1.0f}, 2, 2, {"L0", "L1"}, {"H0", "H1"}, false);
+    QCOMPARE(h.cellToolTip(1, 0), QString("0.125"));  // the value by default
+    QVERIFY(h.cellToolTip(2, 0).isEmpty());             // outside the map
+    h.setCellToolTip([&h](int r, int c) { return QString("L%1H%2 %3").arg(r).arg(c).arg(h.value(r, c)); });
+    QCOMPARE(h.cellToolTip(0, 1), QString("L0H1 0.5"));
+  }
+
   void heatmapExportsValidFiles() {
     HeatmapPlot h("test");
     h.resize(500, 300);

@@ -261,7 +261,24 @@ static QStringList headLabels(int n) {
   return l;
 }
 
+// "L3H5: 0.42 — key/value group 2, shared with H4, H6, H7" (grouped-query
+// attention: the heads of a group read the same value vectors).
+static QString headCellTip(const zs::PromptAnalysis& a, const HeatmapPlot& plot, int layer, int head) {
+  QString t = QString("L%1H%2: %3").arg(layer).arg(head).arg(plot.value(layer, head), 0, 'g', 4);
+  const int H = a.nHead, K = a.nKvHead;
+  if (K > 0 && K < H && H % K == 0) {
+    const int per = H / K, group = head / per;
+    QStringList others;
+    for (int h = group * per; h < (group + 1) * per; ++h)
+      if (h != head) others << QString("H%1").arg(h);
+    t += others.isEmpty() ? QObject::tr(" — key/value head %1 (its own)").arg(group)
+                          : QObject::tr(" — key/value group %1, shared with %2").arg(group).arg(others.join(", "));
+  }
+  return t;
+}
+
 void ExplorerController::showTokenHeads() {
+  heads_->setCellToolTip([this](int l, int h) { return headCellTip(analysis_, *heads_, l, h); });
   const auto& v = analysis_.tokenHeads[sel_.pos];
   heads_->setData(v, analysis_.nLayer, analysis_.nHead, layerLabels(analysis_.nLayer), headLabels(analysis_.nHead), false);
   heads_->setTitle(tr("Token %1 '%2': Σ act × head fraction")
@@ -284,6 +301,7 @@ void ExplorerController::onFeature(quint64 id, const zs::FeatureDetail& d) {
   heads_->setTitle(title);
   heads_->setScaleLabel(tr("fraction"));
   heads_->setToolTip(QString::fromStdString(d.familySuggestion));
+  heads_->setCellToolTip([this](int l, int h) { return headCellTip(analysis_, *heads_, l, h); });
 }
 
 void ExplorerController::onDfa(quint64 id, const zs::DfaResult& d) {

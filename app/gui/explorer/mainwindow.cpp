@@ -24,6 +24,8 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSettings>
+
+#include <cstdio>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
@@ -102,7 +104,14 @@ MainWindow::MainWindow(const StartupOptions& opts, QWidget* parent) : QMainWindo
   setDarkPalette(gui::settings::darkPalette.get());
 
   connect(worker_, &Worker::modelLoaded, this, [this](quint64, const zs::ModelInfo& m) {
-    modelLabel_->setText(tr("Model: %1 (%2 layers × %3 heads)").arg(QString::fromStdString(m.name)).arg(m.nLayer).arg(m.nHead));
+    const QString kv = m.nKvHead > 0 && m.nKvHead < m.nHead ? tr(", %1 key/value heads").arg(m.nKvHead) : QString();
+    modelLabel_->setText(tr("Model: %1 (%2, %3 layers × %4 heads%5, weights %6)")
+                             .arg(QString::fromStdString(m.name), QString::fromStdString(m.architecture))
+                             .arg(m.nLayer)
+                             .arg(m.nHead)
+                             .arg(kv, QString::fromStdString(m.dtype)));
+    std::fprintf(stderr, "zscope: model %s (%s) loaded on %s, weights in %s\n", m.dir.c_str(), m.architecture.c_str(),
+                 m.device.c_str(), m.dtype.c_str());
     deviceLabel_->setText(m.device == "cuda" ? tr("CUDA") : tr("CPU"));
     threadsLabel_->setText(tr("%1 threads").arg(m.threads));
     addRecent(gui::settings::RecentKind::Model, QString::fromStdString(m.dir));
