@@ -19,9 +19,6 @@ struct ModelLoadOptions {
 // Throws InputError naming the folder/file and the problem.
 std::unique_ptr<Model> loadModel(const std::string& dir, const ModelLoadOptions& opts = {});
 
-// The architecture of a model folder from its config.json alone (no weights read).
-ModelSpec loadModelSpec(const std::string& dir);
-
 // config.json's model_type ("gpt2" when the key is absent, as in old GPT-2 folders).
 std::string modelTypeOf(const std::string& dir);
 

@@ -73,4 +73,17 @@ std::unique_ptr<Sae> convertPaperSae(const std::string& ptPath, const std::strin
   return sae;
 }
 
+PaperSaeConversion convertPaperSaeFolder(const std::string& ptPath, const std::string& cfgPath,
+                                         const std::string& outDir, const ModelSpec* model) {
+  auto sae = convertPaperSae(ptPath, cfgPath);
+  if (model) sae->checkAgainst(*model, ptPath);
+  PaperSaeConversion r;
+  r.maxDecoderNormDeviation = (sae->W_dec.norm(2, {1}) - 1).abs().max().item<double>();
+  sae->saveDir(outDir);
+  r.hookName = sae->cfg.hook_name;
+  r.dIn = sae->cfg.d_in;
+  r.dSae = sae->cfg.d_sae;
+  return r;
+}
+
 }  // namespace zs

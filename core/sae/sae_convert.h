@@ -7,12 +7,10 @@
 #include <memory>
 #include <string>
 
+#include "core/sae/paper_sae.h"
 #include "core/sae/sae.h"
 
 namespace zs {
-
-// Default cfg path for a .pt file: "X.pt" -> "X_cfg.json".
-std::string paperCfgPathFor(const std::string& ptPath);
 
 // Strict: missing or extra keys, wrong shapes, non-hook_z act_name -> InputError.
 // Their encoder subtracts b_dec from the input, so apply_b_dec_to_input = true.

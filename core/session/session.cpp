@@ -127,6 +127,12 @@ std::vector<const Sae*> Session::saePtrs() const {
   return out;
 }
 
+const Sae* Session::saeOfLayer(int64_t layer) const {
+  for (const auto& s : d_->saes)
+    if (s->layer() == layer) return s.get();
+  return nullptr;
+}
+
 int64_t Session::bosId() const {
   if (spec().bosTokenId >= 0) return spec().bosTokenId;
   return d_->tok ? d_->tok->bosId() : -1;

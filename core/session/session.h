@@ -52,6 +52,7 @@ class Session {
   static std::vector<std::string> saeFolders(const std::vector<std::string>& dirs);
   const std::vector<std::shared_ptr<Sae>>& saes() const;
   std::vector<const Sae*> saePtrs() const;
+  const Sae* saeOfLayer(int64_t layer) const;  // null when no SAE is loaded for it
 
   // The BOS rule: config.json's bos_token_id, else the tokenizer's BOS
   // (GPT-2: <|endoftext|>), else -1.

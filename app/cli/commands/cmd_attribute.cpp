@@ -10,8 +10,6 @@
 #include "app/cli/command.h"
 #include "app/cli/common.h"
 #include "core/base/error.h"
-#include "core/model/gpt2.h"
-#include "core/sae/sae.h"
 
 namespace zs::cli {
 
@@ -111,13 +109,13 @@ int runAttribute(const Args& a) {
   std::printf("\nfamily suggestion: %s (%s)\n", fam.family.c_str(), fam.reason.c_str());
   std::printf("  induction share %.2f, local share %.2f, mean distance %.2f, spread %.2f sources\n",
               fam.inductionShare, fam.localShare, fam.meanDistance, fam.spread);
-  for (const auto& sae : s.saes()) {
-    if (sae->cfg.hook_layer != layer) continue;
+  if (const Sae* sae = s.saeOfLayer(layer)) {
     const int len = static_cast<int>(std::min<int64_t>(24, (s.contextLength() - 1) / 2));
-    if (len < 2) break;
-    RepeatedTokenStats rep = repeatedTokenActivations(s.model(), *sae, s.bosId(), len, 16, 0);
-    std::printf("  repeated random tokens (16 x %d, twice): mean activation %.4f on the first copy, %.4f on the second\n",
-                len, rep.firstCopy[g], rep.secondCopy[g]);
+    if (len >= 2) {
+      RepeatedTokenStats rep = repeatedTokenActivations(s.model(), *sae, s.bosId(), len, 16, 0);
+      std::printf("  repeated random tokens (16 x %d, twice): mean activation %.4f on the first copy, %.4f on the second\n",
+                  len, rep.firstCopy[g], rep.secondCopy[g]);
+    }
   }
   std::vector<DfaTerm> terms = dfa.terms;
   std::sort(terms.begin(), terms.end(),

@@ -1,103 +1,32 @@
 // zscope-cli bench forward: latency percentiles of a forward pass with full capture.
-#include <torch/torch.h>
-
-#include <algorithm>
-#include <chrono>
 #include <iostream>
 
-#include <sys/resource.h>
-
-#include "core/engine/bench.h"
 #include "app/cli/command.h"
-#include "app/cli/common.h"
-#include "core/base/error.h"
-#include "core/model/load.h"
-#include "core/session/session.h"
-#include "core/base/paths.h"
-#include "core/base/runtime.h"
+#include "core/engine/bench.h"
+#include "core/engine/benchmarks.h"
 
 namespace zs::cli {
 namespace {
 
-// Peak resident set size of this process so far, in MiB (Linux: ru_maxrss is KiB).
-double peakRssMiB() {
-  struct rusage ru {};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_maxrss / 1024.0;
-}
-
-// User + system CPU time of this process, in seconds.
-double cpuSeconds() {
-  struct rusage ru {};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
-}
-
 int runBenchForward(const Args& a) {
-  const auto tLoad = std::chrono::steady_clock::now();
-  const double cLoad = cpuSeconds();
-  auto session = Session::open(a.require("model"), sessionOptions(a));
-  const double loadS = std::chrono::duration<double>(std::chrono::steady_clock::now() - tLoad).count();
-  const double rssAfterLoad = peakRssMiB();
-  const double loadCpuS = cpuSeconds() - cLoad;
-  const std::string& dir = session->modelDir();
-  const Model* model = &session->model();
-  const torch::Device device = model->device();
-  const ModelSpec& cfg = model->spec();
-  int64_t n = a.getInt("tokens", std::min<int64_t>(128, cfg.nCtx));
-  int64_t iters = a.getInt("iters", 50), warm = a.getInt("warmup", 5), batch = a.getInt("batch", 1);
-  if (n < 1 || n > cfg.nCtx)
-    throw UsageError("--tokens must be in 1.." + std::to_string(cfg.nCtx));
-  if (iters < 1 || batch < 1) throw UsageError("--iters and --batch must be positive");
-  std::string capName = a.get("capture", "all");
-  ForwardOptions opts;
-  opts.capture = capName == "none" ? Capture::none() : Capture::all();
-  torch::InferenceMode guard;
-  torch::manual_seed(0);
-  torch::Tensor ids = torch::randint(0, cfg.vocab, {batch, n}, torch::kLong);
-  std::vector<double> ms, cpuMs;
-  for (int64_t i = 0; i < warm + iters; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    const double c0 = cpuSeconds();
-    auto r = model->forward(ids, opts);
-    if (device.is_cuda()) torch::cuda::synchronize();
-    double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (i >= warm) ms.push_back(dt), cpuMs.push_back((cpuSeconds() - c0) * 1000.0);
-  }
-  double mean = 0;
-  for (double x : ms) mean += x;
-  mean /= ms.size();
-  nlohmann::json j;
-  j["benchmark"] = "forward";
-  j["model"] = dir;
-  j["architecture"] = cfg.architecture;
-  j["layers"] = cfg.nLayer;
-  j["dtype"] = cfg.dtype;
-  j["load_s"] = loadS;
-  j["load_cpu_s"] = loadCpuS;
-  j["peak_rss_mib_after_load"] = rssAfterLoad;
-  j["peak_rss_mib"] = peakRssMiB();
-  j["tokens"] = n;
-  j["batch"] = batch;
-  j["iters"] = iters;
-  j["capture"] = capName;
-  j["device"] = device.str();
-  j["threads"] = runtime::threads();
-  j["blas"] = runtime::blasLibrary();
-  j["blas_is_reference"] = runtime::blasIsReference();
-  j["latency_ms"] = {{"p50", percentile(ms, 50)}, {"p90", percentile(ms, 90)}, {"p99", percentile(ms, 99)},
-                     {"min", *std::min_element(ms.begin(), ms.end())}, {"mean", mean}};
-  j["tokens_per_second"] = batch * n / (mean / 1000.0);
-  // Process CPU time per pass (all threads): with --threads 1 on a shared
-  // machine this is the latency the pass would have with a core to itself.
-  j["cpu_ms"] = {{"p50", percentile(cpuMs, 50)}, {"min", *std::min_element(cpuMs.begin(), cpuMs.end())}};
+  BenchForwardOptions o;
+  o.model = a.require("model");
+  o.device = a.get("device", "auto");
+  o.dtype = a.get("dtype", "auto");
+  o.capture = a.get("capture", "all");
+  o.tokens = a.getInt("tokens", 0);
+  o.iters = a.getInt("iters", 50);
+  o.warmup = a.getInt("warmup", 5);
+  o.batch = a.getInt("batch", 1);
+  const nlohmann::json j = benchForward(o);
   if (a.has("json")) {
     printJson(j);
   } else {
-    std::cout << "forward " << batch << "x" << n << " tokens on " << device.str() << ", " << runtime::threads()
-              << " threads: p50 " << percentile(ms, 50) << " ms, p90 " << percentile(ms, 90) << " ms, "
-              << j["tokens_per_second"].get<double>() << " tokens/s; " << cfg.architecture << " " << cfg.dtype
-              << " weights loaded in " << loadS << " s, peak RSS " << peakRssMiB() << " MiB\n";
+    std::cout << "forward " << j["batch"] << "x" << j["tokens"] << " tokens on " << j["device"].get<std::string>()
+              << ", " << j["threads"] << " threads: p50 " << j["latency_ms"]["p50"] << " ms, p90 "
+              << j["latency_ms"]["p90"] << " ms, " << j["tokens_per_second"].get<double>() << " tokens/s; "
+              << j["architecture"].get<std::string>() << " " << j["dtype"].get<std::string>() << " weights loaded in "
+              << j["load_s"] << " s, peak RSS " << j["peak_rss_mib"] << " MiB\n";
   }
   return 0;
 }

@@ -1,15 +1,11 @@
 // zscope-cli convert-sae: the paper's .pt SAEs -> SAELens folders (explicit opt-in to pickles).
-#include <torch/torch.h>
-
 #include <iostream>
 
 #include "app/cli/command.h"
 #include "core/base/error.h"
-#include "core/model/load.h"
-#include "core/session/session.h"
+#include "core/model/model_spec.h"
 #include "core/base/paths.h"
-#include "core/sae/sae.h"
-#include "core/sae/sae_convert.h"
+#include "core/sae/paper_sae.h"
 
 namespace zs::cli {
 namespace {
@@ -22,18 +18,15 @@ int runConvertSae(const Args& a) {
   std::cerr << "WARNING: reading a pickled PyTorch file (" << pt
             << "). Zscope's reader only accepts a plain dict of tensors and never runs code, but only convert "
                "files from sources you trust.\n";
-  auto sae = convertPaperSae(pt, cfg);
-  if (a.has("model")) {
-    std::string dir = paths::resolveModel(a.get("model"));
-    sae->checkAgainst(loadModelSpec(dir), pt);
-  }
-  double maxDev = (sae->W_dec.norm(2, {1}) - 1).abs().max().item<double>();
-  if (maxDev > 1e-3) std::cerr << "note: W_dec rows are not unit norm (max deviation " << maxDev << ")\n";
-  sae->saveDir(out);
-  nlohmann::json j = {{"out", out}, {"hook_name", sae->cfg.hook_name}, {"d_in", sae->cfg.d_in},
-                      {"d_sae", sae->cfg.d_sae}, {"max_decoder_norm_deviation", maxDev}};
+  ModelSpec spec;
+  if (a.has("model")) spec = loadModelSpec(paths::resolveModel(a.get("model")));
+  const PaperSaeConversion c = convertPaperSaeFolder(pt, cfg, out, a.has("model") ? &spec : nullptr);
+  if (c.maxDecoderNormDeviation > 1e-3)
+    std::cerr << "note: W_dec rows are not unit norm (max deviation " << c.maxDecoderNormDeviation << ")\n";
+  nlohmann::json j = {{"out", out}, {"hook_name", c.hookName}, {"d_in", c.dIn},
+                      {"d_sae", c.dSae}, {"max_decoder_norm_deviation", c.maxDecoderNormDeviation}};
   if (a.has("json")) printJson(j);
-  else std::cout << "wrote " << out << " (" << sae->cfg.hook_name << ", d_in " << sae->cfg.d_in << ", d_sae " << sae->cfg.d_sae << ")\n";
+  else std::cout << "wrote " << out << " (" << c.hookName << ", d_in " << c.dIn << ", d_sae " << c.dSae << ")\n";
   return 0;
 }
 

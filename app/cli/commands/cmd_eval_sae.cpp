@@ -1,19 +1,12 @@
 // zscope-cli eval-sae: L0, MSE, explained variance, CE loss recovered of one SAE.
-#include <torch/torch.h>
-
 #include <iostream>
 
 #include "app/cli/command.h"
 #include "app/cli/common.h"
 #include "core/data/corpus.h"
-#include "core/base/error.h"
-#include "core/model/load.h"
+#include "core/model/model_spec.h"
+#include "core/session/sae_evaluation.h"
 #include "core/session/session.h"
-#include "core/base/paths.h"
-#include "core/base/runtime.h"
-#include "core/sae/sae.h"
-#include "core/sae/sae_eval.h"
-#include "core/text/tokenizer.h"
 
 namespace zs::cli {
 namespace {
@@ -25,32 +18,26 @@ int runEvalSae(const Args& a) {
   SessionOptions so = sessionOptions(a);
   so.needTokenizer = detected.rfind("bin", 0) != 0;
   auto session = Session::open(a.require("model"), so);
-  auto sae = session->readSae(saeDir);
   const ModelSpec& mc = session->spec();
-  WindowOptions wo;
-  wo.context = a.getIntIn("context", 0, 2, mc.nCtx);
-  if (!a.has("context")) wo.context = ( sae->cfg.context_size > 0 ? std::min(sae->cfg.context_size, mc.nCtx)
-                                                             : std::min<int64_t>(128, mc.nCtx));
-  if (wo.context < 2 || wo.context > mc.nCtx)
-    throw UsageError("--context must be in 2.." + std::to_string(mc.nCtx));
-  wo.bosId = session->bosId();
-  wo.vocabSize = mc.vocab;
-  auto windows = TokenWindows::open(corpus, session->tokenizer(), wo, format);
-  const int64_t tokens = a.getIntIn("tokens", 100000, 1, int64_t{1} << 40);
-  auto r = evaluateSae(session->model(), *sae, *windows, tokens, a.getIntIn("batch", 16, 1, 1 << 16),
-                       terminalProgress("eval-sae"));
+  SaeEvaluationOptions eo;
+  eo.saeDir = saeDir;
+  eo.corpus = corpus;
+  eo.corpusFormat = format;
+  eo.context = a.has("context") ? a.getIntIn("context", 0, 2, mc.nCtx) : 0;
+  eo.tokens = a.getIntIn("tokens", 100000, 1, int64_t{1} << 40);
+  eo.batch = a.getIntIn("batch", 16, 1, 1 << 16);
+  const SaeEvaluationReport rep = evaluateSaeFolder(*session, eo, terminalProgress("eval-sae"));
+  const nlohmann::json& j = rep.metrics;
   if (a.has("json")) {
-    printJson(r.toJson());
+    printJson(j);
   } else {
     std::cerr << "\n";
-    auto j = r.toJson();
     for (auto it = j.begin(); it != j.end(); ++it)
       if (it.key() != "density_histogram") std::cout << it.key() << ": " << it.value().dump() << "\n";
-    std::cout << r.densityText();
+    std::cout << rep.densityText;
   }
   // Issue 19: a metric that is NaN or infinite (printed as null) is a failure, not a result.
   std::string bad;
-  const auto j = r.toJson();
   for (auto it = j.begin(); it != j.end(); ++it)
     if (it.value().is_null()) bad += (bad.empty() ? "" : ", ") + it.key();
   if (!bad.empty()) {

@@ -3,21 +3,15 @@
 // (repeatable), also each SAE's HookedSAETransformer hook points:
 // <hook>.hook_sae_input, _acts_pre, _acts_post, _recons ([1, pos, d_in|d_sae]),
 // _output and _error (the hook's own shape, [1, pos, H, dh]).
-#include <torch/torch.h>
-
 #include <iostream>
 #include <sstream>
 
 #include "app/cli/command.h"
-#include "core/base/output_file.h"
 #include "app/cli/common.h"
-#include "core/base/error.h"
-#include "core/model/load.h"
-#include "core/session/session.h"
 #include "core/base/paths.h"
-#include "core/base/runtime.h"
-#include "core/io/tensor_io.h"
-#include "core/sae/sae.h"
+#include "core/model/model_spec.h"
+#include "core/session/activation_run.h"
+#include "core/session/session.h"
 
 namespace zs::cli {
 namespace {
@@ -34,64 +28,18 @@ int runRun(const Args& a) {
   }
   if (patterns.empty()) patterns.push_back("*");
   auto session = Session::open(dir, sessionOptions(a));
-  const Model* model = &session->model();
-  std::vector<std::shared_ptr<Sae>> saes;
-  for (const auto& sd : a.getAll("sae")) {
-    saes.push_back(session->readSae(sd));
-    patterns.push_back(saes.back()->cfg.hook_name);
-  }
-  // Issue 19: a pattern that names no activation site is a typo, not "save nothing".
-  {
-    const auto hooks = model->hookNames();
-    for (const auto& pat : patterns) {
-      bool any = pat == "logits";
-      for (const auto& h : hooks) any = any || globMatch(pat, h);
-      if (!any)
-        throw UsageError("--hooks pattern '" + pat + "' matches no activation site of this model (e.g. " +
-                         (hooks.empty() ? std::string("none") : hooks.front()) + ")");
-    }
-  }
-  resolveOutputPath(out);  // refuse a device, FIFO or folder before computing anything
-  auto ids = promptIds(a, *session);
-  torch::InferenceMode guard;
-  torch::Tensor idT = torch::tensor(ids, torch::kLong).unsqueeze(0);
-  ForwardOptions opts;
-  opts.capture = Capture(patterns);
-  ForwardResult r = model->forward(idT, opts);
-  std::vector<std::pair<std::string, torch::Tensor>> tensors;
-  std::vector<std::string> names;
-  for (const auto& name : model->hookNames()) {
-    auto it = r.cache.find(name);
-    if (it == r.cache.end()) continue;
-    tensors.emplace_back(name, it->second.to(torch::kCPU, torch::kFloat32).contiguous());
-    names.push_back(name);
-  }
-  for (const auto& sae : saes) {
-    const std::string& h = sae->cfg.hook_name;
-    torch::Tensor z = r.cache.at(h);  // [1, pos, H, dh]
-    SaeForward f = sae->forward(z.reshape({z.size(0), z.size(1), -1}));
-    auto cpu = [](const torch::Tensor& t) { return t.to(torch::kCPU, torch::kFloat32).contiguous(); };
-    const std::pair<const char*, torch::Tensor> parts[] = {
-        {".hook_sae_input", f.input},     {".hook_sae_acts_pre", f.actsPre}, {".hook_sae_acts_post", f.actsPost},
-        {".hook_sae_recons", f.recons},   {".hook_sae_output", f.output.view(z.sizes())},
-        {".hook_sae_error", f.error.view(z.sizes())}};
-    for (const auto& [suffix, t] : parts) {
-      tensors.emplace_back(h + suffix, cpu(t));
-      names.push_back(h + suffix);
-    }
-  }
-  if (!r.cache.count("logits")) tensors.emplace_back("logits", r.logits.to(torch::kCPU, torch::kFloat32).contiguous());
-  tensors.emplace_back("input_ids", idT.to(torch::kCPU));
-  saveTensors(out, tensors, {{"model", dir}});
+  const ActivationRun run(*session, patterns, a.getAll("sae"), out);
+  const auto ids = promptIds(a, *session);
+  const ActivationRun::Written w = run.write(ids);
   if (a.has("json")) {
     nlohmann::json j;
     j["out"] = out;
     j["tokens"] = ids.size();
-    j["tensors"] = names;
+    j["tensors"] = w.sites;
     printJson(j);
   } else {
-    std::cerr << "wrote " << tensors.size() << " tensors for " << ids.size() << " tokens to " << out << " ("
-              << model->spec().architecture << ", weights in " << model->spec().dtype << ")\n";
+    std::cerr << "wrote " << w.tensors << " tensors for " << ids.size() << " tokens to " << out << " ("
+              << session->spec().architecture << ", weights in " << session->spec().dtype << ")\n";
   }
   return 0;
 }

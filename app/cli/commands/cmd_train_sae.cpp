@@ -8,7 +8,7 @@
 
 #include "app/cli/command.h"
 #include "core/base/error.h"
-#include "core/model/load.h"
+#include "core/model/model_spec.h"
 #include "core/base/paths.h"
 #include "core/train/sae_run.h"
 
