@@ -193,8 +193,7 @@ void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const Buil
       d.bind(1, L).run();
     }
     torch::Tensor Wdec = ls.sae->W_dec;  // [dSae, d]
-    torch::Tensor norms = Wdec.reshape({ls.dSae, H, dh}).norm(2, -1);
-    torch::Tensor headAttr = (norms / norms.sum(-1, true).clamp_min(1e-30)).cpu();
+    const std::vector<float> headAttr = headAttributionAll(*ls.sae, static_cast<int>(H));  // [dSae][H]
     // Logit effect: (W_dec[j] as [H, dh] . W_O[h], summed over heads) * ln_f weight, then . W_U.
     torch::Tensor WO = model.W_O(L).reshape({H * dh, cfg.dModel});
     torch::Tensor WU = model.W_U();
@@ -225,7 +224,7 @@ void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const Buil
         s.meanActivation = s.fireCount > 0 ? sumA[j] / s.fireCount : 0;
         s.maxActivation = mxA[j];
         s.dead = s.fireCount == 0;
-        s.headAttribution.assign(headAttr[j].data_ptr<float>(), headAttr[j].data_ptr<float>() + H);
+        s.headAttribution.assign(headAttr.begin() + j * H, headAttr.begin() + (j + 1) * H);
         for (int64_t i = 0; i < k; ++i) {
           const int64_t a = tiA[j - j0][i], b = biA[j - j0][i];
           s.logitsTop.push_back({a, display(in.tokenizer, a), tvA[j - j0][i]});
