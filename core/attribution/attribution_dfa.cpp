@@ -5,25 +5,20 @@
 #include <cstdio>
 
 #include "core/attribution/attribution_impl.h"
+#include "core/attribution/dfa_kernel.h"
 #include "core/base/error.h"
 
 namespace zs::attr {
 
 std::vector<double> dfaTerms(const Data& D, int l, int g, int dest) {
   const SaeData& S = D.sae(l);
-  // w_h = W_enc[h*dh:(h+1)*dh, g], gathered once (W_enc is [d][dSae]).
+  // w_h = W_enc[h*dh:(h+1)*dh, g], gathered once (W_enc is [dz][dSae]).
   std::vector<double> w(D.dz);
   for (int i = 0; i < D.dz; ++i) w[i] = S.Wenc[static_cast<size_t>(i) * S.dSae + g];
   std::vector<double> out(static_cast<size_t>(dest + 1) * D.H);
-  const double sc = S.inScale[dest];
-  for (int s = 0; s <= dest; ++s)
-    for (int h = 0; h < D.H; ++h) {
-      const double* v = D.vAt(l, s, h);
-      const double* wh = &w[static_cast<size_t>(h) * D.dh];
-      double acc = 0;
-      for (int k = 0; k < D.dh; ++k) acc += v[k] * wh[k];
-      out[static_cast<size_t>(s) * D.H + h] = sc * D.pat(l, h, dest, s) * acc;
-    }
+  const auto value = [&](int s, int k) { return &D.layers[l].v[(static_cast<size_t>(s) * D.K + k) * D.dh]; };
+  const auto pattern = [&](int h, int d, int s) { return D.pat(l, h, d, s); };
+  dfaTermsInto<double>(dest, D.H, D.K, D.dh, value, pattern, w.data(), S.inScale[dest], out.data());
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/attribution/attribution.h"
+#include "core/attribution/dfa_kernel.h"
 #include "core/db/builder_internal.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
@@ -36,9 +37,9 @@ void examplesOfLayer(std::vector<ExampleRef*>& refs, const LayerState& ls, const
   const std::string p = "blocks." + std::to_string(ls.layer) + ".attn.";
   const int64_t H = cfg.nHead, dh = cfg.dHead;
   torch::Tensor f = ls.sae->encode(r.cache.at(p + "hook_z").reshape({B, T, -1}));  // [B, T, dSae]
-  torch::Tensor v = r.cache.at(p + "hook_v");                                        // [B, T, K, dh]
-  if (v.size(2) != H) v = v.repeat_interleave(H / v.size(2), 2);                     // query head h reads group h/(H/K)
-  torch::Tensor pat = r.cache.at(p + "hook_pattern");                                // [B, H, T, T]
+  torch::Tensor v = r.cache.at(p + "hook_v").to(torch::kCPU, torch::kFloat32).contiguous();        // [B, T, K, dh]
+  torch::Tensor pat = r.cache.at(p + "hook_pattern").to(torch::kCPU, torch::kFloat32).contiguous();  // [B, H, T, T]
+  const int64_t K = v.size(2);
   const int64_t chunk = 256;
   for (size_t c0 = 0; c0 < refs.size(); c0 += chunk) {
     const size_t c1 = std::min(refs.size(), c0 + chunk);
@@ -58,26 +59,30 @@ void examplesOfLayer(std::vector<ExampleRef*>& refs, const LayerState& ls, const
     // is a positive factor at the destination and changes neither shares nor argmax.
     torch::Tensor wt = ls.sae->targetEncoder();
     if (ls.sae->cfg.normalize_activations == "layer_norm") wt = wt - wt.mean(0, true);
-    torch::Tensor w = wt.index({Slice(), j}).t().reshape({E, H, dh});
-    torch::Tensor vproj = (v.index({b}) * w.unsqueeze(1)).sum(-1);    // [E, T(src), H]
-    torch::Tensor rows = pat.index({b}).permute({0, 2, 3, 1});        // [E, Tq, Tk, H]
-    torch::Tensor A = rows.index({torch::arange(E, torch::TensorOptions().dtype(torch::kInt64).device(dev)), maxPos});  // [E, Tk, H]
-    torch::Tensor dfa = (A * vproj).cpu();                            // DFA[s, h] at the max position
+    torch::Tensor wSel = wt.index({Slice(), j}).t().to(torch::kCPU, torch::kDouble).contiguous();  // [E, H*dh]
     torch::Tensor actsC = acts.cpu(), mpC = maxPos.cpu();
-    auto dA = dfa.accessor<float, 3>();
     auto mA = mpC.accessor<int64_t, 1>();
+    std::vector<double> dfaBuf(static_cast<size_t>(T) * H);
     for (int64_t e = 0; e < E; ++e) {
       FeatureExample& x = refs[c0 + e]->ex;
       x.activations.assign(actsC[e].data_ptr<float>(), actsC[e].data_ptr<float>() + T);
       x.maxPos = static_cast<int>(mA[e]);
       const int d = x.maxPos;
+      // DFA[s, h] at the max position: the one DFA kernel (core/attribution/dfa_kernel.h).
+      const float* vb = v.data_ptr<float>() + static_cast<size_t>(bi[e]) * T * K * dh;
+      const float* pb = pat.data_ptr<float>() + static_cast<size_t>(bi[e]) * H * T * T;
+      attr::dfaTermsInto<float>(
+          d, static_cast<int>(H), static_cast<int>(K), static_cast<int>(dh),
+          [&](int s, int k) { return vb + (static_cast<size_t>(s) * K + k) * dh; },
+          [&](int h, int dd, int s) { return pb[(static_cast<size_t>(h) * T + dd) * T + s]; },
+          wSel[e].data_ptr<double>(), 1.0, dfaBuf.data());
       float best = -INFINITY;
       DfaMass m;
       const auto& toks = windows.at(x.window);
       for (int s = 0; s <= d; ++s) {
         double ms = 0;
         for (int h = 0; h < H; ++h) {
-          const float val = dA[e][s][h];
+          const float val = static_cast<float>(dfaBuf[static_cast<size_t>(s) * H + h]);
           if (val > best) {
             best = val;
             x.dfaSource = s;
