@@ -9,12 +9,13 @@
 #include <vector>
 
 #include "core/base/progress.h"
+#include "core/model/model_spec.h"
 
 namespace zs {
 
 class Model;
 class Tokenizer;
-struct ModelSpec;
+
 struct Sae;
 
 struct SessionOptions {
