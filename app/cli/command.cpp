@@ -1,5 +1,7 @@
 #include "app/cli/command.h"
 
+#include "core/base/input_file.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -158,23 +160,7 @@ void Args::requireOneOf(const std::vector<std::string>& keys) const {
   if (n != 1) throw UsageError("give exactly one of " + names);
 }
 
-std::string oneLine(const std::string& s) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  const size_t n = std::min<size_t>(s.size(), 2000);
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > n) out += "...";
-  return out;
-}
+std::string oneLine(const std::string& s) { return printable(s, 2000); }
 
 void checkOptions(const Command& c, const Args& a) {
   std::map<std::string, int> declared;  // option -> times shown in the usage
