@@ -314,14 +314,7 @@ ForwardResult Gpt2::forward(const torch::Tensor& idsIn, const ForwardOptions& op
     torch::Tensor pattern = torch::softmax(scores, -1);
     keep(b + "attn.hook_pattern", pattern);
     torch::Tensor z = torch::matmul(pattern, vh).permute({0, 2, 1, 3});  // [B, T, H, dh]
-    auto hook = opts.zHooks.find(l);
-    if (hook != opts.zHooks.end()) {
-      torch::Tensor zr = hook->second(l, z);
-      if (!zr.defined() || zr.sizes() != z.sizes())
-        throw std::runtime_error("hook_z intervention returned a tensor of the wrong shape at layer " +
-                                 std::to_string(l));
-      z = zr;
-    }
+    z = applyZHook(opts, l, z);
     keep(b + "attn.hook_z", z);
     if (opts.stopAfterZOfLayer == l) return res;
     torch::Tensor attnOut =

@@ -334,14 +334,7 @@ ForwardResult LlamaFamily::forward(const torch::Tensor& idsIn, const ForwardOpti
     torch::Tensor pattern = torch::softmax(scores, -1);
     keep(b + "attn.hook_pattern", pattern);
     torch::Tensor z = torch::matmul(pattern, vh).permute({0, 2, 1, 3});  // [B, T, H, dh]
-    auto hook = opts.zHooks.find(l);
-    if (hook != opts.zHooks.end()) {
-      torch::Tensor zr = hook->second(l, z);
-      if (!zr.defined() || zr.sizes() != z.sizes())
-        throw std::runtime_error("hook_z intervention returned a tensor of the wrong shape at layer " +
-                                 std::to_string(l));
-      z = zr.to(torch::kFloat32);
-    }
+    z = applyZHook(opts, l, z);
     keep(b + "attn.hook_z", z);
     if (opts.stopAfterZOfLayer == l) return res;
     torch::Tensor attnOut = linear(z.reshape({Bn, T, H * dh}), lw.o_w, lw.o_b);

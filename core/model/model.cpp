@@ -37,6 +37,16 @@ int64_t hookLayer(const std::string& name) {
   return std::stoll(name.substr(i, j - i));
 }
 
+torch::Tensor applyZHook(const ForwardOptions& opts, int64_t layer, const torch::Tensor& z) {
+  auto hook = opts.zHooks.find(layer);
+  if (hook == opts.zHooks.end()) return z;
+  torch::Tensor zr = hook->second(layer, z);
+  if (!zr.defined() || zr.sizes() != z.sizes())
+    throw std::runtime_error("hook_z intervention returned a tensor of the wrong shape at layer " +
+                             std::to_string(layer));
+  return zr.to(torch::kFloat32);
+}
+
 torch::Tensor Model::normLinear(const std::string& site, const torch::Tensor& x, const torch::Tensor& scale) const {
   torch::Tensor y = spec().norm == NormKind::LayerNorm ? x - x.mean(-1, true) : x;
   return y / scale * normWeight(site);

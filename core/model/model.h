@@ -57,6 +57,10 @@ struct ForwardOptions {
   int64_t stopAfterZOfLayer = -1;
 };
 
+// hook_z of `layer` after the intervention in opts.zHooks, if any (z itself
+// otherwise); std::runtime_error when the hook returns another shape.
+torch::Tensor applyZHook(const ForwardOptions& opts, int64_t layer, const torch::Tensor& z);
+
 struct ForwardResult {
   torch::Tensor logits;   // [B, T, vocab] float32; undefined when stopped early
   ActivationCache cache;  // captured sites, float32
