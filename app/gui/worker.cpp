@@ -163,6 +163,9 @@ void Worker::dfa(quint64 id, int layer, qint64 feature, int position) {
 
 void Worker::expand(quint64 id, quint64 generation, int nodeId) {
   // Expansions of different nodes do not supersede each other: no guarded().
+  // A node of an older analysis is dropped without a word: its tree is being replaced (the
+  // engine lives on this thread, so the generation cannot change between this check and expand).
+  if (generation != engine_->generation()) return;
   try {
     Q_EMIT expanded(id, generation, nodeId, engine_->expand(generation, nodeId));
   } catch (const std::exception& e) {

@@ -215,6 +215,19 @@ class TestExplorerWindow : public QObject {
     Q_EMIT w_->worker()->analysed(oldId, stale, 1.0);
     QCOMPARE(x()->analysis().prompt, current);
     QCOMPARE(x()->tokenView()->count(), static_cast<int>(x()->analysis().tokens.size()));
+    // Expanding a tree node of an older analysis (a click that raced a new prompt) is dropped
+    // silently: no error dialog, no children for the new tree.
+    {
+      const quint64 oldGen = x()->analysis().generation - 1;
+      QSignalSpy failed(w_->worker(), &Worker::failed);
+      QSignalSpy expanded(w_->worker(), &Worker::expanded);
+      QMetaObject::invokeMethod(w_->worker(), "expand", Qt::QueuedConnection, Q_ARG(quint64, 424242),
+                                Q_ARG(quint64, oldGen), Q_ARG(int, 0));
+      QTest::qWait(100);
+      QCOMPARE(failed.count(), 0);
+      QCOMPARE(expanded.count(), 0);
+      QVERIFY(w_->findChild<QMessageBox*>("errorBox") == nullptr);
+    }
     runPrompt(prompt_);  // leaves a current request id behind
   }
 
