@@ -1,7 +1,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "core/text/hf_regex.h"
 
-#include <pcre2.h>
+#include "core/text/pcre2_match_state.h"
 
 #include <stdexcept>
 
@@ -14,28 +14,6 @@ constexpr const char* kSpaceBody =
     R"(\t\n\x{0B}\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000})";
 constexpr const char* kWordBody = R"(\p{L}\p{M}\p{Nd}\p{Pc})";
 constexpr const char* kHexBody = R"(0-9a-fA-F)";
-
-struct MatchState {
-  pcre2_match_data* data = nullptr;
-  pcre2_jit_stack* stack = nullptr;
-  pcre2_match_context* ctx = nullptr;
-  MatchState() {
-    data = pcre2_match_data_create(4, nullptr);
-    stack = pcre2_jit_stack_create(64 * 1024, 16 * 1024 * 1024, nullptr);
-    ctx = pcre2_match_context_create(nullptr);
-    if (ctx && stack) pcre2_jit_stack_assign(ctx, nullptr, stack);
-  }
-  ~MatchState() {
-    pcre2_match_context_free(ctx);
-    pcre2_jit_stack_free(stack);
-    pcre2_match_data_free(data);
-  }
-};
-
-MatchState& state() {
-  thread_local MatchState s;
-  return s;
-}
 
 }  // namespace
 
@@ -122,7 +100,7 @@ Regex::~Regex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
 
 std::vector<std::pair<size_t, size_t>> Regex::findAll(std::string_view s) const {
   std::vector<std::pair<size_t, size_t>> out;
-  MatchState& st = state();
+  Pcre2MatchState& st = pcre2ThreadState();
   if (!st.data) throw std::runtime_error("PCRE2: out of memory");
   auto* code = static_cast<pcre2_code*>(code_);
   const auto* subj = reinterpret_cast<PCRE2_SPTR>(s.data());

@@ -1,7 +1,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "core/text/tokenizer_pretok.h"
 
-#include <pcre2.h>
+#include "core/text/pcre2_match_state.h"
 
 #include <memory>
 #include <stdexcept>
@@ -11,31 +11,6 @@ namespace zs {
 namespace {
 
 pcre2_code* code(void* p) { return static_cast<pcre2_code*>(p); }
-
-// One match-data block and JIT stack per thread, reused across calls so that
-// tokenizing many short documents does not allocate per call.
-struct ThreadMatchState {
-  pcre2_match_data* data = nullptr;
-  pcre2_jit_stack* stack = nullptr;
-  pcre2_match_context* ctx = nullptr;
-  ThreadMatchState() {
-    data = pcre2_match_data_create(4, nullptr);
-    // Long whitespace runs make `\s+(?!\S)` backtrack; give JIT room (grows to 8 MB).
-    stack = pcre2_jit_stack_create(64 * 1024, 8 * 1024 * 1024, nullptr);
-    ctx = pcre2_match_context_create(nullptr);
-    if (ctx && stack) pcre2_jit_stack_assign(ctx, nullptr, stack);
-  }
-  ~ThreadMatchState() {
-    pcre2_match_context_free(ctx);
-    pcre2_jit_stack_free(stack);
-    pcre2_match_data_free(data);
-  }
-};
-
-ThreadMatchState& threadState() {
-  thread_local ThreadMatchState s;
-  return s;
-}
 
 }  // namespace
 
@@ -65,7 +40,7 @@ PreTokenizer::~PreTokenizer() { pcre2_code_free(code(code_)); }
 
 void PreTokenizer::split(std::string_view text,
                          const std::function<void(std::string_view)>& fn) const {
-  ThreadMatchState& st = threadState();
+  text::Pcre2MatchState& st = text::pcre2ThreadState();
   if (!st.data) throw std::runtime_error("PCRE2: out of memory");
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   const size_t n = text.size();
