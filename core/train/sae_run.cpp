@@ -18,6 +18,7 @@
 #include "core/base/runtime.h"
 #include "core/sae/sae.h"
 #include "core/sae/sae_eval.h"
+#include "core/sae/activation_files.h"
 #include "core/sae/sae_harvest.h"
 #include "core/train/sae_train.h"
 #include "core/io/safetensors.h"
@@ -71,6 +72,30 @@ json runIdentity(const TrainSaeParams& p, int64_t dSae) {
     id["k"] = p.k;
   }
   return id;
+}
+
+// train-sae --activations: the harvest must fit this run (exit 3 otherwise).
+ActivationIndex checkedHarvest(const TrainSaeParams& p, const Model& model) {
+  ActivationIndex x = readActivationIndex(p.activationsDir);
+  const std::string& where = p.activationsDir;
+  if (!x.complete)
+    throw InputError(where, "holds an interrupted harvest (" + std::to_string(x.tokens) +
+                                " tokens so far); run the same harvest command again to finish it");
+  if (x.dIn != model.spec().dZ())
+    throw InputError(where, "holds activations with d_in " + std::to_string(x.dIn) + ", but this model's hook_z (the SAE's d_in) has " +
+                                std::to_string(model.spec().dZ()));
+  checkHarvestLayers(x, p.layers);
+  if (harvestModelFingerprint(model, x.layers) != x.modelFingerprint)
+    throw InputError(where, "was harvested from another model than " + p.modelDir + " (weight fingerprints differ)");
+  if (x.context != p.context)
+    throw InputError(where, "was harvested with --context " + std::to_string(x.context) + ", not " +
+                                std::to_string(p.context));
+  if (p.corpus != x.corpus)
+    throw InputError(where, "was harvested from the corpus " + x.corpus + ", not " + p.corpus);
+  if (p.evalCorpus.empty() && p.evalWindows > x.evalWindows)
+    throw InputError(where, "held out " + std::to_string(x.evalWindows) + " windows for evaluation; --eval-windows " +
+                                std::to_string(p.evalWindows) + " would evaluate on training data (lower it or give --eval-corpus)");
+  return x;
 }
 
 struct Run {
@@ -154,6 +179,11 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   if (p.outDir.empty()) throw UsageError("missing --out");
   if (p.batch <= 0 || p.tokens <= 0 || p.context < 2 || p.bufferTokens <= 0)
     throw UsageError("batch, tokens and buffer-tokens must be positive, context at least 2");
+  if (!p.activationsDir.empty() && p.corpus.empty()) {
+    const ActivationIndex x = readActivationIndex(p.activationsDir);  // the eval windows come from its corpus
+    p.corpus = x.corpus;
+    p.corpusFormat = x.corpusFormat;
+  }
   Run run{p, progress, onMetrics};
   SessionOptions so;
   so.device = p.device;
@@ -185,6 +215,13 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   // same seeded order, so with no eval corpus the training stream skips exactly them.
   wo.shuffle = p.shuffleDocs;
   wo.shuffleSeed = p.seed;
+  // --activations: rows from harvested files, checked against this run.
+  std::unique_ptr<ActivationIndex> harvested;
+  if (!p.activationsDir.empty()) {
+    harvested = std::make_unique<ActivationIndex>(checkedHarvest(p, *run.model));
+    wo.shuffle = harvested->shuffle;  // the eval windows are the ones the harvest held out
+    wo.shuffleSeed = harvested->seed;
+  }
   // Held-out windows for CE: a separate corpus, or the first windows of this one.
   {
     wo.loop = false;
@@ -203,8 +240,21 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     if (run.evalBatches.empty()) throw InputError(p.corpus, "too small for one window of " + std::to_string(p.context) + " tokens");
   }
   wo.loop = true;
-  auto windows = TokenWindows::open(p.corpus, run.tok, wo, p.corpusFormat);
-  if (p.evalCorpus.empty()) windows->skip(p.evalWindows);
+  std::unique_ptr<TokenWindows> windows;
+  ActivationFileSource* files = nullptr;
+  std::unique_ptr<ActivationStream> src;
+  if (harvested) {
+    auto f = std::make_unique<ActivationFileSource>(*harvested, p.layers, p.windowsPerForward * (p.context - 1));
+    files = f.get();
+    src = std::move(f);
+  } else {
+    windows = TokenWindows::open(p.corpus, run.tok, wo, p.corpusFormat);
+    if (p.evalCorpus.empty()) windows->skip(p.evalWindows);
+  }
+  // Windows consumed, held-out ones included (the checkpoint's "windows"), for either source.
+  auto position = [&]() -> int64_t {
+    return files ? harvested->evalWindows + files->rowsServed() / (p.context - 1) : windows->windowsProduced();
+  };
 
   // Resume?
   TrainSaeResult result;
@@ -226,10 +276,14 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     run.elapsedBefore = state.value("elapsed_s", 0.0);
   }
   int64_t step = result.resumed ? state["step"].get<int64_t>() : 0;
-  if (result.resumed) windows->skip(state["windows"].get<int64_t>() - windows->windowsProduced());
+  if (result.resumed) {
+    const int64_t w = state["windows"].get<int64_t>();
+    if (files) files->skipRows((w - harvested->evalWindows) * (p.context - 1));
+    else windows->skip(w - windows->windowsProduced());
+  }
 
-  ActivationSource src(*run.model, *windows, p.layers, p.windowsPerForward);
-  ShuffledBuffer buffer(src, p.bufferTokens, p.seed * 1000003ULL + static_cast<uint64_t>(step), run.device, progress, p.reuse);
+  if (!files) src = std::make_unique<ActivationSource>(*run.model, *windows, p.layers, p.windowsPerForward);
+  ShuffledBuffer buffer(*src, p.bufferTokens, p.seed * 1000003ULL + static_cast<uint64_t>(step), run.device, progress, p.reuse);
   if (buffer.filled() < p.batch) throw InputError(p.corpus, "yields fewer activations than one batch");
 
   SaeTrainOptions to;
@@ -288,7 +342,7 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   std::vector<torch::Tensor> batch;
   while (step < run.totalSteps) {
     if (progress.cancelled()) {
-      run.checkpoint(step, windows->windowsProduced());
+      run.checkpoint(step, position());
       run.saveSaes();
       run.emit({{"kind", "cancelled"}, {"step", step}});
       result.cancelled = true;
@@ -341,12 +395,12 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     }
     if ((p.ceEvery > 0 && step % p.ceEvery == 0) || step == run.totalSteps) run.evalCe(step, tokens);
     if (p.checkpointEvery > 0 && step % p.checkpointEvery == 0 && step < run.totalSteps)
-      run.checkpoint(step, windows->windowsProduced());
+      run.checkpoint(step, position());
     progress(static_cast<double>(tokens), static_cast<double>(run.totalSteps * p.batch), "activations");
   }
   if (!result.cancelled) {
     run.saveSaes();
-    run.checkpoint(step, windows->windowsProduced());
+    run.checkpoint(step, position());
     run.emit({{"kind", "done"}, {"step", step}, {"elapsed_s", run.elapsed()}});
   }
   for (int64_t l : p.layers) result.saeDirs.push_back(p.outDir + "/" + hookName(l));
