@@ -282,7 +282,12 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     else windows->skip(w - windows->windowsProduced());
   }
 
-  if (!files) src = std::make_unique<ActivationSource>(*run.model, *windows, p.layers, p.windowsPerForward);
+  ActivationSource* modelSrc = nullptr;
+  if (!files) {
+    auto m = std::make_unique<ActivationSource>(*run.model, *windows, p.layers, p.windowsPerForward);
+    modelSrc = m.get();
+    src = std::move(m);
+  }
   ShuffledBuffer buffer(*src, p.bufferTokens, p.seed * 1000003ULL + static_cast<uint64_t>(step), run.device, progress, p.reuse);
   if (buffer.filled() < p.batch) throw InputError(p.corpus, "yields fewer activations than one batch");
 
@@ -340,6 +345,7 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   std::vector<SaeStepStats> acc(nL);
   int64_t accSteps = 0;
   std::vector<torch::Tensor> batch;
+  int64_t filePasses = 0;
   while (step < run.totalSteps) {
     if (progress.cancelled()) {
       run.checkpoint(step, position());
@@ -361,6 +367,12 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     }
     ++step;
     ++accSteps;
+    if (files && files->passes() > filePasses) {
+      // The harvest is shorter than what training reads: its rows are served again.
+      filePasses = files->passes();
+      run.emit({{"kind", "activations_pass"}, {"step", step}, {"passes", filePasses},
+                {"rows_per_pass", files->rowsPerPass()}});
+    }
     const int64_t tokens = step * p.batch;
     // ReLU only (AuxK and the JumpReLU threshold keep the other architectures alive).
     bool resampleNow = relu && step % p.resampleEvery == 0 && step <= static_cast<int64_t>(0.6 * run.totalSteps);
@@ -401,7 +413,9 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   if (!result.cancelled) {
     run.saveSaes();
     run.checkpoint(step, position());
-    run.emit({{"kind", "done"}, {"step", step}, {"elapsed_s", run.elapsed()}});
+    // Activation rows read in this run (a harvest for the same run needs at least these).
+    const int64_t rows = files ? files->rowsServed() : modelSrc->tokensSeen();
+    run.emit({{"kind", "done"}, {"step", step}, {"elapsed_s", run.elapsed()}, {"activation_rows_read", rows}});
   }
   for (int64_t l : p.layers) result.saeDirs.push_back(p.outDir + "/" + hookName(l));
   result.steps = step;

@@ -201,7 +201,7 @@ ZS_TEST(harvestOnceTrainManyGivesTheSameSae) {
   ZS_CHECK_EQ(test::runCli(direct), 0);
   std::string out;
   ZS_CHECK_EQ(test::runCli({"harvest", "--model", p.model, "--layers", "0,1", "--corpus", p.corpus, "--out",
-                            dir + "/acts", "--tokens", "8192", "--context", "32", "--shard-size", "2000", "--json",
+                            dir + "/acts", "--tokens", "9000", "--context", "32", "--shard-size", "2000", "--json",
                             "--threads", "1"},
                            &out),
               0);
@@ -209,7 +209,7 @@ ZS_TEST(harvestOnceTrainManyGivesTheSameSae) {
   ZS_CHECK_EQ(hj.at("shards").get<int64_t>(), int64_t(5));  // 2000 tokens -> 2 forward batches of 32 windows
   const ActivationIndex idx = readActivationIndex(dir + "/acts");
   ZS_CHECK_EQ(idx.dIn, int64_t(64));
-  ZS_CHECK_EQ(idx.tokens, int64_t(265 * 31));  // ceil(8192 / 31) windows
+  ZS_CHECK_EQ(idx.tokens, int64_t(291 * 31));  // ceil(9000 / 31) windows
   ZS_CHECK(idx.complete && idx.modelName == "tiny-gpt2");
   {
     auto f = st::File::open(dir + "/acts/" + idx.shards[0].file);
@@ -221,11 +221,30 @@ ZS_TEST(harvestOnceTrainManyGivesTheSameSae) {
                                         dir + "/files"};
   fromFiles.insert(fromFiles.end(), trainArgs().begin(), trainArgs().end());
   ZS_CHECK_EQ(test::runCli(fromFiles), 0);
+  // The condition for equality: the harvest holds every row the direct run read (its "done" line says how many).
+  auto lastLine = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string line, last;
+    while (std::getline(in, line)) last = line;
+    return nlohmann::json::parse(last);
+  };
+  const auto doneDirect = lastLine(dir + "/direct/metrics.jsonl");
+  ZS_CHECK(doneDirect.at("activation_rows_read").get<int64_t>() <= idx.tokens);
+  ZS_CHECK_EQ(lastLine(dir + "/files/metrics.jsonl").at("activation_rows_read"), doneDirect.at("activation_rows_read"));
   for (int L : {0, 1}) {
     const std::string h = "/blocks." + std::to_string(L) + ".attn.hook_z";
     auto a = Sae::loadDir(dir + "/direct" + h), b = Sae::loadDir(dir + "/files" + h);
     const double d = maxAbsDiff(*a, *b);
     ZS_CHECK_MSG(d <= 1e-5, "layer " + std::to_string(L) + ": max |diff| " + std::to_string(d));
+  }
+  // The tolerance is not vacuous: another seed gives another SAE.
+  std::vector<std::string> otherSeed = {"train-sae", "--activations", dir + "/acts", "--layer", "1", "--out",
+                                        dir + "/files-seed1", "--seed", "1"};
+  otherSeed.insert(otherSeed.end(), trainArgs().begin(), trainArgs().end());
+  ZS_CHECK_EQ(test::runCli(otherSeed), 0);
+  {
+    auto a = Sae::loadDir(dir + "/direct/blocks.1.attn.hook_z"), b = Sae::loadDir(dir + "/files-seed1/blocks.1.attn.hook_z");
+    ZS_CHECK(maxAbsDiff(*a, *b) > 1e-3);
   }
   // A sweep member trains one layer of the same files.
   std::vector<std::string> oneLayer = {"train-sae", "--activations", dir + "/acts", "--layer", "1", "--out",
