@@ -528,3 +528,30 @@ ZS_TEST(mergeRefusesPartsThatDoNotFit) {
   wrong.shardCount = 3;
   ZS_CHECK_THROWS(buildWith(fixture().in, wrong, {}), zs::UsageError);
 }
+
+// An interrupted build saved by an older Zscope (8-byte double sums, no
+// build_state_format) is refused with a message saying what to do; --force
+// restarts it. Finished databases need nothing (same schema).
+ZS_TEST(anOlderInterruptedStateIsRefusedClearly) {
+  auto o = options("old-state.zscope.db");
+  std::atomic<bool> cancel{false};
+  Progress p;
+  p.cancel = &cancel;
+  p.report = [&](double, double, const std::string& m) {
+    if (m == "tokens") cancel = true;
+  };
+  ZS_CHECK(!buildWith(fixture().in, o, p).completed);
+  {
+    auto db = Db::open(o.out);
+    db->exec("DELETE FROM meta WHERE key='build_state_format'");
+  }
+  try {
+    buildWith(fixture().in, o, {});
+    ZS_CHECK_MSG(false, "an old state was resumed");
+  } catch (const zs::InputError& e) {
+    const std::string m = e.what();
+    ZS_CHECK(m.find("older Zscope") != std::string::npos && m.find("--force") != std::string::npos);
+  }
+  o.force = true;
+  ZS_CHECK(buildWith(fixture().in, o, {}).completed);
+}
