@@ -18,8 +18,8 @@
 #include "core/base/runtime.h"
 #include "core/sae/sae.h"
 #include "core/sae/sae_eval.h"
-#include "core/sae/activation_files.h"
 #include "core/sae/sae_harvest.h"
+#include "core/train/sae_source.h"
 #include "core/train/sae_train.h"
 #include "core/io/safetensors.h"
 #include "core/io/tensor_io.h"
@@ -72,30 +72,6 @@ json runIdentity(const TrainSaeParams& p, int64_t dSae) {
     id["k"] = p.k;
   }
   return id;
-}
-
-// train-sae --activations: the harvest must fit this run (exit 3 otherwise).
-ActivationIndex checkedHarvest(const TrainSaeParams& p, const Model& model) {
-  ActivationIndex x = readActivationIndex(p.activationsDir);
-  const std::string& where = p.activationsDir;
-  if (!x.complete)
-    throw InputError(where, "holds an interrupted harvest (" + std::to_string(x.tokens) +
-                                " tokens so far); run the same harvest command again to finish it");
-  if (x.dIn != model.spec().dZ())
-    throw InputError(where, "holds activations with d_in " + std::to_string(x.dIn) + ", but this model's hook_z (the SAE's d_in) has " +
-                                std::to_string(model.spec().dZ()));
-  checkHarvestLayers(x, p.layers);
-  if (harvestModelFingerprint(model, x.layers) != x.modelFingerprint)
-    throw InputError(where, "was harvested from another model than " + p.modelDir + " (weight fingerprints differ)");
-  if (x.context != p.context)
-    throw InputError(where, "was harvested with --context " + std::to_string(x.context) + ", not " +
-                                std::to_string(p.context));
-  if (p.corpus != x.corpus)
-    throw InputError(where, "was harvested from the corpus " + x.corpus + ", not " + p.corpus);
-  if (p.evalCorpus.empty() && p.evalWindows > x.evalWindows)
-    throw InputError(where, "held out " + std::to_string(x.evalWindows) + " windows for evaluation; --eval-windows " +
-                                std::to_string(p.evalWindows) + " would evaluate on training data (lower it or give --eval-corpus)");
-  return x;
 }
 
 struct Run {
@@ -240,21 +216,14 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     if (run.evalBatches.empty()) throw InputError(p.corpus, "too small for one window of " + std::to_string(p.context) + " tokens");
   }
   wo.loop = true;
-  std::unique_ptr<TokenWindows> windows;
-  ActivationFileSource* files = nullptr;
-  std::unique_ptr<ActivationStream> src;
+  std::unique_ptr<TrainingSource> source;  // the model over the corpus, or harvested files
   if (harvested) {
-    auto f = std::make_unique<ActivationFileSource>(*harvested, p.layers, p.windowsPerForward * (p.context - 1));
-    files = f.get();
-    src = std::move(f);
+    source = std::make_unique<TrainingSource>(*harvested, p.layers, p.windowsPerForward);
   } else {
-    windows = TokenWindows::open(p.corpus, run.tok, wo, p.corpusFormat);
+    auto windows = TokenWindows::open(p.corpus, run.tok, wo, p.corpusFormat);
     if (p.evalCorpus.empty()) windows->skip(p.evalWindows);
+    source = std::make_unique<TrainingSource>(*run.model, std::move(windows), p.layers, p.windowsPerForward);
   }
-  // Windows consumed, held-out ones included (the checkpoint's "windows"), for either source.
-  auto position = [&]() -> int64_t {
-    return files ? harvested->evalWindows + files->rowsServed() / (p.context - 1) : windows->windowsProduced();
-  };
 
   // Resume?
   TrainSaeResult result;
@@ -276,19 +245,9 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     run.elapsedBefore = state.value("elapsed_s", 0.0);
   }
   int64_t step = result.resumed ? state["step"].get<int64_t>() : 0;
-  if (result.resumed) {
-    const int64_t w = state["windows"].get<int64_t>();
-    if (files) files->skipRows((w - harvested->evalWindows) * (p.context - 1));
-    else windows->skip(w - windows->windowsProduced());
-  }
+  if (result.resumed) source->seek(state["windows"].get<int64_t>());
 
-  ActivationSource* modelSrc = nullptr;
-  if (!files) {
-    auto m = std::make_unique<ActivationSource>(*run.model, *windows, p.layers, p.windowsPerForward);
-    modelSrc = m.get();
-    src = std::move(m);
-  }
-  ShuffledBuffer buffer(*src, p.bufferTokens, p.seed * 1000003ULL + static_cast<uint64_t>(step), run.device, progress, p.reuse);
+  ShuffledBuffer buffer(source->stream(), p.bufferTokens, p.seed * 1000003ULL + static_cast<uint64_t>(step), run.device, progress, p.reuse);
   if (buffer.filled() < p.batch) throw InputError(p.corpus, "yields fewer activations than one batch");
 
   SaeTrainOptions to;
@@ -348,7 +307,7 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   int64_t filePasses = 0;
   while (step < run.totalSteps) {
     if (progress.cancelled()) {
-      run.checkpoint(step, position());
+      run.checkpoint(step, source->position());
       run.saveSaes();
       run.emit({{"kind", "cancelled"}, {"step", step}});
       result.cancelled = true;
@@ -367,11 +326,11 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     }
     ++step;
     ++accSteps;
-    if (files && files->passes() > filePasses) {
+    if (source->passes() > filePasses) {
       // The harvest is shorter than what training reads: its rows are served again.
-      filePasses = files->passes();
+      filePasses = source->passes();
       run.emit({{"kind", "activations_pass"}, {"step", step}, {"passes", filePasses},
-                {"rows_per_pass", files->rowsPerPass()}});
+                {"rows_per_pass", source->rowsPerPass()}});
     }
     const int64_t tokens = step * p.batch;
     // ReLU only (AuxK and the JumpReLU threshold keep the other architectures alive).
@@ -407,15 +366,15 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     }
     if ((p.ceEvery > 0 && step % p.ceEvery == 0) || step == run.totalSteps) run.evalCe(step, tokens);
     if (p.checkpointEvery > 0 && step % p.checkpointEvery == 0 && step < run.totalSteps)
-      run.checkpoint(step, position());
+      run.checkpoint(step, source->position());
     progress(static_cast<double>(tokens), static_cast<double>(run.totalSteps * p.batch), "activations");
   }
   if (!result.cancelled) {
     run.saveSaes();
-    run.checkpoint(step, position());
+    run.checkpoint(step, source->position());
     // Activation rows read in this run (a harvest for the same run needs at least these).
-    const int64_t rows = files ? files->rowsServed() : modelSrc->tokensSeen();
-    run.emit({{"kind", "done"}, {"step", step}, {"elapsed_s", run.elapsed()}, {"activation_rows_read", rows}});
+    run.emit({{"kind", "done"}, {"step", step}, {"elapsed_s", run.elapsed()},
+              {"activation_rows_read", source->rowsRead()}});
   }
   for (int64_t l : p.layers) result.saeDirs.push_back(p.outDir + "/" + hookName(l));
   result.steps = step;

@@ -16,6 +16,7 @@
 #include "core/io/safetensors.h"
 #include "core/sae/activation_files.h"
 #include "core/train/harvest.h"
+#include "core/train/sae_run.h"
 #include "core/sae/sae.h"
 #include "tests/core/cli_inprocess.h"
 #include "tests/support/check.h"
@@ -402,4 +403,53 @@ ZS_TEST(badActivationFoldersExitThree) {
     const std::string d = fresh("context");
     train(d, "--context 32, not 16", {"--context", "16"});
   }
+}
+
+// A run from files records the same corpus position as a run from the model at
+// the same step (so either resumes), and an interrupted run from files resumes.
+ZS_TEST(trainingFromFilesResumes) {
+  ZS_REQUIRE_SHARED(shared);
+  const Paths& p = paths(shared);
+  const std::string dir = test::tempDir() + "/harvest";
+  if (!fs::exists(dir + "/acts/index.json")) return;  // written by harvestOnceTrainManyGivesTheSameSae
+  auto params = [&](const std::string& out, bool files) {
+    TrainSaeParams t;
+    t.modelDir = p.model;
+    t.corpus = p.corpus;
+    if (files) t.activationsDir = dir + "/acts";
+    t.outDir = out;
+    t.layers = {1};
+    t.dSae = 32;
+    t.tokens = 4096;
+    t.batch = 256;
+    t.bufferTokens = 2048;
+    t.context = 32;
+    t.ceEvery = 0;
+    fs::remove_all(out);
+    return t;
+  };
+  auto cutAt = [](int steps, std::atomic<bool>& cancel, int& n) {
+    Progress pr;
+    pr.cancel = &cancel;
+    pr.report = [&cancel, &n, steps](double, double, const std::string& m) {
+      if (m == "activations" && ++n >= steps) cancel = true;
+    };
+    return pr;
+  };
+  int64_t windows[2] = {0, 0};
+  for (int files = 0; files < 2; ++files) {
+    const std::string out = dir + (files ? "/resume-files" : "/resume-model");
+    std::atomic<bool> cancel{false};
+    int n = 0;
+    auto r = trainSaes(params(out, files == 1), cutAt(6, cancel, n));
+    ZS_CHECK(r.cancelled && r.steps == 6);
+    std::ifstream in(out + "/checkpoint/state.json");
+    windows[files] = nlohmann::json::parse(in).at("windows").get<int64_t>();
+  }
+  ZS_CHECK(windows[0] > 16);
+  ZS_CHECK_EQ(windows[0], windows[1]);
+  TrainSaeParams again = params(dir + "/scratch", true);
+  again.outDir = dir + "/resume-files";  // the interrupted run's folder, kept
+  auto r = trainSaes(again, {});
+  ZS_CHECK(r.resumed && !r.cancelled && r.steps == 16);
 }
