@@ -74,6 +74,18 @@ HarvestResult harvestActivations(const HarvestParams& p, const Progress& progres
                      std::to_string(mc.nCtx) + ")");
   if (session->bosId() < 0) throw InputError(p.modelDir, "no BOS token: config.json lacks bos_token_id");
 
+  // The windows train-sae reads: same options, the held-out windows skipped.
+  WindowOptions wo;
+  wo.context = T;
+  wo.bosId = session->bosId();
+  wo.pack = true;
+  wo.vocabSize = mc.vocab;
+  wo.shuffle = p.shuffle;
+  wo.shuffleSeed = p.seed;
+  wo.loop = true;
+  // Opened before anything is written: a bad corpus leaves no folder behind.
+  auto windows = TokenWindows::open(p.corpus, session->tokenizer(), wo, p.corpusFormat);
+
   ActivationIndex idx;
   idx.dir = p.outDir;
   idx.modelName = fs::path(fs::weakly_canonical(session->modelDir())).filename().string();
@@ -123,20 +135,10 @@ HarvestResult harvestActivations(const HarvestParams& p, const Progress& progres
     idx.tokens = old.tokens;
     res.resumed = true;
   }
+  windows->skip(p.evalWindows + idx.windows);  // an empty corpus fails here, before the folder exists
   fs::create_directories(p.outDir, ec);
   if (!fs::is_directory(p.outDir, ec)) throw InputError(p.outDir, "cannot create the output folder");
 
-  // The windows train-sae reads: same options, the held-out windows skipped.
-  WindowOptions wo;
-  wo.context = T;
-  wo.bosId = session->bosId();
-  wo.pack = true;
-  wo.vocabSize = mc.vocab;
-  wo.shuffle = p.shuffle;
-  wo.shuffleSeed = p.seed;
-  wo.loop = true;
-  auto windows = TokenWindows::open(p.corpus, session->tokenizer(), wo, p.corpusFormat);
-  windows->skip(p.evalWindows + idx.windows);
   ActivationSource src(model, *windows, p.layers, p.windowsPerForward);
 
   std::map<std::string, std::string> meta = {{"format", kActivationFormat},

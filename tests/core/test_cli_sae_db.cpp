@@ -399,6 +399,22 @@ ZS_TEST(badActivationFoldersExitThree) {
     editIndex(d, [](nlohmann::json& j) { j["model_fingerprint"] = "fnv1a64:0000000000000000"; });
     train(d, "another model", {"--model", p.model});
   }
+  {  // an index naming a file outside the folder
+    const std::string d = fresh("outside");
+    editIndex(d, [](nlohmann::json& j) { j["shards"][0]["file"] = "../acts/shard-00000.safetensors"; });
+    train(d, "outside the folder");
+  }
+  {  // a listed shard that is gone
+    const std::string d = fresh("gone");
+    fs::remove(d + "/shard-00003.safetensors");
+    train(d, "shard-00003.safetensors: missing");
+  }
+  // harvest's own bad input: a layer the model lacks (2), a corpus that is not there (3).
+  ZS_CHECK_EQ(test::runCli({"harvest", "--model", p.model, "--layers", "7", "--corpus", p.corpus, "--out", base + "/h"}), 2);
+  ZS_CHECK_EQ(test::runCli({"harvest", "--model", p.model, "--layers", "1", "--corpus", base + "/missing.jsonl", "--out",
+                            base + "/h"}),
+              3);
+  ZS_CHECK(!fs::exists(base + "/h"));  // nothing written
   {  // context that differs from the harvest's
     const std::string d = fresh("context");
     train(d, "--context 32, not 16", {"--context", "16"});
