@@ -91,7 +91,7 @@ HarvestResult harvestActivations(const HarvestParams& p, const Progress& progres
   idx.modelName = fs::path(fs::weakly_canonical(session->modelDir())).filename().string();
   idx.modelDir = fs::absolute(session->modelDir()).lexically_normal().string();
   idx.modelFingerprint = harvestModelFingerprint(model, p.layers);
-  idx.corpus = p.corpus;
+  idx.corpus = fs::absolute(p.corpus).lexically_normal().string();  // train-sae may run elsewhere
   idx.corpusFormat = p.corpusFormat;
   idx.context = T;
   idx.evalWindows = p.evalWindows;

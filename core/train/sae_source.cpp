@@ -1,5 +1,7 @@
 #include "core/train/sae_source.h"
 
+#include <filesystem>
+
 #include "core/base/error.h"
 
 namespace zs {
@@ -19,7 +21,11 @@ ActivationIndex checkedHarvest(const TrainSaeParams& p, const Model& model) {
   if (x.context != p.context)
     throw InputError(where, "was harvested with --context " + std::to_string(x.context) + ", not " +
                                 std::to_string(p.context));
-  if (p.corpus != x.corpus) throw InputError(where, "was harvested from the corpus " + x.corpus + ", not " + p.corpus);
+  // Without --eval-corpus the CE windows are the harvest's held-out ones: they must come from its corpus.
+  auto absolute = [](const std::string& path) { return std::filesystem::absolute(path).lexically_normal().string(); };
+  if (p.evalCorpus.empty() && absolute(p.corpus) != absolute(x.corpus))
+    throw InputError(where, "was harvested from the corpus " + x.corpus + ", not " + p.corpus +
+                                " (give --eval-corpus to evaluate on another corpus)");
   if (p.evalCorpus.empty() && p.evalWindows > x.evalWindows)
     throw InputError(where, "held out " + std::to_string(x.evalWindows) + " windows for evaluation; --eval-windows " +
                                 std::to_string(p.evalWindows) +

@@ -111,7 +111,8 @@ int runTrainSae(const Args& a) {
 }
 
 Registrar reg({"train-sae",
-               "--model DIR --layer L[,L...]|all --corpus PATH --out DIR [--activations DIR] [--d-sae N | --expansion X] [--l1 X|auto] "
+               "--model DIR --layer L[,L...]|all --corpus PATH --out DIR [--activations DIR (harvested rows; --model, --corpus "
+               "and --context then default to the harvest's)] [--d-sae N | --expansion X] [--l1 X|auto] "
                "[--l1-scale X] [--lr X] [--batch N] [--tokens N] [--context C] [--seed S] [--buffer-tokens N] "
                "[--reuse K] [--ce-every N] [--eval-corpus PATH] [--eval-windows N] [--metrics-every N] [--checkpoint-every N] "
                "[--warmup N] [--resample-every N] [--dead-window N] [--resample-density X] [--decay-fraction X] "
