@@ -203,9 +203,8 @@ void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const Buil
     torch::Tensor WO = model.W_O(L).reshape({H * dh, cfg.dModel});
     torch::Tensor WU = model.W_U();
     torch::Tensor lnw = model.normWeight("ln_final");
-    torch::Tensor fire = ls.fire.cpu(), sum = ls.sum.cpu(), mx = ls.max.cpu(), hist = ls.hist.cpu().contiguous();
+    torch::Tensor fire = ls.fire.cpu(), mx = ls.max.cpu(), hist = ls.hist.cpu().contiguous();
     auto fireA = fire.accessor<int64_t, 1>();
-    auto sumA = sum.accessor<double, 1>();
     auto mxA = mx.accessor<float, 1>();
     auto histA = hist.accessor<int64_t, 2>();
     const int64_t k = std::min<int64_t>(10, cfg.vocab);
@@ -226,7 +225,7 @@ void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const Buil
         s.fireCount = fireA[j];
         s.tokens = st.tokensDone;
         s.density = st.tokensDone > 0 ? double(s.fireCount) / st.tokensDone : 0;
-        s.meanActivation = s.fireCount > 0 ? sumA[j] / s.fireCount : 0;
+        s.meanActivation = s.fireCount > 0 ? fixedToDouble(ls.sum[static_cast<size_t>(j)]) / s.fireCount : 0;
         s.maxActivation = mxA[j];
         s.dead = s.fireCount == 0;
         s.headAttribution.assign(headAttr.begin() + j * H, headAttr.begin() + (j + 1) * H);

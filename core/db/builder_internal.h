@@ -41,7 +41,11 @@ struct LayerState {
   int layer = 0;
   const Sae* sae = nullptr;
   int64_t dSae = 0;
-  torch::Tensor fire, sum, max, hist;         // int64 [dSae], f64 [dSae], f32 [dSae], int64 [dSae, kHistSlots]
+  torch::Tensor fire, max, hist;              // int64 [dSae], f32 [dSae], int64 [dSae, kHistSlots]
+  // Sum of activations: each batch's float sum, added exactly as a signed
+  // fixed-point number with 64 fraction bits, so that the total does not
+  // depend on the order of the batches (single process == merged shards).
+  std::vector<__int128> sum;
   std::vector<std::vector<Cand>> top;         // per feature: min-heap of the best topK
   std::vector<std::vector<Cand>> quant;       // [feature*kQuantBuckets+bucket]: reservoir
 };
@@ -62,7 +66,20 @@ struct BuildInputs {
 };
 
 // The whole build with loaded inputs (buildFeatureDb loads them and calls this).
+// With opts.shardCount > 1 it runs the shard's pass and writes a part.
 BuildResult buildWith(const BuildInputs& in, const BuildOptions& opts, const Progress& progress);
+// Merges parts with loaded inputs (mergeFeatureDbShards loads them from the
+// parts' recorded options and calls this). opts: the parts' build options.
+BuildResult mergeWith(const BuildInputs& in, const BuildOptions& opts, const MergeOptions& m,
+                      const Progress& progress);
+// The build options recorded in a part (or any database the builder wrote).
+BuildOptions recordedOptions(Db& db);
+
+// Fixed-point sum helpers (exact, order-independent).
+void addFixed(__int128& acc, float x);
+double fixedToDouble(__int128 acc);
+// Combine state b into a (disjoint windows): counts, sums, maxima, heaps.
+void mergeState(BuildState& a, BuildState&& b, const BuildOptions& opts);
 
 // Pass: accumulate one batch of equal-length windows into the state.
 void accumulateBatch(BuildState& st, const BuildInputs& in, const BuildOptions& opts,

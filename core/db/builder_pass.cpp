@@ -2,9 +2,11 @@
 // top-k heaps and quantile reservoirs, and their checkpoint in the database.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/db/builder_internal.h"
 #include "core/db/db.h"
+#include "core/base/error.h"
 
 namespace zs::db {
 
@@ -75,6 +77,8 @@ void offerSample(BuildState& st, std::vector<Cand>& heap, const Cand& c, size_t 
   }
 }
 
+const char* const kStateFormat = "2";  // 2: exact fixed-point sums (16 bytes per feature)
+
 template <class T>
 void bindTensor(Stmt& s, int i, const torch::Tensor& t) {
   torch::Tensor c = t.contiguous().cpu();
@@ -90,6 +94,27 @@ torch::Tensor tensorFromBlob(const std::vector<uint8_t>& b, torch::ScalarType ty
 }
 
 }  // namespace
+
+void addFixed(__int128& acc, float x) {
+  if (std::isnan(x)) return;
+  if (std::isinf(x)) x = x > 0 ? 1e18f : -1e18f;  // saturate: a broken SAE, not a crash
+  if (x == 0) return;
+  int e = 0;
+  const double f = std::frexp(static_cast<double>(x), &e);  // x = f * 2^e, 0.5 <= |f| < 1
+  const int64_t m = static_cast<int64_t>(std::ldexp(f, 53));  // exact: a float has 24 significant bits
+  const int sh = e - 53 + 64;                                   // x * 2^64 = m * 2^sh
+  __int128 v = m;
+  if (sh >= 0) {
+    v *= static_cast<__int128>(1) << sh;  // |x| < 2^60 -> |v| < 2^124
+  } else if (sh > -64) {
+    v /= static_cast<__int128>(1) << -sh;  // below 2^-64: truncated, the same way every time
+  } else {
+    return;
+  }
+  acc += v;
+}
+
+double fixedToDouble(__int128 acc) { return std::ldexp(static_cast<double>(acc), -64); }
 
 uint64_t sampleKey(uint64_t seed, int layer, int64_t feature, int64_t window) {
   return mix(mix(mix(mix(seed) ^ static_cast<uint64_t>(layer)) ^ static_cast<uint64_t>(feature)) ^
@@ -121,8 +146,12 @@ void accumulateBatch(BuildState& st, const BuildInputs& in, const BuildOptions& 
     torch::Tensor col = nz.select(1, 1);
     torch::Tensor vals = f2.index({nz.select(1, 0), col});
     ls.fire += torch::bincount(col, {}, ls.dSae).to(ls.fire.device());
-    // Float sum within a batch (~1k tokens), double across batches.
-    ls.sum += f2.sum(0).to(torch::kDouble).to(ls.sum.device());
+    // Float sum within a batch (~1k tokens), exact fixed point across batches.
+    {
+      torch::Tensor bs = f2.sum(0).to(torch::kCPU).contiguous();
+      const float* p = bs.data_ptr<float>();
+      for (int64_t j = 0; j < ls.dSae; ++j) addFixed(ls.sum[static_cast<size_t>(j)], p[j]);
+    }
     torch::Tensor bin = ((vals.log10() - kHistLog10Lo) * kHistPerDecade).floor().clamp(-1, kHistBins) + 1;
     torch::Tensor slot = col * kHistSlots + bin.to(torch::kInt64);
     ls.hist += torch::bincount(slot, {}, ls.dSae * kHistSlots).view({ls.dSae, kHistSlots}).to(ls.hist.device());
@@ -159,7 +188,7 @@ void saveState(Db& db, const BuildState& st) {
     a.reset();
     a.bind(1, ls.layer);
     bindTensor<int64_t>(a, 2, ls.fire);
-    bindTensor<double>(a, 3, ls.sum);
+    a.bindBlob(3, ls.sum.data(), ls.sum.size() * sizeof(__int128));
     bindTensor<float>(a, 4, ls.max);
     bindTensor<int64_t>(a, 5, ls.hist);
     a.run();
@@ -182,9 +211,13 @@ void saveState(Db& db, const BuildState& st) {
   }
   metaSet(db, "windows_done", std::to_string(st.windowsDone));
   metaSet(db, "tokens_done", std::to_string(st.tokensDone));
+  metaSet(db, "build_state_format", kStateFormat);
 }
 
 void loadState(Db& db, BuildState& st) {
+  if (metaGet(db, "build_state_format") != kStateFormat)
+    throw InputError(db.path(), "holds the saved state of an interrupted build from an older Zscope, which this "
+                                "version cannot resume (sums are now kept exactly); run the command again with --force");
   st.windowsDone = std::stoll(metaGet(db, "windows_done", "0"));
   st.tokensDone = std::stoll(metaGet(db, "tokens_done", "0"));
   st.windows.clear();
@@ -195,7 +228,13 @@ void loadState(Db& db, BuildState& st) {
     if (!a.step()) throw std::runtime_error("saved build state lacks layer " + std::to_string(ls.layer));
     const auto dev = ls.fire.device();
     ls.fire = tensorFromBlob(a.blob(0), torch::kInt64, {ls.dSae}, dev);
-    ls.sum = tensorFromBlob(a.blob(1), torch::kDouble, {ls.dSae}, dev);
+    {
+      const std::vector<uint8_t> b = a.blob(1);
+      if (b.size() != static_cast<size_t>(ls.dSae) * sizeof(__int128))
+        throw std::runtime_error("saved build state has the wrong size");
+      ls.sum.assign(static_cast<size_t>(ls.dSae), 0);
+      std::memcpy(ls.sum.data(), b.data(), b.size());
+    }
     ls.max = tensorFromBlob(a.blob(2), torch::kFloat, {ls.dSae}, dev);
     ls.hist = tensorFromBlob(a.blob(3), torch::kInt64, {ls.dSae, kHistSlots}, dev);
     ls.top.assign(static_cast<size_t>(ls.dSae), {});
@@ -218,6 +257,51 @@ void loadState(Db& db, BuildState& st) {
   }
   Stmt w(db, "SELECT window, tokens FROM build_windows");
   while (w.step()) st.windows[w.i64(0)] = w.blobAs<int32_t>(1);
+}
+
+namespace {
+
+void rebuildRefs(BuildState& st) {
+  st.refs.clear();
+  for (const auto& ls : st.layers) {
+    for (const auto& h : ls.top)
+      for (const auto& c : h) ++st.refs[c.window];
+    for (const auto& h : ls.quant)
+      for (const auto& c : h) ++st.refs[c.window];
+  }
+  for (auto it = st.windows.begin(); it != st.windows.end();)
+    it = st.refs.count(it->first) ? std::next(it) : st.windows.erase(it);
+}
+
+// Keeps the n first of a and b under `less` (a strict total order): the same
+// set a single heap fed with every candidate keeps.
+template <class Less>
+void keepBest(std::vector<Cand>& a, std::vector<Cand>& b, size_t n, Less less) {
+  a.insert(a.end(), b.begin(), b.end());
+  std::sort(a.begin(), a.end(), less);
+  if (a.size() > n) a.resize(n);
+  std::make_heap(a.begin(), a.end(), less);
+}
+
+}  // namespace
+
+void mergeState(BuildState& a, BuildState&& b, const BuildOptions& opts) {
+  if (a.layers.size() != b.layers.size()) throw std::runtime_error("mergeState: different layers");
+  for (size_t li = 0; li < a.layers.size(); ++li) {
+    LayerState& x = a.layers[li];
+    LayerState& y = b.layers[li];
+    x.fire += y.fire.to(x.fire.device());
+    x.hist += y.hist.to(x.hist.device());
+    x.max = torch::maximum(x.max, y.max.to(x.max.device()));
+    for (size_t j = 0; j < x.sum.size(); ++j) x.sum[j] += y.sum[j];
+    for (size_t j = 0; j < x.top.size(); ++j) keepBest(x.top[j], y.top[j], static_cast<size_t>(opts.topK), better);
+    for (size_t k = 0; k < x.quant.size(); ++k)
+      keepBest(x.quant[k], y.quant[k], static_cast<size_t>(opts.samplesPerBucket), keyLess);
+  }
+  for (auto& [w, toks] : b.windows) a.windows.emplace(w, std::move(toks));
+  a.windowsDone += b.windowsDone;
+  a.tokensDone += b.tokensDone;
+  rebuildRefs(a);
 }
 
 }  // namespace zs::db

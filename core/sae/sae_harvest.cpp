@@ -46,7 +46,7 @@ bool ActivationSource::next(std::vector<torch::Tensor>& perLayer, torch::Device 
   return true;
 }
 
-ShuffledBuffer::ShuffledBuffer(ActivationSource& src, int64_t capacity, uint64_t seed, torch::Device storage,
+ShuffledBuffer::ShuffledBuffer(ActivationStream& src, int64_t capacity, uint64_t seed, torch::Device storage,
                                const Progress& progress, int64_t reuse)
     : src_(src), cap_(std::max<int64_t>(1, capacity)), storage_(storage), reuse_(std::max<int64_t>(1, reuse)),
       gen_(at::make_generator<at::CPUGeneratorImpl>(seed)) {

@@ -14,17 +14,29 @@
 
 namespace zs {
 
-class ActivationSource {
+// What the shuffled buffer reads: chunks of hook_z rows, aligned across layers.
+// Two sources: the model over a corpus (ActivationSource) and the files that
+// `zscope-cli harvest` writes (ActivationFileSource, core/sae/activation_files.h).
+class ActivationStream {
+ public:
+  virtual ~ActivationStream() = default;
+  // The next chunk; per layer [n, d_in] on `storage`. False when exhausted.
+  virtual bool next(std::vector<torch::Tensor>& perLayer, torch::Device storage) = 0;
+  virtual const std::vector<int64_t>& layers() const = 0;
+  virtual int64_t dIn() const = 0;
+};
+
+class ActivationSource : public ActivationStream {
  public:
   // windowsPerForward: windows run through the model at once.
   ActivationSource(const Model& model, TokenWindows& windows, std::vector<int64_t> layers, int64_t windowsPerForward);
   // One forward pass; per layer [n, d_in] on `storage` (BOS rows removed).
   // False when the corpus is exhausted.
-  bool next(std::vector<torch::Tensor>& perLayer, torch::Device storage);
+  bool next(std::vector<torch::Tensor>& perLayer, torch::Device storage) override;
   int64_t tokensSeen() const { return tokens_; }    // non-BOS tokens harvested
   int64_t windowsSeen() const { return windows_.windowsProduced(); }
-  const std::vector<int64_t>& layers() const { return layers_; }
-  int64_t dIn() const { return model_.spec().dZ(); }
+  const std::vector<int64_t>& layers() const override { return layers_; }
+  int64_t dIn() const override { return model_.spec().dZ(); }
 
  private:
   const Model& model_;
@@ -43,7 +55,7 @@ class ShuffledBuffer {
   // reuse >= 1: each harvested activation is served about `reuse` times (only
   // 1/reuse of the served rows are replaced at each refill), trading sample
   // diversity for fewer model forward passes on slow machines.
-  ShuffledBuffer(ActivationSource& src, int64_t capacity, uint64_t seed, torch::Device storage,
+  ShuffledBuffer(ActivationStream& src, int64_t capacity, uint64_t seed, torch::Device storage,
                  const Progress& progress = {}, int64_t reuse = 1);
   // Next batch of `batch` rows per layer; false when the source has run dry
   // and fewer than `batch` rows are left.
@@ -54,7 +66,7 @@ class ShuffledBuffer {
 
  private:
   void refill();  // overwrite the rows served so far with fresh activations, reshuffle
-  ActivationSource& src_;
+  ActivationStream& src_;
   int64_t cap_;
   torch::Device storage_;
   at::Generator gen_;

@@ -19,6 +19,7 @@
 #include "core/sae/sae.h"
 #include "core/sae/sae_eval.h"
 #include "core/sae/sae_harvest.h"
+#include "core/train/sae_source.h"
 #include "core/train/sae_train.h"
 #include "core/io/safetensors.h"
 #include "core/io/tensor_io.h"
@@ -154,6 +155,11 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   if (p.outDir.empty()) throw UsageError("missing --out");
   if (p.batch <= 0 || p.tokens <= 0 || p.context < 2 || p.bufferTokens <= 0)
     throw UsageError("batch, tokens and buffer-tokens must be positive, context at least 2");
+  if (!p.activationsDir.empty() && p.corpus.empty()) {
+    const ActivationIndex x = readActivationIndex(p.activationsDir);  // the eval windows come from its corpus
+    p.corpus = x.corpus;
+    p.corpusFormat = x.corpusFormat;
+  }
   Run run{p, progress, onMetrics};
   SessionOptions so;
   so.device = p.device;
@@ -185,6 +191,13 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   // same seeded order, so with no eval corpus the training stream skips exactly them.
   wo.shuffle = p.shuffleDocs;
   wo.shuffleSeed = p.seed;
+  // --activations: rows from harvested files, checked against this run.
+  std::unique_ptr<ActivationIndex> harvested;
+  if (!p.activationsDir.empty()) {
+    harvested = std::make_unique<ActivationIndex>(checkedHarvest(p, *run.model));
+    wo.shuffle = harvested->shuffle;  // the eval windows are the ones the harvest held out
+    wo.shuffleSeed = harvested->seed;
+  }
   // Held-out windows for CE: a separate corpus, or the first windows of this one.
   {
     wo.loop = false;
@@ -203,8 +216,14 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     if (run.evalBatches.empty()) throw InputError(p.corpus, "too small for one window of " + std::to_string(p.context) + " tokens");
   }
   wo.loop = true;
-  auto windows = TokenWindows::open(p.corpus, run.tok, wo, p.corpusFormat);
-  if (p.evalCorpus.empty()) windows->skip(p.evalWindows);
+  std::unique_ptr<TrainingSource> source;  // the model over the corpus, or harvested files
+  if (harvested) {
+    source = std::make_unique<TrainingSource>(*harvested, p.layers, p.windowsPerForward);
+  } else {
+    auto windows = TokenWindows::open(p.corpus, run.tok, wo, p.corpusFormat);
+    if (p.evalCorpus.empty()) windows->skip(p.evalWindows);
+    source = std::make_unique<TrainingSource>(*run.model, std::move(windows), p.layers, p.windowsPerForward);
+  }
 
   // Resume?
   TrainSaeResult result;
@@ -226,10 +245,9 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     run.elapsedBefore = state.value("elapsed_s", 0.0);
   }
   int64_t step = result.resumed ? state["step"].get<int64_t>() : 0;
-  if (result.resumed) windows->skip(state["windows"].get<int64_t>() - windows->windowsProduced());
+  if (result.resumed) source->seek(state["windows"].get<int64_t>());
 
-  ActivationSource src(*run.model, *windows, p.layers, p.windowsPerForward);
-  ShuffledBuffer buffer(src, p.bufferTokens, p.seed * 1000003ULL + static_cast<uint64_t>(step), run.device, progress, p.reuse);
+  ShuffledBuffer buffer(source->stream(), p.bufferTokens, p.seed * 1000003ULL + static_cast<uint64_t>(step), run.device, progress, p.reuse);
   if (buffer.filled() < p.batch) throw InputError(p.corpus, "yields fewer activations than one batch");
 
   SaeTrainOptions to;
@@ -286,9 +304,10 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   std::vector<SaeStepStats> acc(nL);
   int64_t accSteps = 0;
   std::vector<torch::Tensor> batch;
+  int64_t filePasses = 0;
   while (step < run.totalSteps) {
     if (progress.cancelled()) {
-      run.checkpoint(step, windows->windowsProduced());
+      run.checkpoint(step, source->position());
       run.saveSaes();
       run.emit({{"kind", "cancelled"}, {"step", step}});
       result.cancelled = true;
@@ -307,6 +326,12 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     }
     ++step;
     ++accSteps;
+    if (source->passes() > filePasses) {
+      // The harvest is shorter than what training reads: its rows are served again.
+      filePasses = source->passes();
+      run.emit({{"kind", "activations_pass"}, {"step", step}, {"passes", filePasses},
+                {"rows_per_pass", source->rowsPerPass()}});
+    }
     const int64_t tokens = step * p.batch;
     // ReLU only (AuxK and the JumpReLU threshold keep the other architectures alive).
     bool resampleNow = relu && step % p.resampleEvery == 0 && step <= static_cast<int64_t>(0.6 * run.totalSteps);
@@ -341,13 +366,15 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     }
     if ((p.ceEvery > 0 && step % p.ceEvery == 0) || step == run.totalSteps) run.evalCe(step, tokens);
     if (p.checkpointEvery > 0 && step % p.checkpointEvery == 0 && step < run.totalSteps)
-      run.checkpoint(step, windows->windowsProduced());
+      run.checkpoint(step, source->position());
     progress(static_cast<double>(tokens), static_cast<double>(run.totalSteps * p.batch), "activations");
   }
   if (!result.cancelled) {
     run.saveSaes();
-    run.checkpoint(step, windows->windowsProduced());
-    run.emit({{"kind", "done"}, {"step", step}, {"elapsed_s", run.elapsed()}});
+    run.checkpoint(step, source->position());
+    // Activation rows read in this run (a harvest for the same run needs at least these).
+    run.emit({{"kind", "done"}, {"step", step}, {"elapsed_s", run.elapsed()},
+              {"activation_rows_read", source->rowsRead()}});
   }
   for (int64_t l : p.layers) result.saeDirs.push_back(p.outDir + "/" + hookName(l));
   result.steps = step;

@@ -49,6 +49,10 @@ struct TrainSaeParams {
   std::string mode = "auto";    // SAE step: auto | dense | sparse
   bool resume = true;           // continue from outDir/checkpoint when it matches
   std::string commandLine;      // recorded in the output for reproducibility
+  // train-sae --activations DIR: training rows from the files of `zscope-cli
+  // harvest` instead of the model (which still runs the CE evaluations on the
+  // windows the harvest held out). Same rows, same chunks: the same SAE.
+  std::string activationsDir;
 };
 
 struct TrainSaeResult {

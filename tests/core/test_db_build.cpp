@@ -2,6 +2,8 @@
 // against a brute-force computation over the same windows: true top-k examples,
 // stats, histogram totals, per-token activations, DFA, logit effects, head
 // attribution, dead features; and resume-after-cancel equals an uninterrupted build.
+#include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -107,6 +109,31 @@ torch::Tensor bruteActs(int layer) {
   fo.capture = Capture({"blocks." + std::to_string(layer) + ".attn.hook_z"});
   auto r = fx.model->forward(ids, fo);
   return fx.saes[layer]->encode(r.cache.at(fo.capture.patterns()[0]).reshape({kWindows, kCtx, -1}));
+}
+
+// Every dashboard table of two databases, row by row and byte for byte (doubles
+// bit-exact: the sums are exact fixed-point numbers, so no tolerance is needed).
+void checkSameTables(Db& da, Db& db, const std::string& what) {
+  for (const char* q : {"SELECT * FROM features ORDER BY layer, feature",
+                        "SELECT * FROM histograms ORDER BY layer, feature",
+                        "SELECT * FROM examples ORDER BY layer, feature, kind, bucket, rank",
+                        "SELECT * FROM token_strings ORDER BY id"}) {
+    Stmt sa(da, q), sb(db, q);
+    int rows = 0;
+    for (;;) {
+      bool ha = sa.step(), hb = sb.step();
+      ZS_CHECK_MSG(ha == hb, zs::test::cat(what, ": ", q, ": row counts differ after ", rows));
+      if (!ha || !hb) break;
+      ++rows;
+      for (int c = 0; c < 13; ++c) {
+        if (sa.isNull(c) && sb.isNull(c)) continue;
+        ZS_CHECK_MSG(sa.blob(c) == sb.blob(c), zs::test::cat(what, ": ", q, ": row ", rows, " column ", c, " differs"));
+      }
+    }
+    ZS_CHECK(rows > 0);
+  }
+  for (const char* k : {"tokens_done", "windows_done", "build_signature", "build_status"})
+    ZS_CHECK_MSG(metaGet(da, k) == metaGet(db, k), zs::test::cat(what, ": meta ", k, " differs"));
 }
 
 }  // namespace
@@ -279,24 +306,7 @@ ZS_TEST(resumeEqualsUninterrupted) {
   auto r = buildWith(fixture().in, b, {});
   ZS_CHECK(r.completed && r.resumed);
   auto da = Db::open(a.out), db = Db::open(b.out);
-  for (const char* q : {"SELECT * FROM features ORDER BY layer, feature",
-                        "SELECT * FROM histograms ORDER BY layer, feature",
-                        "SELECT * FROM examples ORDER BY layer, feature, kind, bucket, rank",
-                        "SELECT * FROM token_strings ORDER BY id"}) {
-    Stmt sa(*da, q), sb(*db, q);
-    int rows = 0;
-    for (;;) {
-      bool ha = sa.step(), hb = sb.step();
-      ZS_CHECK_EQ(ha, hb);
-      if (!ha) break;
-      ++rows;
-      for (int c = 0; c < 13; ++c) {
-        if (sa.isNull(c) && sb.isNull(c)) continue;
-        ZS_CHECK_MSG(sa.blob(c) == sb.blob(c), zs::test::cat(q, ": row ", rows, " column ", c, " differs"));
-      }
-    }
-    ZS_CHECK(rows > 0);
-  }
+  checkSameTables(*da, *db, "resumed");
   Stmt left(*db, "SELECT (SELECT count(*) FROM build_candidates) + (SELECT count(*) FROM build_windows)");
   ZS_CHECK(left.step());
   ZS_CHECK_EQ(left.i64(0), int64_t(0));  // checkpoint state cleared when done
@@ -320,4 +330,228 @@ ZS_TEST(rebuildRules) {
   auto db = Db::open(o.out);
   ZS_CHECK(readDashboard(*db, 1, 10).top.size() <= 3);
   ZS_CHECK_EQ(getLabel(*db, 0, 7)->text, std::string("kept"));  // labels survive a rebuild
+}
+
+namespace {
+
+// Builds the shards of `o` (each a fresh part) and merges them into `out`.
+BuildResult buildShardsAndMerge(BuildOptions o, int n, const std::string& out) {
+  std::vector<std::string> parts;
+  for (int i = n - 1; i >= 0; --i) {  // any order
+    BuildOptions s = o;
+    s.shardIndex = i;
+    s.shardCount = n;
+    s.out = shardPartPath(out, i, n);
+    for (const char* suf : {"", "-wal", "-shm"}) std::remove((s.out + suf).c_str());
+    auto r = buildWith(fixture().in, s, {});
+    ZS_CHECK(r.completed);
+    parts.push_back(s.out);
+  }
+  for (const char* suf : {"", "-wal", "-shm"}) std::remove((out + suf).c_str());
+  MergeOptions m;
+  m.out = out;
+  m.parts = parts;
+  BuildOptions rec;
+  { auto d = Db::open(parts[0]); rec = recordedOptions(*d); }
+  return mergeWith(fixture().in, rec, m, {});
+}
+
+}  // namespace
+
+ZS_TEST(shardWindowRangesCoverTheSingleBuild) {
+  for (int64_t tokens : {1, 14, 15, 16, 100, 569, 600}) {
+    for (int n : {1, 2, 3, 7, 40}) {
+      int64_t next = 0;
+      for (int i = 0; i < n; ++i) {
+        auto [a, b] = shardWindowRange(tokens, 16, 4, i, n);
+        ZS_CHECK_EQ(a, next);
+        ZS_CHECK(b >= a);
+        ZS_CHECK(a % 4 == 0);  // whole batches
+        next = b;
+      }
+      ZS_CHECK_EQ(next, (tokens + 14) / 15);
+    }
+  }
+}
+
+ZS_TEST(exactFixedPointSumsDoNotDependOnOrder) {
+  std::vector<float> xs;
+  uint64_t s = 7;
+  for (int i = 0; i < 2000; ++i) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    const double u = static_cast<double>(s >> 11) / 9007199254740992.0;
+    xs.push_back(static_cast<float>(std::pow(10.0, -6 + 10 * u)));  // 1e-6 .. 1e4
+  }
+  __int128 fwd = 0, rev = 0, halves[2] = {0, 0};
+  long double ref = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    addFixed(fwd, xs[i]);
+    addFixed(rev, xs[xs.size() - 1 - i]);
+    addFixed(halves[i % 2], xs[i]);
+    ref += xs[i];
+  }
+  ZS_CHECK(fwd == rev);
+  ZS_CHECK(fwd == halves[0] + halves[1]);
+  ZS_CHECK_NEAR(fixedToDouble(fwd), static_cast<double>(ref), 1e-15 * static_cast<double>(ref));
+}
+
+// Issue 16: a database built in 2 or 3 shards and merged equals the
+// single-process build row by row, byte for byte: counts, histograms, means
+// (exact fixed-point sums), maxima, top-k and quantile examples with their DFA,
+// logits, families, token strings. The corpus ends in a partial batch.
+ZS_TEST(shardedBuildMergesToTheSingleProcessDatabase) {
+  auto base = options("single.zscope.db");
+  base.tokens = 38 * (kCtx - 1) - 3;  // 38 windows: 9 batches of 4 and one of 2
+  ZS_CHECK(buildWith(fixture().in, base, {}).completed);
+  auto single = Db::open(base.out);
+  ZS_CHECK_EQ(metaGet(*single, "windows_done"), std::string("38"));
+  for (int n : {2, 3}) {
+    const std::string out = test::tempDir() + "/merged" + std::to_string(n) + ".zscope.db";
+    auto r = buildShardsAndMerge(base, n, out);
+    ZS_CHECK(r.completed);
+    ZS_CHECK_EQ(r.tokens, int64_t(38 * (kCtx - 1)));
+    auto merged = Db::open(out);
+    checkSameTables(*single, *merged, "merged " + std::to_string(n));
+    // The merged file is the single build: the same build on it says "already built".
+    auto again = base;
+    again.out = out;
+    ZS_CHECK(buildWith(fixture().in, again, {}).alreadyBuilt);
+  }
+  // More shards than batches: the empty parts merge too.
+  const std::string out = test::tempDir() + "/merged12.zscope.db";
+  ZS_CHECK(buildShardsAndMerge(base, 12, out).completed);
+  auto merged = Db::open(out);
+  checkSameTables(*single, *merged, "merged 12");
+}
+
+// Each shard resumes on its own after an interruption; the merge is unchanged.
+ZS_TEST(aShardResumesAfterAnInterruption) {
+  auto base = options("single-r.zscope.db");
+  ZS_CHECK(buildWith(fixture().in, base, {}).completed);
+  const std::string out = test::tempDir() + "/merged-r.zscope.db";
+  std::vector<std::string> parts = shardPartPaths(out, 2);
+  for (int i = 0; i < 2; ++i) {
+    BuildOptions s = base;
+    s.shardIndex = i;
+    s.shardCount = 2;
+    s.out = parts[static_cast<size_t>(i)];
+    for (const char* suf : {"", "-wal", "-shm"}) std::remove((s.out + suf).c_str());
+    std::atomic<bool> cancel{false};
+    int batches = 0;
+    Progress p;
+    p.cancel = &cancel;
+    p.report = [&](double, double, const std::string& msg) {
+      if (msg == "tokens" && ++batches >= 2) cancel = true;
+    };
+    auto r = buildWith(fixture().in, s, p);
+    ZS_CHECK(!r.completed);
+    {
+      auto d = Db::open(s.out);
+      ZS_CHECK_EQ(metaGet(*d, "build_status"), std::string("building"));
+    }
+    if (i == 1) {
+      // An unfinished part is refused by the merge, with a message saying what to do.
+      MergeOptions m;
+      m.out = out;
+      m.parts = parts;
+      BuildOptions rec;
+      { auto d = Db::open(parts[0]); rec = recordedOptions(*d); }
+      try {
+        mergeWith(fixture().in, rec, m, {});
+        ZS_CHECK_MSG(false, "an unfinished part was merged");
+      } catch (const zs::InputError& e) {
+        ZS_CHECK(std::string(e.what()).find("unfinished shard") != std::string::npos);
+      }
+    }
+    auto r2 = buildWith(fixture().in, s, {});
+    ZS_CHECK(r2.completed && r2.resumed);
+    ZS_CHECK(buildWith(fixture().in, s, {}).alreadyBuilt);
+  }
+  MergeOptions m;
+  m.out = out;
+  m.parts = parts;
+  m.removeParts = true;
+  BuildOptions rec;
+  { auto d = Db::open(parts[0]); rec = recordedOptions(*d); }
+  ZS_CHECK(mergeWith(fixture().in, rec, m, {}).completed);
+  ZS_CHECK(!std::ifstream(parts[0]).good());  // removed after the merge
+  auto a = Db::open(base.out), b = Db::open(out);
+  checkSameTables(*a, *b, "resumed shards");
+}
+
+// Parts that do not make one build are refused: missing, duplicated, from
+// other options, and a shard resumed with another shard count.
+ZS_TEST(mergeRefusesPartsThatDoNotFit) {
+  auto base = options("refuse.zscope.db");
+  const std::string out = test::tempDir() + "/refuse-merged.zscope.db";
+  std::vector<std::string> parts;
+  for (int i = 0; i < 3; ++i) {
+    BuildOptions s = base;
+    s.shardIndex = i;
+    s.shardCount = 3;
+    s.out = shardPartPath(out, i, 3);
+    for (const char* suf : {"", "-wal", "-shm"}) std::remove((s.out + suf).c_str());
+    ZS_CHECK(buildWith(fixture().in, s, {}).completed);
+    parts.push_back(s.out);
+  }
+  BuildOptions other = base;
+  other.seed = 99;
+  other.shardIndex = 2;
+  other.shardCount = 3;
+  other.out = test::tempDir() + "/other-seed.part";
+  std::remove(other.out.c_str());
+  ZS_CHECK(buildWith(fixture().in, other, {}).completed);
+  BuildOptions rec;
+  { auto d = Db::open(parts[0]); rec = recordedOptions(*d); }
+  auto refused = [&](std::vector<std::string> ps, const std::string& words) {
+    MergeOptions m;
+    m.out = out;
+    m.parts = std::move(ps);
+    try {
+      mergeWith(fixture().in, rec, m, {});
+      ZS_CHECK_MSG(false, "merged: " + words);
+    } catch (const zs::InputError& e) {
+      ZS_CHECK_MSG(std::string(e.what()).find(words) != std::string::npos, e.what());
+    }
+  };
+  refused({parts[0], parts[1]}, "shard 2/3 is missing");
+  refused({parts[0], parts[1], parts[1]}, "again");
+  refused({parts[0], parts[1], other.out}, "other options");
+  refused({parts[0], parts[1], test::tempDir() + "/no-such.part"}, "no such part file");
+  // A part resumed with another shard count is refused by the build.
+  BuildOptions wrong = base;
+  wrong.shardIndex = 0;
+  wrong.shardCount = 2;
+  wrong.out = parts[0];
+  ZS_CHECK_THROWS(buildWith(fixture().in, wrong, {}), zs::InputError);
+  wrong.shardIndex = 3;
+  wrong.shardCount = 3;
+  ZS_CHECK_THROWS(buildWith(fixture().in, wrong, {}), zs::UsageError);
+}
+
+// An interrupted build saved by an older Zscope (8-byte double sums, no
+// build_state_format) is refused with a message saying what to do; --force
+// restarts it. Finished databases need nothing (same schema).
+ZS_TEST(anOlderInterruptedStateIsRefusedClearly) {
+  auto o = options("old-state.zscope.db");
+  std::atomic<bool> cancel{false};
+  Progress p;
+  p.cancel = &cancel;
+  p.report = [&](double, double, const std::string& m) {
+    if (m == "tokens") cancel = true;
+  };
+  ZS_CHECK(!buildWith(fixture().in, o, p).completed);
+  {
+    auto db = Db::open(o.out);
+    db->exec("DELETE FROM meta WHERE key='build_state_format'");
+  }
+  try {
+    buildWith(fixture().in, o, {});
+    ZS_CHECK_MSG(false, "an old state was resumed");
+  } catch (const zs::InputError& e) {
+    const std::string m = e.what();
+    ZS_CHECK(m.find("older Zscope") != std::string::npos && m.find("--force") != std::string::npos);
+  }
+  o.force = true;
+  ZS_CHECK(buildWith(fixture().in, o, {}).completed);
 }

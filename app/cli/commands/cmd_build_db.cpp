@@ -26,13 +26,34 @@ db::BuildOptions optionsFrom(const Args& a) {
   o.device = a.get("device", "auto");
   o.checkpointSeconds = a.getDouble("checkpoint-seconds", o.checkpointSeconds);
   o.force = a.has("force");
+  if (a.has("shard")) {
+    // "i/n": shard i (0-based) of n; the part goes to <out>.part<i>-of-<n>.
+    const std::string v = a.get("shard");
+    const auto slash = v.find('/');
+    size_t e1 = 0, e2 = 0;
+    int i = -1, n = 0;
+    try {
+      if (slash != std::string::npos) {
+        i = std::stoi(v.substr(0, slash), &e1);
+        n = std::stoi(v.substr(slash + 1), &e2);
+      }
+    } catch (const std::exception&) {
+      i = -1;
+    }
+    if (slash == std::string::npos || e1 != slash || e2 != v.size() - slash - 1 || n < 1 || i < 0 || i >= n)
+      throw UsageError("--shard must be i/n with 0 <= i < n, e.g. --shard 0/2 (got '" + v + "')");
+    o.shardIndex = i;
+    o.shardCount = n;
+  }
   return o;
 }
 
 int runBuildDb(const Args& a) {
   db::BuildOptions o = optionsFrom(a);
   if (o.out.empty()) throw UsageError("missing required option --out");
-  auto r = db::buildFeatureDb(o, terminalProgress("build-db"));
+  const bool shard = o.shardCount > 1;
+  auto r = db::buildFeatureDbShard(o, o.shardIndex, o.shardCount, terminalProgress("build-db"));
+  if (shard) o.out = r.out;
   nlohmann::json j = {{"out", o.out},         {"completed", r.completed},      {"resumed", r.resumed},
                       {"already_built", r.alreadyBuilt}, {"tokens", r.tokens}, {"windows", r.windows},
                       {"seconds", r.seconds}, {"pass_seconds", r.passSeconds}, {"tokens_per_second", r.tokensPerSecond},
@@ -46,6 +67,10 @@ int runBuildDb(const Args& a) {
   if (!a.has("json")) {
     if (r.alreadyBuilt)
       std::cout << o.out << " is already built (" << r.tokens << " tokens); --force rebuilds it\n";
+    else if (shard)
+      std::cout << "built shard " << o.shardIndex << "/" << o.shardCount << " into " << o.out << ": " << r.tokens
+                << " tokens in " << r.seconds << " s" << (r.resumed ? ", resumed" : "")
+                << "; merge the parts with zscope-cli merge-db\n";
     else
       std::cout << "built " << o.out << ": " << r.tokens << " tokens in " << r.seconds << " s ("
                 << static_cast<int64_t>(r.tokensPerSecond) << " tokens/s in the pass)" << (r.resumed ? ", resumed" : "")
@@ -57,9 +82,34 @@ int runBuildDb(const Args& a) {
 Registrar reg({"build-db",
                "--model DIR --sae DIR [--sae DIR ...] --corpus PATH --out FILE.zscope.db [--tokens N] [--context C] "
                "[--top-k K (20)] [--samples S] [--batch B] [--seed S] [--format auto|text|folder|jsonl|bin16|bin32] "
-               "[--device auto|cpu|cuda] [--checkpoint-seconds S] [--force] [--json]",
+               "[--device auto|cpu|cuda] [--checkpoint-seconds S] [--shard I/N] [--force] [--json]",
                "Build a feature database (dashboards of every feature) over a corpus; resumable",
                {"force", "json"}, &runBuildDb});
+
+int runMergeDb(const Args& a) {
+  db::MergeOptions m;
+  m.out = a.require("out");
+  m.parts = a.positional();
+  if (m.parts.empty()) throw UsageError("give the part files to merge (FILE.part0-of-N ...)");
+  m.device = a.get("device", "auto");
+  m.force = a.has("force");
+  m.removeParts = a.has("remove-parts");
+  auto r = db::mergeFeatureDbShards(m, terminalProgress("merge-db"));
+  if (a.has("json")) {
+    printJson({{"out", m.out}, {"completed", r.completed}, {"already_built", r.alreadyBuilt}, {"tokens", r.tokens},
+               {"windows", r.windows}, {"seconds", r.seconds}, {"parts", m.parts.size()}, {"layers", r.layers}});
+  } else if (r.alreadyBuilt) {
+    std::cout << m.out << " is already built (" << r.tokens << " tokens); --force replaces its dashboards\n";
+  } else {
+    std::cout << "merged " << m.parts.size() << " parts into " << m.out << ": " << r.tokens << " tokens, "
+              << r.seconds << " s\n";
+  }
+  return 0;
+}
+
+Registrar regMerge({"merge-db", "--out FILE.zscope.db PART... [--device auto|cpu|cuda] [--remove-parts] [--force] [--json]",
+                    "Merge the parts of a sharded build-db (--shard i/n) into the single-process database",
+                    {"force", "json", "remove-parts"}, &runMergeDb});
 
 }  // namespace
 

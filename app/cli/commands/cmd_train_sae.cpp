@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <iostream>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include "core/base/error.h"
 #include "core/model/model_spec.h"
 #include "core/base/paths.h"
+#include "core/sae/activation_index.h"
 #include "core/train/sae_run.h"
 
 namespace zs::cli {
@@ -17,12 +19,19 @@ namespace {
 
 int runTrainSae(const Args& a) {
   TrainSaeParams p;
-  p.modelDir = paths::resolveModel(a.require("model"));
-  p.corpus = a.require("corpus");
+  // --activations DIR: train from `zscope-cli harvest` files; the model, corpus
+  // and context default to the harvest's (the model still runs the CE evaluations).
+  std::unique_ptr<ActivationIndex> harvest;
+  if (a.has("activations")) {
+    p.activationsDir = a.get("activations");
+    harvest = std::make_unique<ActivationIndex>(readActivationIndex(p.activationsDir));
+  }
+  p.modelDir = paths::resolveModel(harvest && !a.has("model") ? harvest->modelDir : a.require("model"));
+  p.corpus = harvest && !a.has("corpus") ? harvest->corpus : a.require("corpus");
   p.outDir = a.require("out");
   const ModelSpec mc = loadModelSpec(p.modelDir);
   p.layers = parseLayerList(a.require("layer"), mc.nLayer);
-  p.corpusFormat = a.get("corpus-format", "auto");
+  p.corpusFormat = a.get("corpus-format", harvest ? harvest->corpusFormat : "auto");
   p.evalCorpus = a.get("eval-corpus", "");
   if (a.has("d-sae") && a.has("expansion")) throw UsageError("give --d-sae or --expansion, not both");
   // Every number is range-checked (issue 19: --lr nan|inf|1e30 trained an all-NaN SAE).
@@ -34,7 +43,7 @@ int runTrainSae(const Args& a) {
   p.lr = a.getFiniteIn("lr", p.lr, 1e-12, 1.0);
   p.batch = a.getIntIn("batch", p.batch, 1, int64_t{1} << 20);
   p.tokens = a.getIntIn("tokens", p.tokens, 1, int64_t{1} << 40);
-  p.context = a.getIntIn("context", std::min<int64_t>(p.context, mc.nCtx), 2, mc.nCtx);
+  p.context = a.getIntIn("context", harvest ? harvest->context : std::min<int64_t>(p.context, mc.nCtx), 2, mc.nCtx);
   p.seed = static_cast<uint64_t>(a.getInt("seed", 0));
   p.bufferTokens = a.getIntIn("buffer-tokens", p.bufferTokens, 1, int64_t{1} << 32);
   p.ceEvery = a.getIntIn("ce-every", p.ceEvery, 0, INT64_MAX);
@@ -77,7 +86,7 @@ int runTrainSae(const Args& a) {
   for (const char* k : {"model", "layer", "corpus", "corpus-format", "eval-corpus", "out", "d-sae", "expansion", "l1",
                         "l1-scale", "lr", "batch", "tokens", "context", "seed", "buffer-tokens", "reuse", "ce-every",
                         "warmup", "resample-every", "dead-window", "decay-fraction", "step", "architecture", "k", "l0",
-                        "resample-density"})
+                        "resample-density", "activations"})
     if (a.has(k)) cmd += std::string(" --") + k + " " + a.get(k);
   if (!p.shuffleDocs) cmd += " --no-shuffle";
   p.commandLine = cmd;
@@ -102,7 +111,8 @@ int runTrainSae(const Args& a) {
 }
 
 Registrar reg({"train-sae",
-               "--model DIR --layer L[,L...]|all --corpus PATH --out DIR [--d-sae N | --expansion X] [--l1 X|auto] "
+               "--model DIR --layer L[,L...]|all --corpus PATH --out DIR [--activations DIR (harvested rows; --model, --corpus "
+               "and --context then default to the harvest's)] [--d-sae N | --expansion X] [--l1 X|auto] "
                "[--l1-scale X] [--lr X] [--batch N] [--tokens N] [--context C] [--seed S] [--buffer-tokens N] "
                "[--reuse K] [--ce-every N] [--eval-corpus PATH] [--eval-windows N] [--metrics-every N] [--checkpoint-every N] "
                "[--warmup N] [--resample-every N] [--dead-window N] [--resample-density X] [--decay-fraction X] "
