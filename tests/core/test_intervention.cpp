@@ -237,3 +237,58 @@ ZS_TEST(cliInterveneJsonMatchesTheCoreAndRefusesBadInput) {
   ZS_CHECK_EQ(rc({"--feature", "1:5", "--mode", "clamp"}), 3);          // missing --value
   ZS_CHECK_EQ(rc({"--feature", "1:5", "--mode", "steer", "--value", "1"}), 3);
 }
+
+// Every architecture and input normalisation: the edited hook_z equals the
+// SAE's output of the edited activations plus its error term, computed here
+// from Sae::forward and Sae::decode with the normalisation undone by hand.
+ZS_TEST(editedZIsReconstructionOfEditedActsPlusError) {
+  ZS_REQUIRE_SHARED(shared);
+  torch::NoGradGuard ng;
+  Fixture f = open(shared + "/testdata/tiny-gpt2", 81);
+  const torch::Tensor z = run(f, nullptr).cache.at(zName(1));  // [1, T, H, dh]
+  const torch::Tensor x = z.reshape({z.size(1), -1});
+  std::vector<std::pair<std::string, std::shared_ptr<Sae>>> saes;
+  for (const char* a : {"gated", "jumprelu", "topk", "standard"})
+    saes.push_back({a, std::shared_ptr<Sae>(Sae::loadDir(shared + "/testdata/saes/tiny-gpt2-" + a + "-L1"))});
+  for (const char* n : {"constant_norm_rescale", "layer_norm"}) {
+    std::shared_ptr<Sae> s = test::randomSae(1, 64, 96, true, 82);
+    s->cfg.normalize_activations = n;
+    saes.push_back({n, s});
+  }
+  {
+    std::shared_ptr<Sae> s = test::randomSae(1, 64, 96, true, 83);
+    s->cfg.architecture = "topk";
+    s->cfg.k = 8;
+    s->cfg.rescale_acts_by_decoder_norm = true;
+    s->W_dec = s->W_dec * (1.0 + torch::rand({96, 1}));  // rows of other norms
+    saes.push_back({"topk rescaled", s});
+  }
+  for (const auto& [name, sae] : saes) {
+    ZS_CONTEXT(name);
+    const SaeForward fw = sae->forward(x);
+    const int p = 5;
+    const int64_t F = fw.actsPost[p].argmax().item<int64_t>();
+    ZS_CHECK_GT(fw.actsPost[p][F].item<float>(), 0.f);
+    for (const Intervention& iv : {Intervention{1, F, InterventionMode::Zero, 0, p},
+                                   Intervention{1, F, InterventionMode::Scale, -1.5, -1},
+                                   Intervention{1, F, InterventionMode::Clamp, 4.0, p}}) {
+      ZS_CONTEXT(interventionModeName(iv.mode));
+      const torch::Tensor edited = z + editFeature(*sae, iv, z).deltaZ;
+      torch::Tensor f2 = fw.actsPost.clone();
+      if (iv.mode == InterventionMode::Zero) f2.index_put_({p, F}, 0.0);
+      if (iv.mode == InterventionMode::Clamp) f2.index_put_({p, F}, 4.0);
+      if (iv.mode == InterventionMode::Scale) f2.index_put_({Slice(), F}, f2.index({Slice(), F}) * -1.5);
+      torch::Tensor out = sae->decode(f2);  // normalised space
+      const std::string& norm = sae->cfg.normalize_activations;
+      if (norm == "constant_norm_rescale") out = out * x.norm(2, {-1}, true) / std::sqrt(64.0);
+      if (norm == "layer_norm") {
+        const torch::Tensor mu = x.mean(-1, true);
+        out = out * (x - mu).pow(2).sum(-1, true).div(63.0).sqrt() + mu;
+      }
+      ZS_CHECK_LE(maxAbs(edited.reshape({z.size(1), -1}) - (out + fw.error)), 2e-5);
+    }
+    // Unchanged activations: z itself.
+    const Intervention same{1, F, InterventionMode::Scale, 1.0, -1};
+    ZS_CHECK_EQ(maxAbs(interventionHook(*sae, same)(1, z) - z), 0.0);
+  }
+}
