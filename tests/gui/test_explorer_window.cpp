@@ -5,6 +5,7 @@
 // shown; errors reach the user without a crash.
 #include <QAbstractItemModelTester>
 #include <QComboBox>
+#include <QImage>
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QListWidget>
@@ -397,6 +398,10 @@ class TestExplorerWindow : public QObject {
     QVERIFY(ip->summary()->text().contains("Direct logit effect"));
     QVERIFY(ip->lossFigure()->figureCsv().count('\n') == int(ref.tokens.size()) + 1);
     QCOMPARE(shown.count(), 1);
+    QString exportError;
+    const QString png = QString::fromStdString(zs::test::tempDir()) + "/intervention.png";
+    QVERIFY2(exportFigure(*ip->lossFigure(), png, QSize(480, 300), 192, &exportError), qPrintable(exportError));
+    QCOMPARE(QImage(png).size(), QSize(960, 600));
 
     // Stale: a request for position 4, then another position selected: its result never shows.
     ip->modeBox()->setCurrentIndex(ip->modeBox()->findData("scale"));

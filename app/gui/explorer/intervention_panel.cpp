@@ -128,11 +128,11 @@ InterventionPanel::InterventionPanel(Worker* worker, QWidget* parent) : QWidget(
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
   table_->horizontalHeader()->setSectionResizeMode(PredictionChangeModel::Token, QHeaderView::Stretch);
   table_->verticalHeader()->setDefaultSectionSize(table_->fontMetrics().height() + 6);
-  table_->setMinimumHeight(80);
+  table_->setMinimumHeight(90);
   split->addWidget(table_);
   plot_ = new QCustomPlot;
   plot_->setObjectName("interventionLossPlot");
-  plot_->setMinimumSize(160, 110);
+  plot_->setMinimumSize(160, 180);
   plot_->plotLayout()->insertRow(0);
   plot_->plotLayout()->addElement(
       0, 0, new QCPTextElement(plot_, tr("Per-token loss: intervened − clean"), QFont(plot_->font().family(), 9, QFont::Bold)));
@@ -141,6 +141,7 @@ InterventionPanel::InterventionPanel(Worker* worker, QWidget* parent) : QWidget(
   split->addWidget(plot_);
   split->setStretchFactor(0, 1);
   split->setStretchFactor(1, 1);
+  split->setSizes({1000, 1000});
   lay->addWidget(split, 1);
   figure_ = std::make_unique<PlotFigure>(
       plot_,
@@ -243,7 +244,9 @@ void InterventionPanel::onResult(quint64 id, quint64 generation, const zs::Inter
   QStringList labels;
   double lo = 0, hi = 0;
   for (size_t t = 0; t < r.lossDiff.size(); ++t) {
-    labels << QString("%1 %2").arg(t).arg(QString::fromStdString(r.tokens[t]));
+    QString tok = QString::fromStdString(r.tokens[t]);
+    if (tok.size() > 10) tok = tok.left(9) + QChar(0x2026);
+    labels << QString("%1 %2").arg(t).arg(tok);
     const double v = r.lossDiff[t];
     if (!std::isfinite(v)) continue;
     (v >= 0 ? up : down)->addData(double(t), v);
@@ -255,7 +258,7 @@ void InterventionPanel::onResult(quint64 id, quint64 generation, const zs::Inter
     b->setWidth(0.75);
   }
   plot_->xAxis->setTicker(thinTextTicker(plot_->xAxis, labels));
-  plot_->xAxis->setTickLabelRotation(labels.size() > 8 ? 60 : 0);
+  plot_->xAxis->setTickLabelRotation(labels.size() > 6 ? 90 : 0);
   plot_->xAxis->setRange(-0.6, labels.size() - 0.4);
   const double pad = 0.08 * std::max(1e-6, hi - lo);
   plot_->yAxis->setRange(lo - pad, hi + pad);
