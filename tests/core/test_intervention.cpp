@@ -5,6 +5,7 @@
 // the clean value changes nothing, the reported losses, probabilities and
 // direct logit effect match independent computations, and `zscope-cli
 // intervene` prints the same numbers (JSON) and refuses bad input with exit 3.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -121,12 +122,18 @@ void checkInterventionMaths(const std::string& model, uint64_t seed) {
   // centred (LayerNorm) or not (RMSNorm), over the clean ln_final scale at p, times its weight, then W_U.
   const Model& m = f.session->model();
   const ModelSpec& s = m.spec();
+  // Gemma 2: the attention output passes its post-attention RMSNorm (scale frozen too) first.
+  const std::string post = "blocks." + std::to_string(f.layer) + ".ln1_post";
+  const auto names = m.hookNames();
+  const bool postNorm = std::find(names.begin(), names.end(), post + ".hook_scale") != names.end();
   ForwardOptions o;
-  o.capture = Capture({"ln_final.hook_scale"});
-  const torch::Tensor scale = m.forward(torch::tensor(f.ids).unsqueeze(0), o).cache.at("ln_final.hook_scale")[0][p];
+  o.capture = Capture({"ln_final.hook_scale", post + ".hook_scale"});
+  const ActivationCache cache = m.forward(torch::tensor(f.ids).unsqueeze(0), o).cache;
+  const torch::Tensor scale = cache.at("ln_final.hook_scale")[0][p];
   const torch::Tensor dec = f.session->saeOfLayer(f.layer)->W_dec[F].reshape({s.nHead, s.dHead});
   torch::Tensor resid = torch::zeros({s.dModel});
   for (int h = 0; h < s.nHead; ++h) resid += torch::matmul(dec[h], m.W_O(f.layer)[h]);
+  if (postNorm) resid = resid / cache.at(post + ".hook_scale")[0][p] * m.normWeight(post);
   if (s.norm == NormKind::LayerNorm) resid = resid - resid.mean();
   const torch::Tensor eff = torch::matmul(resid / scale * m.normWeight("ln_final"), m.W_U());
   ZS_CHECK_EQ(r.directTop.size(), size_t(5));
@@ -157,6 +164,13 @@ ZS_TEST(gpt2InterventionsKeepTheErrorTermAndCausality) {
 ZS_TEST(llamaInterventionsKeepTheErrorTermAndCausality) {
   ZS_REQUIRE_SHARED(shared);
   checkInterventionMaths(shared + "/testdata/tiny-llama", 51);
+}
+
+// Grouped-query attention (Qwen2, Gemma 2), Gemma 2's post-attention norm and final soft-capping.
+ZS_TEST(qwen2AndGemma2Interventions) {
+  ZS_REQUIRE_SHARED(shared);
+  checkInterventionMaths(shared + "/testdata/tiny-qwen2", 91);
+  checkInterventionMaths(shared + "/testdata/tiny-gemma2", 92);
 }
 
 ZS_TEST(badRequestsAreInputErrors) {
