@@ -184,7 +184,10 @@ void Worker::headTopFeatures(quint64 id, int layer, int head, int k) {
 }
 
 void Worker::intervene(quint64 id, quint64 generation, zs::Intervention iv, int predictPosition, int topK) {
-  if (generation != engine_->generation()) return;  // its prompt was replaced
+  if (generation != engine_->generation()) {  // its prompt was replaced: no dialog, the panel stops waiting
+    Q_EMIT failed(id, static_cast<int>(RequestKind::Intervene), QString());
+    return;
+  }
   guarded(id, RequestKind::Intervene, [&] {
     zs::InterventionResult r = engine_->intervene(iv, predictPosition, topK);
     if (!isCurrent(RequestKind::Intervene, id)) return;

@@ -62,8 +62,8 @@ class Worker : public QObject {
   void expand(quint64 id, quint64 generation, int nodeId);
   void dashboard(quint64 id, int layer, qint64 feature);
   void headTopFeatures(quint64 id, int layer, int head, int k);
-  // An intervention on the analysis `generation` (dropped without a word when
-  // another prompt has been analysed since): emits intervened.
+  // An intervention on the analysis `generation`: emits intervened, or failed
+  // with an empty message (no dialog) when another prompt has been analysed since.
   void intervene(quint64 id, quint64 generation, zs::Intervention iv, int predictPosition, int topK);
 
  Q_SIGNALS:

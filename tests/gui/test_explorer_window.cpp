@@ -426,6 +426,16 @@ class TestExplorerWindow : public QObject {
     QVERIFY(x()->goTo("1:3@2", &err));
     QVERIFY(!ip->hasResult());
     QCOMPARE(m->rowCount(), 0);
+    // A request for an analysis that has been replaced fails quietly (no dialog).
+    QSignalSpy failed(w_->worker(), &Worker::failed);
+    const quint64 id = w_->worker()->nextId(RequestKind::Intervene);
+    const zs::Intervention iv{1, 3, zs::InterventionMode::Zero, 0, 2};
+    QMetaObject::invokeMethod(w_->worker(), [w = w_->worker(), id, iv] { w->intervene(id, 999999, iv, 2, 5); },
+                              Qt::QueuedConnection);
+    QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 10000);
+    QCOMPARE(failed.at(0).at(2).toString(), QString());
+    QTest::qWait(50);
+    QVERIFY(w_->findChild<QMessageBox*>("errorBox") == nullptr);
   }
 
   // Arrow keys in the feature table move the selection and every view follows;

@@ -165,10 +165,11 @@ InterventionPanel::InterventionPanel(Worker* worker, QWidget* parent) : QWidget(
           [this] { settings::interventionAllPositions.set(scope_->currentData().toBool()); });
   connect(run_, &QPushButton::clicked, this, &InterventionPanel::run);
   connect(worker_, &Worker::intervened, this, &InterventionPanel::onResult);
-  connect(worker_, &Worker::failed, this, [this](quint64 id, int kind, const QString&) {
+  connect(worker_, &Worker::failed, this, [this](quint64 id, int kind, const QString& msg) {
     if (kind == static_cast<int>(RequestKind::Intervene) && id == pendingId_) {
-      pendingId_ = 0;  // the explorer shows the message
-      summary_->clear();
+      pendingId_ = 0;  // the explorer shows a message in a dialog
+      summary_->setText(msg.isEmpty() ? tr("The model, the SAEs or the prompt changed since: run the prompt again.")
+                                      : QString());
       updateControls();
     }
   });
