@@ -39,6 +39,9 @@ inline const Setting<QString> exportFormat{"export/format", QStringLiteral("png"
 inline const Setting<int> exportWidth{"export/width", 0};
 inline const Setting<int> exportHeight{"export/height", 0};
 inline const Setting<int> exportDpi{"export/dpi", 300};
+inline const Setting<QString> interventionMode{"intervene/mode", QStringLiteral("zero")};  // zero|scale|clamp
+inline const Setting<double> interventionValue{"intervene/value", 2.0};
+inline const Setting<bool> interventionAllPositions{"intervene/allPositions", false};
 
 // Recently opened files, newest first, at most kMaxRecent.
 enum class RecentKind { Model, Sae, Database };

@@ -22,6 +22,8 @@ void registerWorkerTypes() {
   qRegisterMetaType<std::vector<zs::RdfaNode>>();
   qRegisterMetaType<zs::Dashboard>();
   qRegisterMetaType<std::vector<zs::HeadTopFeature>>();
+  qRegisterMetaType<zs::Intervention>();
+  qRegisterMetaType<zs::InterventionResult>();
 }
 
 Worker::Worker() : engine_(std::make_unique<zs::Engine>()) { registerWorkerTypes(); }
@@ -179,4 +181,16 @@ void Worker::dashboard(quint64 id, int layer, qint64 feature) {
 
 void Worker::headTopFeatures(quint64 id, int layer, int head, int k) {
   guarded(id, RequestKind::HeadTop, [&] { Q_EMIT headTopReady(id, layer, head, engine_->headTopFeatures(layer, head, k)); });
+}
+
+void Worker::intervene(quint64 id, quint64 generation, zs::Intervention iv, int predictPosition, int topK) {
+  if (generation != engine_->generation()) {  // its prompt was replaced: no dialog, the panel stops waiting
+    Q_EMIT failed(id, static_cast<int>(RequestKind::Intervene), QString());
+    return;
+  }
+  guarded(id, RequestKind::Intervene, [&] {
+    zs::InterventionResult r = engine_->intervene(iv, predictPosition, topK);
+    if (!isCurrent(RequestKind::Intervene, id)) return;
+    Q_EMIT intervened(id, generation, std::move(r));
+  });
 }

@@ -18,7 +18,7 @@
 class QThread;
 
 // Request kinds: a newer request of one kind supersedes older ones of that kind.
-enum class RequestKind { Load = 0, Analyse, Feature, Dfa, Expand, Dashboard, HeadTop, Job, Count };
+enum class RequestKind { Load = 0, Analyse, Feature, Dfa, Expand, Dashboard, HeadTop, Job, Intervene, Count };
 
 class Worker : public QObject {
   Q_OBJECT
@@ -62,6 +62,9 @@ class Worker : public QObject {
   void expand(quint64 id, quint64 generation, int nodeId);
   void dashboard(quint64 id, int layer, qint64 feature);
   void headTopFeatures(quint64 id, int layer, int head, int k);
+  // An intervention on the analysis `generation`: emits intervened, or failed
+  // with an empty message (no dialog) when another prompt has been analysed since.
+  void intervene(quint64 id, quint64 generation, zs::Intervention iv, int predictPosition, int topK);
 
  Q_SIGNALS:
   void modelLoaded(quint64 id, zs::ModelInfo info);
@@ -76,6 +79,7 @@ class Worker : public QObject {
   void expanded(quint64 id, quint64 generation, int nodeId, std::vector<zs::RdfaNode> children);
   void dashboardReady(quint64 id, zs::Dashboard dash);
   void headTopReady(quint64 id, int layer, int head, std::vector<zs::HeadTopFeature> feats);
+  void intervened(quint64 id, quint64 generation, zs::InterventionResult result);
   void failed(quint64 id, int kind, QString message);
   void progress(double done, double total, QString message);
   // After loadModel / loadSae / openDatabase request `id` finished: loaded, failed or cancelled.
@@ -107,3 +111,5 @@ Q_DECLARE_METATYPE(zs::RdfaNode)
 Q_DECLARE_METATYPE(std::vector<zs::RdfaNode>)
 Q_DECLARE_METATYPE(zs::Dashboard)
 Q_DECLARE_METATYPE(std::vector<zs::HeadTopFeature>)
+Q_DECLARE_METATYPE(zs::Intervention)
+Q_DECLARE_METATYPE(zs::InterventionResult)

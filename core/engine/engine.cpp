@@ -473,6 +473,11 @@ PositionPredictions Engine::predictions(int position, int k) const {
   return r;
 }
 
+InterventionResult Engine::intervene(const Intervention& iv, int predictPosition, int topK) const {
+  if (!d_->session || d_->ids.empty()) throw InputError("prompt", "analyse a prompt first");
+  return runIntervention(*d_->session, d_->ids, iv, predictPosition, topK);
+}
+
 Dashboard Engine::dashboard(int layer, int64_t feature) const {
   Dashboard r;
   r.layer = layer;

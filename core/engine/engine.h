@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/base/progress.h"
+#include "core/intervention/intervention.h"
 
 namespace zs {
 
@@ -209,6 +210,10 @@ class Engine {
   // Top-k next-token predictions after `position` of the current analysis and
   // the loss on its token (one forward pass per prompt, cached).
   PositionPredictions predictions(int position, int k = 5) const;
+  // Zero-ablates, scales or clamps a feature on the current analysis's prompt
+  // (core/intervention/intervention.h): clean vs intervened predictions after
+  // `predictPosition` (-1: the edited position, or the last), per-token losses.
+  InterventionResult intervene(const Intervention& iv, int predictPosition = -1, int topK = 10) const;
   // Features of the open database whose label, family or peak token contains
   // `text` (field: 0 any, 1 label, 2 family, 3 peak token); InputError without a database.
   std::vector<FeatureSearchHit> searchFeatures(const std::string& text, int field, int limit = 200) const;

@@ -26,6 +26,18 @@ void checkLast(const torch::Tensor& x, int64_t want, const SaeConfig& c, const c
                                                std::to_string(want));
 }
 
+// recons (normalised space) -> the input's space (the inverse of normalisation;
+// `shift` undefined: the linear part only).
+torch::Tensor unnormalise(const SaeConfig& c, const torch::Tensor& recons, const torch::Tensor& scale,
+                          const torch::Tensor& shift) {
+  if (c.normalize_activations == "constant_norm_rescale") return recons / scale;
+  if (c.normalize_activations == "layer_norm") {
+    torch::Tensor lin = recons * (1.0 / scale - 1e-5);
+    return shift.defined() ? lin + shift : lin;
+  }
+  return recons;
+}
+
 }  // namespace
 
 void Sae::normalisation(const torch::Tensor& x, torch::Tensor& scale, torch::Tensor& shift) const {
@@ -97,9 +109,7 @@ SaeForward Sae::forward(const torch::Tensor& x) const {
                                          ? post / W_dec.norm(2, {1})
                                          : post,
                              W_dec);
-  torch::Tensor out = recons;
-  if (cfg.normalize_activations == "constant_norm_rescale") out = recons / scale;
-  else if (cfg.normalize_activations == "layer_norm") out = recons * (1.0 / scale - 1e-5) + shift;
+  torch::Tensor out = norm ? unnormalise(cfg, recons, scale, shift) : recons;
   r.actsPre = unflat(gated() ? target : raw, x, cfg.d_sae);
   r.target = unflat(target, x, cfg.d_sae);
   r.actsPost = unflat(post, x, cfg.d_sae);
@@ -138,6 +148,21 @@ torch::Tensor Sae::reconstruct(const torch::Tensor& x) const {
   if (cfg.normalize_activations != "constant_norm_rescale" && cfg.normalize_activations != "layer_norm")
     return decode(encode(x));
   return forward(x).output;
+}
+
+torch::Tensor Sae::decoderDirection(const torch::Tensor& x, int64_t j) const {
+  checkLast(x, cfg.d_in, cfg, "input");
+  if (j < 0 || j >= cfg.d_sae)
+    throw InputError("SAE " + cfg.hook_name, "feature " + std::to_string(j) + " is outside 0.." + std::to_string(cfg.d_sae - 1));
+  torch::Tensor dir = W_dec[j];
+  if (cfg.architecture == "topk" && cfg.rescale_acts_by_decoder_norm) dir = dir / W_dec[j].norm();
+  auto shape = x.sizes().vec();
+  const bool norm = cfg.normalize_activations == "constant_norm_rescale" || cfg.normalize_activations == "layer_norm";
+  if (!norm) return dir.to(x.dtype()).expand(shape).contiguous();
+  torch::Tensor scale, shift;
+  normalisation(flat(x, cfg.d_in).to(W_dec.dtype()), scale, shift);
+  return unflat(unnormalise(cfg, dir.unsqueeze(0) * torch::ones_like(scale), scale, torch::Tensor()), x, cfg.d_in)
+      .to(x.dtype());
 }
 
 void Sae::validate(const std::string& name) const {

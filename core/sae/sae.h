@@ -74,6 +74,12 @@ struct Sae {
   torch::Tensor decode(const torch::Tensor& f) const;  // f W_dec + b_dec (rescaled SAEs divide f by ||W_dec[j]||)
   // decode(encode(x)) with the input normalisation undone.
   torch::Tensor reconstruct(const torch::Tensor& x) const;
+  // d output / d f_j on inputs x [..., d_in] -> [..., d_in]: how the reconstruction
+  // (in the input's space) moves per unit of feature j's activation. W_dec[j]
+  // (over ||W_dec[j]|| for rescaled topk SAEs) with the per-token input
+  // normalisation undone. output is affine in f, so editing f_j by d changes it
+  // by exactly d * decoderDirection (interventions, core/intervention).
+  torch::Tensor decoderDirection(const torch::Tensor& x, int64_t j) const;
   SaeForward forward(const torch::Tensor& x) const;
   // Input normalisation: x' = (x - shift) * scale per token ([..., 1] each;
   // shift is zero except for layer_norm). Frozen per token for attribution.

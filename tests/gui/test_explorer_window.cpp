@@ -4,6 +4,9 @@
 // core computes; RDFA children sum to their parent; stale results are never
 // shown; errors reach the user without a crash.
 #include <QAbstractItemModelTester>
+#include <QComboBox>
+#include <QImage>
+#include <QDoubleSpinBox>
 #include <QLabel>
 #include <QListWidget>
 #include <QMessageBox>
@@ -15,6 +18,7 @@
 #include "app/gui/explorer/explorer_controller.h"
 #include "app/gui/explorer/explorer_prompt.h"
 #include "app/gui/explorer/feature_search.h"
+#include "app/gui/explorer/intervention_panel.h"
 #include "widgets/feature_hit_model.h"
 #include "app/gui/explorer/mainwindow.h"
 #include "app/gui/settings.h"
@@ -341,6 +345,97 @@ class TestExplorerWindow : public QObject {
     QVERIFY(std::isnan(x()->predictions().loss));
     x()->selectPosition(last);
     Q_UNUSED(tok1);
+  }
+
+  // The Intervene dock: zero-ablating the selected feature at the selected
+  // position shows the numbers core computes (Engine::intervene on an
+  // independent engine); a result for another selection is never shown; the
+  // mode, value and scope are remembered.
+  void interventionPanelMatchesCore() {
+    runPrompt(prompt_);
+    const int pos = 4;
+    const zs::PromptAnalysis a = ref_->analyse(prompt_.toStdString(), true);
+    const zs::FeatureRow* row = nullptr;
+    for (const auto& f : a.perPosition[pos])
+      if (f.layer == 0 && (!row || f.activation > row->activation)) row = &f;  // layer 0: later layers feel it
+    QVERIFY(row != nullptr);
+    QString err;
+    QVERIFY2(x()->goTo(QString("0:%1@%2").arg(row->feature).arg(pos), &err), qPrintable(err));
+    InterventionPanel* ip = x()->interventionPanel();
+    QSignalSpy shown(ip, &InterventionPanel::resultShown);
+    ip->modeBox()->setCurrentIndex(ip->modeBox()->findData("zero"));
+    ip->scopeBox()->setCurrentIndex(0);  // this position
+    QVERIFY(!ip->valueBox()->isEnabled());
+    QVERIFY(ip->runButton()->isEnabled());
+    QTest::mouseClick(ip->runButton(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(ip->hasResult(), 10000);
+    const zs::InterventionResult ref = ref_->intervene({0, row->feature, zs::InterventionMode::Zero, 0, pos}, pos, 10);
+    PredictionChangeModel* m = ip->model();
+    QAbstractItemModelTester tester(m, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QCOMPARE(m->rowCount(), int(ref.predictions.size()));
+    QVERIFY(m->rowCount() >= 10);
+    for (int r = 0; r < m->rowCount(); ++r) {
+      const zs::PredictionChange& c = ref.predictions[size_t(r)];
+      QCOMPARE(m->index(r, PredictionChangeModel::Token).data().toString(), QString::fromStdString(c.display));
+      QCOMPARE(m->index(r, PredictionChangeModel::Token).data(PredictionChangeModel::ValueRole).toLongLong(), qlonglong(c.id));
+      QVERIFY(std::fabs(m->index(r, PredictionChangeModel::Clean).data(PredictionChangeModel::ValueRole).toDouble() - c.clean) < 1e-6);
+      QVERIFY(std::fabs(m->index(r, PredictionChangeModel::Intervened).data(PredictionChangeModel::ValueRole).toDouble() - c.intervened) < 1e-6);
+      QCOMPARE(m->index(r, PredictionChangeModel::Clean).data().toString(), QString("%1%").arg(100.0 * c.clean, 0, 'f', 2));
+    }
+    // The loss-difference plot: one bar per position after the first, the same numbers.
+    QCustomPlot* plot = ip->lossPlot();
+    int bars = 0;
+    double worst = 0;
+    for (int i = 0; i < plot->plottableCount(); ++i) {
+      auto* b = qobject_cast<QCPBars*>(plot->plottable(i));
+      QVERIFY(b);
+      for (auto it = b->data()->begin(); it != b->data()->end(); ++it, ++bars)
+        worst = std::max(worst, std::fabs(it->value - ref.lossDiff[size_t(it->key)]));
+    }
+    QCOMPARE(bars, int(ref.tokens.size()) - 1);
+    QVERIFY(worst < 1e-6);
+    for (int t = 1; t <= pos; ++t) QVERIFY(std::fabs(ref.lossDiff[size_t(t)]) < 1e-5);  // causality
+    QVERIFY(ip->summary()->text().contains("Direct logit effect"));
+    QVERIFY(ip->lossFigure()->figureCsv().count('\n') == int(ref.tokens.size()) + 1);
+    QCOMPARE(shown.count(), 1);
+    QString exportError;
+    const QString png = QString::fromStdString(zs::test::tempDir()) + "/intervention.png";
+    QVERIFY2(exportFigure(*ip->lossFigure(), png, QSize(480, 300), 192, &exportError), qPrintable(exportError));
+    QCOMPARE(QImage(png).size(), QSize(960, 600));
+
+    // Stale: a request for position 4, then another position selected: its result never shows.
+    ip->modeBox()->setCurrentIndex(ip->modeBox()->findData("scale"));
+    ip->valueBox()->setValue(3.0);
+    ip->scopeBox()->setCurrentIndex(1);  // all positions
+    QTest::mouseClick(ip->runButton(), Qt::LeftButton);
+    x()->selectPosition(2);
+    QVERIFY(!ip->hasResult());
+    QTest::mouseClick(ip->runButton(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(ip->hasResult(), 10000);
+    QTest::qWait(100);
+    QCOMPARE(shown.count(), 2);
+    QCOMPARE(ip->result().predictPosition, 2);
+    QCOMPARE(ip->result().intervention.position, -1);
+    const zs::InterventionResult ref2 = ref_->intervene({0, row->feature, zs::InterventionMode::Scale, 3.0, -1}, 2, 10);
+    for (size_t t = 0; t < ref2.actsAfter.size(); ++t)
+      QVERIFY(std::fabs(ip->result().actsAfter[t] - ref2.actsAfter[t]) < 1e-6);
+    QCOMPARE(gui::settings::interventionMode.get(), QString("scale"));
+    QCOMPARE(gui::settings::interventionValue.get(), 3.0);
+    QCOMPARE(gui::settings::interventionAllPositions.get(), true);
+    // Another feature: the result goes.
+    QVERIFY(x()->goTo("1:3@2", &err));
+    QVERIFY(!ip->hasResult());
+    QCOMPARE(m->rowCount(), 0);
+    // A request for an analysis that has been replaced fails quietly (no dialog).
+    QSignalSpy failed(w_->worker(), &Worker::failed);
+    const quint64 id = w_->worker()->nextId(RequestKind::Intervene);
+    const zs::Intervention iv{1, 3, zs::InterventionMode::Zero, 0, 2};
+    QMetaObject::invokeMethod(w_->worker(), [w = w_->worker(), id, iv] { w->intervene(id, 999999, iv, 2, 5); },
+                              Qt::QueuedConnection);
+    QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 10000);
+    QCOMPARE(failed.at(0).at(2).toString(), QString());
+    QTest::qWait(50);
+    QVERIFY(w_->findChild<QMessageBox*>("errorBox") == nullptr);
   }
 
   // Arrow keys in the feature table move the selection and every view follows;

@@ -16,6 +16,7 @@
 #include <algorithm>
 
 #include "app/gui/explorer/explorer_prompt.h"
+#include "app/gui/explorer/intervention_panel.h"
 #include "widgets/dashboard_view.h"
 #include "widgets/feature_table_model.h"
 #include "widgets/heatmap_plot.h"
@@ -185,6 +186,8 @@ void ExplorerController::apply(const Selection& s, bool record) {
   }
   Q_EMIT navigationChanged(historyIndex_ > 0, historyIndex_ + 1 < history_.size());
   tokens_->setSelected(s.pos);
+  intervene_->setTarget(analysis_.generation, s.pos, s.layer, s.feature,
+                        QString::fromStdString(analysis_.tokens[s.pos].display));
   if (posChanged) requestPredictions();
   showPosition(posChanged || tableModel_->rowCount() == 0);
   if (s.feature < 0) {

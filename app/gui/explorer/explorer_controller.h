@@ -20,6 +20,7 @@ class QLineEdit;
 class QComboBox;
 class QLabel;
 class PromptEditor;
+class InterventionPanel;
 namespace zs::gui {
 class TokenView;
 class HeatmapPlot;
@@ -77,6 +78,7 @@ class ExplorerController : public QObject {
   zs::gui::RdfaTreeModel* treeModel() const { return treeModel_; }
   zs::gui::RdfaTreeView* treeView() const { return tree_; }
   zs::gui::DashboardView* dashboard() const { return dash_; }
+  InterventionPanel* interventionPanel() const { return intervene_; }
 
  public Q_SLOTS:
   void run(const QString& text, bool bos);
@@ -140,6 +142,7 @@ class ExplorerController : public QObject {
   zs::gui::RdfaTreeView* tree_ = nullptr;
   zs::gui::DashboardView* dash_ = nullptr;
   QLabel* predictions_ = nullptr;
+  InterventionPanel* intervene_ = nullptr;
   std::unique_ptr<zs::gui::FigureSource> treeFigure_;
 
   void requestPredictions();

@@ -18,6 +18,7 @@
 #include "app/gui/explorer/explorer_controller.h"
 #include "app/gui/explorer/explorer_export.h"
 #include "app/gui/explorer/explorer_prompt.h"
+#include "app/gui/explorer/intervention_panel.h"
 #include "widgets/dashboard_view.h"
 #include "widgets/feature_table_model.h"
 #include "widgets/heatmap_plot.h"
@@ -181,6 +182,10 @@ void ExplorerController::buildDocks(QMainWindow* w) {
   addExportMenu(dash_->headsPlot(), dash_->headsFigure());
   treeFigure_ = std::make_unique<RdfaTreeFigure>(tree_);
   addExportMenu(tree_->viewport(), treeFigure_.get());
+
+  intervene_ = new InterventionPanel(worker_);
+  addDock(w, "interventionDock", tr("Intervene"), intervene_, Qt::RightDockWidgetArea);
+  addExportMenu(intervene_->lossPlot(), intervene_->lossFigure());
   arrangeDocks(w);
 }
 
@@ -202,6 +207,11 @@ void ExplorerController::arrangeDocks(QMainWindow* w) {
   w->splitDockWidget(heads, dash, Qt::Horizontal);
   w->splitDockWidget(heads, dfa, Qt::Vertical);
   w->splitDockWidget(dfa, tree, Qt::Vertical);
+  // The Intervene panel waits behind the dashboard until it is asked for.
+  if (QDockWidget* intervene = dock("interventionDock")) {
+    w->tabifyDockWidget(dash, intervene);
+    dash->raise();
+  }
   sizeDocks(w);
 }
 
@@ -229,7 +239,8 @@ QList<QPair<QString, FigureSource*>> ExplorerController::figures() const {
           {tr("Activation histogram"), dash_},
           {tr("Logit effects"), dash_->logitsFigure()},
           {tr("Head-attribution bars"), dash_->headsFigure()},
-          {tr("RDFA tree"), treeFigure_.get()}};
+          {tr("RDFA tree"), treeFigure_.get()},
+          {tr("Intervention: loss difference"), intervene_->lossFigure()}};
 }
 
 FigureSource* ExplorerController::figure(const QString& kind) const {
@@ -247,5 +258,6 @@ void ExplorerController::applyTheme(bool dark) {
   heads_->applyTheme(dark);
   dfaMap_->applyTheme(dark);
   dash_->applyTheme(dark);
+  intervene_->applyTheme(dark);
   tokens_->update();
 }
