@@ -1,6 +1,7 @@
 // CompareView: see compare_view.h.
 #include "app/gui/explorer/compare_view.h"
 
+#include <QElapsedTimer>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -137,16 +138,20 @@ void CompareView::compare() {
   worker_->post([self, id, textA, textB, bos, truncate, layer, feature, dest](zs::Engine& e) {
     zs::PromptComparison c;
     QString error;
+    QElapsedTimer timer;
+    timer.start();
     try {
       c = e.comparePrompts(textA, textB, bos, layer, feature, dest, truncate);
     } catch (const std::exception& ex) {
       error = QString::fromStdString(ex.what());
     }
+    const double ms = timer.nsecsElapsed() / 1e6;
     if (!self) return;
     QMetaObject::invokeMethod(
         self.data(),
-        [self, id, c = std::move(c), error] {
+        [self, id, c = std::move(c), error, ms] {
           if (!self || self->request_ != id) return;  // a newer request (or selection) superseded it
+          self->lastMs_ = ms;
           if (!error.isEmpty()) {
             self->clearResult(tr("Cannot compare: %1").arg(error));
             Q_EMIT self->failed(error);
@@ -185,5 +190,6 @@ void CompareView::showResult(const zs::PromptComparison& c) {
     status_->setText(tr("%1: A has %2 tokens, B has %3, so positions do not pair up and no differences are shown; "
                         "each prompt on its own. DFA at position %4 of A and %5 of B (as far from the end).")
                          .arg(name).arg(c.a.tokens.size()).arg(c.b.tokens.size()).arg(c.a.dfa.dest).arg(c.b.dfa.dest));
+  status_->setToolTip(tr("Both prompts analysed in %1 ms on the worker").arg(lastMs_, 0, 'f', 1));
   Q_EMIT compared();
 }

@@ -35,6 +35,7 @@ class CompareView : public QWidget {
   bool hasResult() const { return shown_; }
   const zs::PromptComparison& comparison() const { return result_; }
   QString status() const;
+  double lastMs() const { return lastMs_; }  // the worker's time for the shown result
   zs::gui::PromptCompareModel* tokenModel() const { return tokenModel_; }
   zs::gui::PromptCompareModel* headModel() const { return headModel_; }
   QTableView* tokenTable() const { return tokenTable_; }
@@ -62,4 +63,5 @@ class CompareView : public QWidget {
   zs::PromptComparison result_;
   bool shown_ = false;
   quint64 request_ = 0;  // the newest request; older results are dropped
+  double lastMs_ = 0;
 };
