@@ -1,8 +1,6 @@
 // ExplorerController: dock construction and the widgets' wiring to the
 // controller's slots. The state machine is in explorer_controller.cpp.
 #include <QComboBox>
-
-#include <algorithm>
 #include <QDockWidget>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -16,6 +14,8 @@
 #include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 #include "app/gui/explorer/explorer_controller.h"
 #include "app/gui/explorer/explorer_export.h"
@@ -133,10 +133,6 @@ void ExplorerController::buildDocks(QMainWindow* w) {
   heads_->setAxisLabels(tr("layer"), tr("head"));
   heads_->setMinimumHeight(100);  // leaves the head's feature list room under it in a small dock
   // The clicked head's features (the paper's polysemanticity view).
-  auto* headBox = new QWidget;
-  auto* hbl = new QVBoxLayout(headBox);
-  hbl->setContentsMargins(0, 0, 0, 0);
-  hbl->setSpacing(1);
   headModel_ = new HeadFeatureModel(this);
   headTable_ = new QTableView;
   headTable_->setObjectName("headFeatures");
@@ -149,19 +145,18 @@ void ExplorerController::buildDocks(QMainWindow* w) {
   headTable_->verticalHeader()->setDefaultSectionSize(headTable_->fontMetrics().height() + 4);
   headTable_->setMinimumHeight(40);
   headTable_->setToolTip(tr("Click a heatmap cell to list that head's features; double-click one to select it"));
-  hbl->addWidget(headTable_, 1);
-  headBox->hide();  // shown once a cell is clicked
+  headTable_->hide();  // shown once a cell is clicked
   headSplit->addWidget(heads_);
-  headSplit->addWidget(headBox);
+  headSplit->addWidget(headTable_);
   headSplit->setStretchFactor(0, 1);
   headSplit->setStretchFactor(1, 1);
   addDock(w, "headsDock", tr("Head attribution"), headSplit, Qt::RightDockWidgetArea);
   addExportMenu(heads_->plot(), heads_);
-  connect(heads_, &HeatmapPlot::cellClicked, this, [this, headBox, headSplit](int layer, int head) {
+  connect(heads_, &HeatmapPlot::cellClicked, this, [this, headSplit](int layer, int head) {
     const quint64 id = worker_->nextId(RequestKind::HeadTop);
     headModel_->clear();
-    if (headBox->isHidden()) {
-      headBox->show();
+    if (headTable_->isHidden()) {
+      headTable_->show();
       const int h = std::max(200, headSplit->height());
       headSplit->setSizes({h / 2, h / 2});
     }
