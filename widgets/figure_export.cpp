@@ -134,7 +134,7 @@ bool exportFigure(FigureSource& src, const QString& file, QSize size, int dpi, Q
   return false;
 }
 
-void paintPlot(QCustomPlot* plot, QPainter& p, const QSize& size) {
+void paintPlot(QCustomPlot* plot, QPainter& p, const QSize& size, const std::function<void(QPainter&)>& after) {
   // Lay the plot out for the figure's size before drawing (twice: tick labels
   // chosen for one layout change the margins of the next), so what depends on
   // the axis rect's size (thinned tick labels) is the same at every DPI.
@@ -144,6 +144,7 @@ void paintPlot(QCustomPlot* plot, QPainter& p, const QSize& size) {
     for (auto phase : {QCPLayoutElement::upPreparation, QCPLayoutElement::upMargins, QCPLayoutElement::upLayout})
       plot->plotLayout()->update(phase);
   plot->toPainter(static_cast<QCPPainter*>(&p), size.width(), size.height());
+  if (after) after(p);
   plot->setViewport(old);
   // toPainter lays the plot out for the figure's size; lay it out for the widget again.
   plot->replot(QCustomPlot::rpQueuedReplot);

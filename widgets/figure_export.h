@@ -59,8 +59,9 @@ class PlotFigure : public FigureSource {
   std::function<QString()> name_, csv_;
   QSize natural_;
 };
-// Paints a QCustomPlot into a figure painter (a QCPPainter) at `size`.
-void paintPlot(QCustomPlot* plot, QPainter& p, const QSize& size);
+// Paints a QCustomPlot into a figure painter (a QCPPainter) at `size`; `after`
+// (if set) paints over it while the plot still has the figure's layout.
+void paintPlot(QCustomPlot* plot, QPainter& p, const QSize& size, const std::function<void(QPainter&)>& after = {});
 
 // Light/dark styling of a QCustomPlot (axes, grid, background, text).
 void applyPlotTheme(QCustomPlot* plot, bool dark);

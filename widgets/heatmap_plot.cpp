@@ -1,6 +1,7 @@
 // HeatmapPlot: see heatmap_plot.h.
 #include "widgets/heatmap_plot.h"
 
+#include <QLinearGradient>
 #include <QToolTip>
 
 #include <QHelpEvent>
@@ -287,8 +288,61 @@ QPoint HeatmapPlot::cellCenter(int row, int col) const {
 
 QSize HeatmapPlot::figureSize() const { return QSize(std::max(480, width()), std::max(320, height())); }
 
+namespace {
+// QCPAxis::draw is protected; a member pointer named through this class calls it
+// (the axis is drawn exactly as QCustomPlot draws it, ticks and label included).
+struct AxisDrawAccess : QCPAxis {
+  using QCPAxis::draw;
+};
+}  // namespace
+
+// QCustomPlot paints a colour scale's bar as a bitmap. In SVG and PDF the bar is
+// hidden while the plot paints, then drawn in its place as a vector gradient
+// (sampled from the scale's own gradient and range) with the scale's axes on top,
+// so a paper's figure has no bitmap at all and the same layout as the PNG.
 void HeatmapPlot::paintFigure(QPainter& p, const QSize& size) {
-  paintPlot(plot_, p, size);
+  QCPAxisRect* bar = scale_->axis() ? scale_->axis()->axisRect() : nullptr;
+  if (!isVectorPainter(p) || !bar || !scale_->realVisibility() || !bar->visible()) {
+    paintPlot(plot_, p, size);
+    return;
+  }
+  bar->setVisible(false);
+  paintPlot(plot_, p, size, [this, bar](QPainter& painter) {
+    auto* qp = static_cast<QCPPainter*>(&painter);
+    const QRect r = bar->rect().adjusted(0, -1, 0, -1);  // where QCustomPlot draws its bitmap
+    if (r.width() > 0 && r.height() > 0) {
+      const QCPRange range = scale_->dataRange();
+      const bool logScale = scale_->dataScaleType() == QCPAxis::stLogarithmic;
+      QCPColorGradient g = scale_->gradient();
+      const bool vertical = scale_->type() == QCPAxis::atLeft || scale_->type() == QCPAxis::atRight;
+      const bool reversed = scale_->axis()->rangeReversed();
+      // The low end of the range at the bottom (vertical) or the left (horizontal), unless reversed.
+      QPointF from = vertical ? QPointF(r.left(), r.bottom() + 1) : QPointF(r.left(), r.top());
+      QPointF to = vertical ? QPointF(r.left(), r.top()) : QPointF(r.right() + 1, r.top());
+      if (reversed) std::swap(from, to);
+      QLinearGradient lg(from, to);
+      constexpr int kStops = 64;
+      for (int i = 0; i <= kStops; ++i) {
+        const double t = double(i) / kStops;
+        const double v = logScale ? range.lower * std::pow(range.upper / range.lower, t) : range.lower + t * range.size();
+        lg.setColorAt(t, QColor::fromRgba(g.color(v, range, logScale)));
+      }
+      painter.save();
+      painter.setPen(Qt::NoPen);
+      painter.setBrush(lg);
+      painter.drawRect(QRectF(r.left(), r.top(), r.width(), r.height()));
+      painter.restore();
+    }
+    void (QCPAxis::*drawAxis)(QCPPainter*) = &AxisDrawAccess::draw;
+    for (QCPAxis* a : bar->axes()) {
+      if (!a->visible()) continue;
+      painter.save();
+      qp->setAntialiasing(a->antialiased());
+      (a->*drawAxis)(qp);
+      painter.restore();
+    }
+  });
+  bar->setVisible(true);
 }
 
 QString HeatmapPlot::figureCsv() const {

@@ -377,4 +377,67 @@ std::vector<FeatureHit> searchFeatures(Db& db, const std::string& text, SearchFi
   return out;
 }
 
+std::vector<HeadFeature> headFeatures(Db& db, int layer, int head, int top, double minShare, bool includeDead) {
+  const DbInfo info = dbInfo(db);
+  if (std::find(info.layers.begin(), info.layers.end(), layer) == info.layers.end()) {
+    std::string have;
+    for (int l : info.layers) have += (have.empty() ? "" : ", ") + std::to_string(l);
+    throw InputError(db.path(), "no features of layer " + std::to_string(layer) + " in this database (layers: " +
+                                    (have.empty() ? "none" : have) + ")");
+  }
+  Stmt s(db,
+         "SELECT f.feature, f.head_attribution, f.density, f.max_activation, f.dead, COALESCE(f.family, ''),"
+         " l.text, l.family FROM features f"
+         " LEFT JOIN labels l ON l.layer = f.layer AND l.feature = f.feature WHERE f.layer=? ORDER BY f.feature");
+  s.bind(1, layer);
+  std::vector<HeadFeature> out;
+  size_t nHeads = 0;
+  while (s.step()) {
+    const std::vector<float> attr = s.blobAs<float>(1);
+    nHeads = std::max(nHeads, attr.size());
+    if (head < 0 || static_cast<size_t>(head) >= attr.size()) continue;
+    HeadFeature f;
+    f.layer = layer;
+    f.head = head;
+    f.feature = s.i64(0);
+    f.share = attr[static_cast<size_t>(head)];
+    f.density = s.f64(2);
+    f.maxActivation = s.f64(3);
+    f.dead = s.i64(4) != 0;
+    if (f.dead && !includeDead) continue;
+    if (!(static_cast<double>(f.share) >= minShare)) continue;
+    if (!s.isNull(6)) {
+      f.label = s.text(6);
+      f.family = s.text(7);
+    }
+    if (f.family.empty() && !s.text(5).empty()) {
+      f.family = s.text(5);
+      f.familySuggested = true;
+    }
+    out.push_back(std::move(f));
+  }
+  if (nHeads == 0)
+    throw InputError(db.path(), "this database stores no head attribution for layer " + std::to_string(layer) +
+                                    " (an older or unfinished build); rebuild it with zscope-cli build-db");
+  if (head < 0 || static_cast<size_t>(head) >= nHeads)
+    throw InputError(db.path(), "head " + std::to_string(head) + " does not exist: layer " + std::to_string(layer) +
+                                    " has heads 0-" + std::to_string(nHeads - 1));
+  std::stable_sort(out.begin(), out.end(), [](const HeadFeature& a, const HeadFeature& b) { return a.share > b.share; });
+  if (top > 0 && static_cast<int>(out.size()) > top) out.resize(static_cast<size_t>(top));
+  return out;
+}
+
+json headFeatureJson(const HeadFeature& f) {
+  return {{"layer", f.layer},
+          {"head", f.head},
+          {"feature", f.feature},
+          {"share", f.share},
+          {"density", f.density},
+          {"max_activation", f.maxActivation},
+          {"dead", f.dead},
+          {"label", f.label.empty() ? json(nullptr) : json(f.label)},
+          {"family", f.family.empty() ? json(nullptr) : json(f.family)},
+          {"family_source", f.family.empty() ? json(nullptr) : json(f.familySuggested ? "suggestion" : "label")}};
+}
+
 }  // namespace zs::db

@@ -104,6 +104,25 @@ struct FeatureHit {
 };
 std::vector<FeatureHit> searchFeatures(Db& db, const std::string& text, SearchField field, int limit = 200);
 
+// A head's features (the paper's polysemanticity view): features of `layer`
+// whose stored head attribution gives `head` a share of at least `minShare`,
+// largest share first (ties: lower feature id first), at most `top` (<= 0: all).
+// Dead features are left out unless `includeDead`. The label text and family
+// are the person's label; without one, family is the builder's suggestion
+// (familySuggested = true). InputError: the layer is not in the database, the
+// head does not exist, or the database stores no head attribution.
+struct HeadFeature {
+  int layer = 0, head = 0;
+  int64_t feature = 0;
+  float share = 0;  // head_attribution[head]
+  double density = 0, maxActivation = 0;
+  bool dead = false;
+  std::string label, family;
+  bool familySuggested = false;
+};
+std::vector<HeadFeature> headFeatures(Db& db, int layer, int head, int top, double minShare, bool includeDead = false);
+nlohmann::json headFeatureJson(const HeadFeature& f);
+
 // The dashboard JSON of `zscope-cli feature --json`.
 nlohmann::json dashboardJson(const FeatureDashboard& d);
 nlohmann::json labelJson(const Label& l);

@@ -365,9 +365,9 @@ FeatureDetail Engine::feature(int layer, int64_t feature, int position) const {
   return r;
 }
 
-DfaResult Engine::dfa(int layer, int64_t feature, int dest) const {
-  c10::InferenceMode guard;
-  const Attribution& a = d_->attribution();
+namespace {
+// One prompt's DFA of a feature at `dest` as the GUI's plain struct.
+DfaResult dfaOf(const Attribution& a, int layer, int64_t feature, int dest) {
   if (dest < 0 || dest >= a.numTokens()) throw InputError("dfa", "position " + std::to_string(dest) + " is outside the prompt");
   Dfa d = a.dfa(layer, static_cast<int>(feature), dest);
   DfaResult r;
@@ -385,6 +385,57 @@ DfaResult Engine::dfa(int layer, int64_t feature, int dest) const {
   r.activation = d.activation;
   return r;
 }
+}  // namespace
+
+DfaResult Engine::dfa(int layer, int64_t feature, int dest) const {
+  c10::InferenceMode guard;
+  return dfaOf(d_->attribution(), layer, feature, dest);
+}
+
+PromptComparison Engine::comparePrompts(const std::string& promptA, const std::string& promptB, bool bos, int layer,
+                                        int64_t feature, int destA, bool truncate) const {
+  if (!d_->session) throw InputError("model", "no model is open");
+  auto sae = d_->saeInfo.find(layer);
+  if (sae == d_->saeInfo.end()) throw InputError("compare", "no SAE is loaded for layer " + std::to_string(layer));
+  if (feature < 0 || feature >= sae->second.dSae)
+    throw InputError("compare", "feature " + std::to_string(feature) + " does not exist (layer " + std::to_string(layer) +
+                                    " has " + std::to_string(sae->second.dSae) + ")");
+  c10::InferenceMode guard;
+  const Session& session = *d_->session;
+  PromptComparison r;
+  r.layer = layer;
+  r.feature = feature;
+  // Each prompt on its own Attribution: the current analysis (and its tree) stays as it is.
+  auto run = [&](const std::string& text, const char* which, PromptSide& side) {
+    std::vector<int64_t> ids;
+    try {
+      ids = session.checkIds(session.encodePrompt(text, bos), truncate);
+    } catch (const InputError& e) {
+      throw InputError(std::string("prompt ") + which, e.what());
+    }
+    side.prompt = text;
+    for (int64_t id : ids)
+      side.tokens.push_back({id, session.requireTokenizer().tokenString(id), session.requireTokenizer().displayString(id)});
+    return std::make_unique<Attribution>(session.model(), session.saePtrs(), ids);
+  };
+  auto attrA = run(promptA, "A", r.a);
+  auto attrB = run(promptB, "B", r.b);
+  const int nA = attrA->numTokens(), nB = attrB->numTokens();
+  if (destA < 0 || destA >= nA) destA = nA - 1;
+  r.aligned = nA == nB;
+  // Token counts differ: B's destination is the same distance from its end.
+  const int destB = r.aligned ? destA : std::clamp(nB - (nA - destA), 0, nB - 1);
+  r.a.acts = attrA->featureActivations(layer, static_cast<int>(feature));
+  r.b.acts = attrB->featureActivations(layer, static_cast<int>(feature));
+  r.a.dfa = dfaOf(*attrA, layer, feature, destA);
+  r.b.dfa = dfaOf(*attrB, layer, feature, destB);
+  if (r.aligned) {
+    for (int p = 0; p < nA; ++p) r.actDiff.push_back(r.b.acts[p] - r.a.acts[p]);
+    for (int p = 0; p <= destA; ++p) r.dfaBySourceDiff.push_back(r.b.dfa.bySource[p] - r.a.dfa.bySource[p]);
+    for (size_t h = 0; h < r.a.dfa.byHead.size(); ++h) r.dfaByHeadDiff.push_back(r.b.dfa.byHead[h] - r.a.dfa.byHead[h]);
+  }
+  return r;
+}
 
 RdfaNode Engine::rdfaRoot(int layer, int64_t feature, int position) const {
   c10::InferenceMode guard;
@@ -399,7 +450,16 @@ std::vector<RdfaNode> Engine::expand(uint64_t generation, int nodeId, int topK) 
   return out;
 }
 
-std::vector<HeadTopFeature> Engine::headTopFeatures(int layer, int head, int k) const {
+std::vector<HeadTopFeature> Engine::headTopFeatures(int layer, int head, int k, double minShare) const {
+  if (d_->db) {
+    const db::DbInfo info = db::dbInfo(*d_->db);
+    if (std::find(info.layers.begin(), info.layers.end(), layer) != info.layers.end()) {
+      std::vector<HeadTopFeature> out;
+      for (const db::HeadFeature& f : db::headFeatures(*d_->db, layer, head, k, minShare))
+        out.push_back({f.feature, f.share, f.label, f.family, f.familySuggested, f.density, f.maxActivation});
+      return out;
+    }
+  }
   auto it = d_->headFrac.find(layer);
   if (it == d_->headFrac.end()) throw InputError("head", "no SAE is loaded for layer " + std::to_string(layer));
   const int H = static_cast<int>(d_->info.nHead);
@@ -408,11 +468,16 @@ std::vector<HeadTopFeature> Engine::headTopFeatures(int layer, int head, int k) 
   const int64_t dSae = static_cast<int64_t>(frac.size()) / H;
   std::vector<int64_t> idx(dSae);
   for (int64_t i = 0; i < dSae; ++i) idx[i] = i;
-  const int64_t kk = std::min<int64_t>(k, dSae);
-  std::partial_sort(idx.begin(), idx.begin() + kk, idx.end(),
-                    [&](int64_t a, int64_t b) { return frac[a * H + head] > frac[b * H + head]; });
+  std::stable_sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) { return frac[a * H + head] > frac[b * H + head]; });
   std::vector<HeadTopFeature> out;
-  for (int64_t i = 0; i < kk; ++i) out.push_back({idx[i], frac[idx[i] * H + head], d_->labelOf(layer, idx[i]).first});
+  for (int64_t i = 0; i < dSae && (k <= 0 || static_cast<int64_t>(out.size()) < k); ++i) {
+    if (!(frac[idx[i] * H + head] >= minShare)) break;
+    HeadTopFeature f;
+    f.feature = idx[i];
+    f.fraction = frac[idx[i] * H + head];
+    f.label = d_->labelOf(layer, idx[i]).first;
+    out.push_back(std::move(f));
+  }
   return out;
 }
 

@@ -150,10 +150,36 @@ struct PositionPredictions {
   float probOfActual = 0;       // p(token at position | before); NaN at 0
 };
 
+// A head's features (the paper's polysemanticity view): by the head's share of
+// the feature's decoder norm (head attribution).
 struct HeadTopFeature {
   int64_t feature = 0;
-  float fraction = 0;
+  float fraction = 0;   // the head's share of the feature's decoder norm
   std::string label;
+  std::string family;           // the person's label's family, else the suggestion
+  bool familySuggested = false;  // family is the database's suggestion
+  double density = -1, maxActivation = -1;  // from the feature database (-1: none open)
+};
+
+// Two prompts side by side (e.g. the IOI "ABBA" and "BABA" orders): one
+// feature's activation on every token of each and its DFA at a destination of
+// each. With the same token count the positions pair up (`aligned`) and the
+// differences (B − A) are filled; otherwise they stay empty and B's
+// destination is the position as far from its end as A's.
+struct PromptSide {
+  std::string prompt;
+  std::vector<TokenInfo> tokens;
+  std::vector<float> acts;  // the feature's activation per token
+  DfaResult dfa;            // at dfa.dest
+};
+struct PromptComparison {
+  int layer = 0;
+  int64_t feature = 0;
+  PromptSide a, b;
+  bool aligned = false;
+  std::vector<float> actDiff;          // [n] B − A per position (aligned only)
+  std::vector<float> dfaBySourceDiff;  // [dest+1] B − A per source position (aligned only)
+  std::vector<float> dfaByHeadDiff;    // [nHead] B − A per head (aligned only)
 };
 
 class Engine {
@@ -199,13 +225,21 @@ class Engine {
   PromptAnalysis analyse(const std::string& prompt, bool bos, const Progress& progress = {}, bool truncate = false);
   FeatureDetail feature(int layer, int64_t feature, int position) const;
   DfaResult dfa(int layer, int64_t feature, int dest) const;
+  // Both prompts analysed on their own (the current analysis is untouched); destA
+  // outside prompt A means its last token. InputError for a prompt that does not
+  // fit (unless `truncate`), a layer without SAE or a feature it lacks.
+  PromptComparison comparePrompts(const std::string& promptA, const std::string& promptB, bool bos, int layer,
+                                  int64_t feature, int destA, bool truncate = false) const;
   // Root node for a feature at a position, and the children of any expandable node.
   RdfaNode rdfaRoot(int layer, int64_t feature, int position) const;
   // Children of an expandable node of the current analysis (InputError when
   // `generation` is not the current one: the prompt changed meanwhile).
   std::vector<RdfaNode> expand(uint64_t generation, int nodeId, int topK = 12) const;
   uint64_t generation() const;
-  std::vector<HeadTopFeature> headTopFeatures(int layer, int head, int k) const;
+  // The features with the largest share of `head` (at least minShare), at most k:
+  // from the open feature database (live features, labels, families, density),
+  // else from the loaded SAE's decoder (the same shares; labels only).
+  std::vector<HeadTopFeature> headTopFeatures(int layer, int head, int k, double minShare = 0) const;
   Dashboard dashboard(int layer, int64_t feature) const;
   // Top-k next-token predictions after `position` of the current analysis and
   // the loss on its token (one forward pass per prompt, cached).

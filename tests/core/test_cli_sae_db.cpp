@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -17,6 +18,8 @@
 #include "core/sae/activation_files.h"
 #include "core/train/harvest.h"
 #include "core/train/sae_run.h"
+#include "core/db/labels.h"
+#include "core/base/error.h"
 #include "core/sae/sae.h"
 #include "tests/core/cli_inprocess.h"
 #include "tests/support/check.h"
@@ -44,6 +47,95 @@ const Paths& paths(const std::string& shared) {
   for (int i = 0; i < 80; ++i) out << nlohmann::json({{"text", std::string(lines[i % 4]) + " " + std::to_string(i)}}).dump() << "\n";
   p.out = dir + "/run";
   return p;
+}
+
+// head-features --json against the database rows read directly: every live
+// feature whose stored head_attribution[head] >= min-share, by share, with the
+// person's label and family (else the builder's suggestion).
+void checkHeadFeatures(const std::string& dbFile) {
+  {
+    auto d = db::Db::open(dbFile);
+    db::Label l;
+    l.layer = 1;
+    l.feature = 5;
+    l.text = "a labelled feature";
+    l.family = "induction";
+    db::setLabel(*d, l);
+  }
+  struct Row {
+    int64_t feature;
+    std::vector<float> attr;
+    bool dead;
+    std::string family;
+  };
+  std::vector<Row> rows;
+  {
+    db::OpenOptions oo;
+    oo.create = false;
+    auto d = db::Db::open(dbFile, oo);
+    db::Stmt s(*d, "SELECT feature, head_attribution, dead, family FROM features WHERE layer=1");
+    while (s.step()) rows.push_back({s.i64(0), s.blobAs<float>(1), s.i64(2) != 0, s.text(3)});
+  }
+  ZS_CHECK_EQ(rows.size(), size_t(64));
+  for (int head : {0, 3}) {
+    for (double minShare : {0.0, 0.3}) {
+      std::vector<std::pair<float, int64_t>> want;
+      for (const Row& r : rows)
+        if (!r.dead && r.attr.size() == 4 && r.attr[head] >= minShare) want.push_back({r.attr[head], r.feature});
+      std::stable_sort(want.begin(), want.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      if (want.size() > 7) want.resize(7);
+      std::string out;
+      char ms[32];
+      std::snprintf(ms, sizeof ms, "%g", minShare);
+      ZS_CHECK_EQ(test::runCli({"head-features", "--db", dbFile, "--layer", "1", "--head", std::to_string(head), "--top",
+                                "7", "--min-share", ms, "--json"},
+                               &out),
+                  0);
+      const nlohmann::json j = nlohmann::json::parse(out);
+      ZS_CHECK_EQ(j.at("features").size(), want.size());
+      for (size_t i = 0; i < want.size() && i < j.at("features").size(); ++i) {
+        const auto& f = j["features"][i];
+        ZS_CHECK_EQ(f.at("feature").get<int64_t>(), want[i].second);
+        ZS_CHECK_NEAR(f.at("share").get<double>(), double(want[i].first), 1e-7);
+        ZS_CHECK(f.at("share").get<double>() >= minShare);
+        ZS_CHECK_EQ(f.at("head").get<int>(), head);
+        const Row& r = *std::find_if(rows.begin(), rows.end(), [&](const Row& x) { return x.feature == want[i].second; });
+        if (r.feature == 5) {
+          ZS_CHECK_EQ(f.at("label").get<std::string>(), std::string("a labelled feature"));
+          ZS_CHECK_EQ(f.at("family").get<std::string>(), std::string("induction"));
+          ZS_CHECK_EQ(f.at("family_source").get<std::string>(), std::string("label"));
+        } else if (!r.family.empty()) {
+          ZS_CHECK_EQ(f.at("family").get<std::string>(), r.family);
+          ZS_CHECK_EQ(f.at("family_source").get<std::string>(), std::string("suggestion"));
+        } else {
+          ZS_CHECK(f.at("family").is_null());
+        }
+      }
+    }
+  }
+  // Text output; bad input: a layer or head the database lacks (3), a missing option (2).
+  ZS_CHECK_EQ(test::runCli({"head-features", "--db", dbFile, "--layer", "1", "--head", "2", "--top", "3"}), 0);
+  ZS_CHECK_EQ(test::runCli({"head-features", "--db", dbFile, "--layer", "0", "--head", "0"}), 3);
+  ZS_CHECK_EQ(test::runCli({"head-features", "--db", dbFile, "--layer", "1", "--head", "4"}), 3);
+  ZS_CHECK_EQ(test::runCli({"head-features", "--db", dbFile, "--layer", "1"}), 2);
+  ZS_CHECK_EQ(test::runCli({"head-features", "--db", dbFile, "--layer", "1", "--head", "0", "--min-share", "2"}), 2);
+  // A database without head attribution (an older build) gets a clear refusal, not an empty list.
+  const std::string old = test::tempDir() + "/old-heads.zscope.db";
+  fs::copy_file(dbFile, old, fs::copy_options::overwrite_existing);
+  {
+    auto d = db::Db::open(old);
+    d->exec("UPDATE features SET head_attribution = x''");
+  }
+  try {
+    db::OpenOptions oo;
+    oo.create = false;
+    auto d = db::Db::open(old, oo);
+    db::headFeatures(*d, 1, 0, 10, 0.0);
+    ZS_CHECK(false);
+  } catch (const InputError& e) {
+    ZS_CHECK(std::string(e.what()).find("no head attribution") != std::string::npos);
+  }
+  ZS_CHECK_EQ(test::runCli({"head-features", "--db", old, "--layer", "1", "--head", "0"}), 3);
 }
 
 }  // namespace
@@ -90,6 +182,7 @@ ZS_TEST(trainEvaluateAndBuildADatabase) {
   }
   ZS_CHECK_EQ(test::runCli({"feature", "--db", db, "--layer", "1", "--feature", "0", "--json"}, &out), 0);
   ZS_CHECK(nlohmann::json::parse(out).is_object());
+  checkHeadFeatures(db);
   // Running the same build again: already built, nothing changes.
   ZS_CHECK_EQ(test::runCli({"build-db", "--model", p.model, "--sae", saeDir, "--corpus", p.corpus, "--out", db,
                             "--tokens", "1500", "--context", "32", "--top-k", "4", "--samples", "1", "--threads", "1"}),

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -145,6 +146,27 @@ ZS_TEST(deepFamilyNumbersInDatabaseExitsThree) {
   ZS_CHECK_EQ(runCli({"feature", "--db", db, "--layer", layer, "--feature", feat, "--json"}), 3);
 }
 
+// A head-attribution blob of the wrong size (3 bytes, or NaN shares) leaves that
+// feature out of head-features; the others are still listed.
+ZS_TEST(malformedHeadAttributionLeavesTheFeatureOut) {
+  REQUIRE_DATA();
+  const std::string db = dbCopy("bad-heads.db");
+  const std::string layer = sqlOne(db, "SELECT layer FROM features WHERE dead=0 LIMIT 1");
+  const std::string feat = sqlOne(db, "SELECT feature FROM features WHERE dead=0 AND layer=" + layer + " LIMIT 1");
+  const std::string feat2 = sqlOne(db, "SELECT feature FROM features WHERE dead=0 AND layer=" + layer + " LIMIT 1 OFFSET 1");
+  sql(db, "UPDATE features SET head_attribution=x'000000' WHERE layer=" + layer + " AND feature=" + feat);
+  sql(db, "UPDATE features SET head_attribution=x'0000c07f0000c07f0000c07f0000c07f0000c07f0000c07f0000c07f0000c07f'"
+          " WHERE layer=" + layer + " AND feature=" + feat2);
+  std::string out;
+  ZS_CHECK_EQ(runCli({"head-features", "--db", db, "--layer", layer, "--head", "0", "--top", "0", "--json"}, &out), 0);
+  const nlohmann::json j = nlohmann::json::parse(out);
+  ZS_CHECK(!j.at("features").empty());
+  for (const auto& f : j.at("features")) {
+    ZS_CHECK(f.at("feature").get<int64_t>() != std::stoll(feat) && f.at("feature").get<int64_t>() != std::stoll(feat2));
+    ZS_CHECK(std::isfinite(f.at("share").get<double>()));
+  }
+}
+
 ZS_TEST(malformedJsonInDatabaseColumnExitsThree) {
   REQUIRE_DATA();
   const std::string db = dbCopy("bad-column.db");
@@ -244,6 +266,7 @@ ZS_TEST(labelRefusesEmptyAndForeignDatabases) {
   writeText(empty, "");
   ZS_CHECK_EQ(runCli({"label", "--db", empty, "--layer", "0", "--feature", "1", "--label", "x"}), 3);
   ZS_CHECK_EQ(runCli({"feature", "--db", empty, "--layer", "0", "--feature", "1"}), 3);
+  ZS_CHECK_EQ(runCli({"head-features", "--db", empty, "--layer", "0", "--head", "1"}), 3);
   ZS_CHECK_EQ(fs::file_size(empty), 0u);
 
   const std::string foreign = tmp("foreign.db");
@@ -253,6 +276,7 @@ ZS_TEST(labelRefusesEmptyAndForeignDatabases) {
   ZS_CHECK_EQ(runCli({"label", "--db", foreign, "--layer", "0", "--feature", "1", "--label", "x"}), 3);
   ZS_CHECK_EQ(runCli({"feature", "--db", foreign, "--layer", "0", "--feature", "1"}), 3);
   ZS_CHECK_EQ(runCli({"session", "list", "--db", foreign}), 3);
+  ZS_CHECK_EQ(runCli({"head-features", "--db", foreign, "--layer", "0", "--head", "0"}), 3);
   ZS_CHECK_EQ(sqlOne(foreign, "SELECT count(*) FROM sqlite_master WHERE name='meta'"), std::string("0"));
   ZS_CHECK_EQ(sqlOne(foreign, "PRAGMA journal_mode"), std::string("delete"));
   ZS_CHECK_EQ(fs::file_size(foreign), before);

@@ -7,6 +7,8 @@
 #include <QComboBox>
 #include <QImage>
 #include <QDoubleSpinBox>
+#include <QDockWidget>
+#include <QSplitter>
 #include <QLabel>
 #include <QListWidget>
 #include <QMessageBox>
@@ -15,6 +17,7 @@
 #include <QSignalSpy>
 #include <QTableView>
 
+#include "app/gui/explorer/compare_view.h"
 #include "app/gui/explorer/explorer_controller.h"
 #include "app/gui/explorer/explorer_prompt.h"
 #include "app/gui/explorer/feature_search.h"
@@ -30,8 +33,10 @@
 #include "core/engine/engine.h"
 #include "explorer_fixture.h"
 #include "testutil.h"
+#include "widgets/compare_model.h"
 #include "widgets/dashboard_view.h"
 #include "widgets/feature_table_model.h"
+#include "widgets/head_feature_model.h"
 #include "widgets/heatmap_plot.h"
 #include "widgets/rdfa_tree_model.h"
 #include "widgets/token_view.h"
@@ -50,6 +55,17 @@ class TestExplorerWindow : public QObject {
   const QString prompt_ = "the cat sat on the mat. the cat sat";
 
   ExplorerController* x() { return w_->explorer(); }
+
+  // A double-click on a row of an item view. QTest::mouseDClick alone does not make
+  // this Qt's item views emit doubleClicked (the first press of the pair is missing);
+  // a click before it does, as a real double-click delivers.
+  static void dClick(QAbstractItemView* v, const QModelIndex& i) {
+    v->scrollTo(i);
+    const QPoint p = v->visualRect(i).center();
+    QVERIFY(v->viewport()->rect().contains(p));
+    QTest::mouseClick(v->viewport(), Qt::LeftButton, {}, p);
+    QTest::mouseDClick(v->viewport(), Qt::LeftButton, {}, p);
+  }
 
   void runPrompt(const QString& text) {
     QPlainTextEdit* e = x()->prompt()->editor();
@@ -158,8 +174,17 @@ class TestExplorerWindow : public QObject {
     const QPoint cell = hm->cellCenter(layer, 2);
     QVERIFY2(hm->cellAt(cell) == qMakePair(layer, 2), qPrintable(QString("cell at (%1,%2) of %3x%4").arg(cell.x()).arg(cell.y()).arg(hm->width()).arg(hm->height())));
     QTest::mouseClick(hm->plot(), Qt::LeftButton, {}, hm->plot()->mapFrom(hm, cell));
-    QTRY_VERIFY_WITH_TIMEOUT(x()->headTopList()->count() == 20, 10000);
-    QVERIFY(x()->headTopList()->item(0)->text().startsWith(QString("L%1 H2").arg(layer)));
+    // Without a feature database: every feature of the layer by its share of head 2 (the SAE's decoder norms).
+    HeadFeatureModel* hf = x()->headFeatureModel();
+    QAbstractItemModelTester tester(hf, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QTRY_VERIFY_WITH_TIMEOUT(hf->head() == 2 && hf->rowCount() == 32, 10000);
+    QCOMPARE(hf->layer(), layer);
+    for (int r = 0; r < hf->rowCount(); ++r) {
+      const qint64 f = hf->index(r, 0).data(HeadFeatureModel::FeatureRole).toLongLong();
+      const double share = hf->index(r, 0).data(HeadFeatureModel::ShareRole).toDouble();
+      QVERIFY(std::fabs(share - saes_[layer].headFractions(int(f))[2]) < 1e-5);
+      if (r > 0) QVERIFY(share <= hf->index(r - 1, 0).data(HeadFeatureModel::ShareRole).toDouble());
+    }
   }
 
   void rdfaExpansionAddsChildrenThatSum() {
@@ -281,6 +306,60 @@ class TestExplorerWindow : public QObject {
     x()->featureProxy()->setText("");
   }
 
+  // With the feature database open, a head's features come from it: live
+  // features by their stored share, with labels and families; double-clicking
+  // one selects it everywhere, and Back returns to the previous selection.
+  void headFeaturesFromDatabase() {
+    runPrompt(prompt_);
+    const Selection before = x()->selection();
+    const zs::FeatureRow top = x()->analysis().perPosition[before.pos].front();
+    const int layer = top.layer, head = 1;
+    HeadFeatureModel* hf = x()->headFeatureModel();
+    QAbstractItemModelTester tester(hf, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    HeatmapPlot* hm = x()->headMap();
+    QTest::mouseClick(hm->plot(), Qt::LeftButton, {}, hm->plot()->mapFrom(hm, hm->cellCenter(layer, head)));
+    QTRY_VERIFY_WITH_TIMEOUT(hf->head() == head && hf->layer() == layer && hf->rowCount() > 0, 10000);
+    // Reference: the database rows read directly.
+    std::vector<std::tuple<float, qint64, bool, std::string, std::string>> want;  // share, feature, dead, family, label
+    {
+      auto db = zs::db::Db::open(dbFile_);
+      zs::db::Stmt st(*db, "SELECT f.feature, f.head_attribution, f.dead, f.family, COALESCE(l.text, ''), COALESCE(l.family, '')"
+                           " FROM features f LEFT JOIN labels l ON l.layer=f.layer AND l.feature=f.feature WHERE f.layer=?");
+      st.bind(1, layer);
+      while (st.step()) {
+        const std::vector<float> a = st.blobAs<float>(1);
+        if (st.i64(2) != 0) continue;
+        const std::string fam = !st.text(5).empty() ? st.text(5) : st.text(3);
+        want.emplace_back(a.at(head), st.i64(0), false, fam, st.text(4));
+      }
+    }
+    std::stable_sort(want.begin(), want.end(), [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+    QCOMPARE(hf->rowCount(), std::min<int>(50, int(want.size())));
+    for (int r = 0; r < hf->rowCount(); ++r) {
+      QCOMPARE(hf->index(r, 0).data(HeadFeatureModel::FeatureRole).toLongLong(), std::get<1>(want[r]));
+      QVERIFY(std::fabs(hf->index(r, 0).data(HeadFeatureModel::ShareRole).toDouble() - std::get<0>(want[r])) < 1e-7);
+      QCOMPARE(hf->features()[r].family, std::get<3>(want[r]));
+      QCOMPARE(hf->features()[r].label, std::get<4>(want[r]));
+      QVERIFY(hf->features()[r].density >= 0);
+    }
+    // Double-click a row other than the current feature: every view follows; Back returns.
+    int row = 0;
+    while (row + 1 < hf->rowCount() && hf->features()[row].feature == before.feature && layer == before.layer) ++row;
+    const qint64 chosen = hf->features()[row].feature;
+    QTableView* t = x()->headFeatureTable();
+    t->scrollTo(hf->index(row, 0));
+
+    QVERIFY(t->isVisible() && t->viewport()->height() >= 2 * t->visualRect(hf->index(0, 0)).height());
+    dClick(t, hf->index(row, 0));
+    QCOMPARE(x()->selection().layer, layer);
+    QCOMPARE(x()->selection().feature, chosen);
+    QTRY_VERIFY_WITH_TIMEOUT(x()->featureDetail().feature == chosen && x()->dashboard()->dashboard().feature == chosen, 10000);
+    x()->back();
+    QCOMPARE(x()->selection(), before);
+    x()->forward();
+    QCOMPARE(x()->selection().feature, chosen);
+  }
+
   // Search the database by label, family and peak token; a hit selects its feature.
   void searchFindsFeatures() {
     FeatureSearchDialog* d = w_->featureSearch();
@@ -315,9 +394,20 @@ class TestExplorerWindow : public QObject {
     QCOMPARE(d->model()->rowCount(), 0);
     run("cat-mat", 0);
     QCOMPARE(d->model()->rowCount(), 1);
-    QTest::mouseDClick(d->table()->viewport(), Qt::LeftButton, {}, d->table()->visualRect(d->model()->index(0, 0)).center());
+    d->show();
+    QVERIFY(QTest::qWaitForWindowExposed(d));
+    x()->selectPosition(1);
+    x()->selectFeature(1 - layer, 0);  // some other feature first
+    const Selection before = x()->selection();
+    dClick(d->table(), d->model()->index(0, 0));
     QCOMPARE(x()->selection().layer, layer);
     QCOMPARE(x()->selection().feature, feature);
+    // The hit is a history entry: Back returns to the selection before it, Forward to the hit.
+    x()->back();
+    QCOMPARE(x()->selection(), before);
+    x()->forward();
+    QCOMPARE(x()->selection().feature, feature);
+    d->hide();
   }
 
   // Next-token predictions and the loss at the selected position.
@@ -466,6 +556,142 @@ class TestExplorerWindow : public QObject {
     QVERIFY(!x()->goTo("1:1@999", &err));
     x()->back();
     QCOMPARE(x()->selection().feature, qint64(3));
+    // Ctrl+G is a history entry too: Back after a go-to returns to the selection before it.
+    x()->selectFeature(0, 1);
+    const Selection before = x()->selection();
+    QVERIFY(x()->goTo("1:2@1", &err));
+    QCOMPARE(x()->selection(), (Selection{1, 1, 2}));
+    x()->back();
+    QCOMPARE(x()->selection(), before);
+    x()->forward();
+    QCOMPARE(x()->selection(), (Selection{1, 1, 2}));
+  }
+
+  // Two prompts side by side: every number equals two independent single-prompt
+  // analyses; differences only where positions pair up; stale results are dropped;
+  // a double-clicked position is a history entry.
+  void compareTwoPrompts() {
+    runPrompt(prompt_);
+    CompareView* cv = x()->compareView();
+    QAbstractItemModelTester t1(cv->tokenModel(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QAbstractItemModelTester t2(cv->headModel(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+    const int nA = int(x()->analysis().tokens.size());
+    const zs::FeatureRow top = x()->analysis().perPosition[nA - 1].front();
+    const int layer = top.layer;
+    const qint64 feature = top.feature;
+    QString err;
+    QVERIFY2(x()->goTo(QString("%1:%2@-1").arg(layer).arg(feature), &err), qPrintable(err));
+    const uint64_t generation = x()->analysis().generation;
+    auto tokenCount = [&](const QString& text) { return int(ref_->analyse(text.toStdString(), true).tokens.size()); };
+    QString aligned;
+    for (const char* c : {"the mat sat on the cat. the cat sat", "the cat sat on the mat. the mat sat",
+                          "the dog sat on the mat. the cat sat", "the cat sat on the mat. the dog sat"})
+      if (aligned.isEmpty() && tokenCount(c) == nA) aligned = c;
+    QVERIFY(!aligned.isEmpty());
+    const QString shorter = "the cat sat";
+    QVERIFY(tokenCount(shorter) < nA);
+    auto near = [](double a, double b) { return std::fabs(a - b) <= 1e-5 * (1 + std::fabs(b)); };
+    auto sameDfa = [&](const zs::DfaResult& got, const zs::DfaResult& want) {
+      QCOMPARE(got.dest, want.dest);
+      QCOMPARE(got.dfa.size(), want.dfa.size());
+      for (size_t i = 0; i < want.dfa.size(); ++i) QVERIFY(near(got.dfa[i], want.dfa[i]));
+      for (size_t i = 0; i < want.bySource.size(); ++i) QVERIFY(near(got.bySource[i], want.bySource[i]));
+      QCOMPARE(got.byHead.size(), want.byHead.size());
+      for (size_t i = 0; i < want.byHead.size(); ++i) QVERIFY(near(got.byHead[i], want.byHead[i]));
+      QVERIFY(near(got.bias, want.bias) && near(got.preActivation, want.preActivation));
+    };
+    for (const QString& b : {aligned, shorter}) {
+      for (const int destA : {nA - 1, 3}) {
+        x()->selectPosition(destA);
+        QSignalSpy done(cv, &CompareView::compared);
+        cv->setPromptB(b);
+        QTRY_VERIFY_WITH_TIMEOUT(done.count() >= 1 && cv->hasResult(), 20000);
+        const zs::PromptComparison c = cv->comparison();
+        QCOMPARE(c.layer, layer);
+        QCOMPARE(c.feature, int64_t(feature));
+        // Reference: each prompt analysed on its own by an independent engine.
+        ref_->analyse(prompt_.toStdString(), true);
+        const std::vector<float> actsA = ref_->feature(layer, feature, destA).acts;
+        const zs::DfaResult dfaA = ref_->dfa(layer, feature, destA);
+        const zs::PromptAnalysis rb = ref_->analyse(b.toStdString(), true);
+        const int nB = int(rb.tokens.size());
+        const int destB = nB == nA ? destA : std::clamp(nB - (nA - destA), 0, nB - 1);
+        const std::vector<float> actsB = ref_->feature(layer, feature, destB).acts;
+        const zs::DfaResult dfaB = ref_->dfa(layer, feature, destB);
+        QCOMPARE(c.aligned, nB == nA);
+        QCOMPARE(int(c.a.acts.size()), nA);
+        QCOMPARE(int(c.b.acts.size()), nB);
+        for (int p = 0; p < nA; ++p) QVERIFY(near(c.a.acts[p], actsA[p]));
+        for (int p = 0; p < nB; ++p) QVERIFY(near(c.b.acts[p], actsB[p]));
+        for (int p = 0; p < nB; ++p) QCOMPARE(c.b.tokens[p].id, rb.tokens[p].id);
+        sameDfa(c.a.dfa, dfaA);
+        sameDfa(c.b.dfa, dfaB);
+        // The models show the same numbers; B − A only where positions pair up.
+        PromptCompareModel* tm = cv->tokenModel();
+        QCOMPARE(tm->rowCount(), std::max(nA, nB));
+        for (int p = 0; p < tm->rowCount(); ++p) {
+          const QVariant diff = tm->index(p, PromptCompareModel::ActDiff).data(PromptCompareModel::ValueRole);
+          if (c.aligned) QVERIFY(near(diff.toDouble(), double(actsB[p]) - double(actsA[p])));
+          else QVERIFY(!diff.isValid());
+          if (p < nA) QVERIFY(near(tm->index(p, PromptCompareModel::ActA).data(PromptCompareModel::ValueRole).toDouble(), actsA[p]));
+          if (p <= destA) QVERIFY(near(tm->index(p, PromptCompareModel::DfaA).data(PromptCompareModel::ValueRole).toDouble(), dfaA.bySource[p]));
+          if (c.aligned && p <= destA)
+            QVERIFY(near(tm->index(p, PromptCompareModel::DfaDiff).data(PromptCompareModel::ValueRole).toDouble(),
+                         double(dfaB.bySource[p]) - double(dfaA.bySource[p])));
+        }
+        PromptCompareModel* hmodel = cv->headModel();
+        QCOMPARE(hmodel->rowCount(), 4);
+        for (int h = 0; h < 4; ++h) {
+          QVERIFY(near(hmodel->index(h, PromptCompareModel::HeadB).data(PromptCompareModel::ValueRole).toDouble(), dfaB.byHead[h]));
+          const QVariant diff = hmodel->index(h, PromptCompareModel::HeadDiff).data(PromptCompareModel::ValueRole);
+          QCOMPARE(diff.isValid(), c.aligned);
+          if (c.aligned) QVERIFY(near(diff.toDouble(), double(dfaB.byHead[h]) - double(dfaA.byHead[h])));
+        }
+        QVERIFY2(cv->status().contains(c.aligned ? "pair up" : "do not pair up"), qPrintable(cv->status()));
+        QCOMPARE(cv->tokensB()->count(), nB);
+        qInfo("compare: %d and %d tokens in %.1f ms on the worker", nA, nB, cv->lastMs());
+      }
+    }
+    // The explorer's own analysis is untouched by the comparisons.
+    QCOMPARE(x()->analysis().generation, generation);
+    QCOMPARE(x()->analysis().prompt, prompt_.toStdString());
+    // Stale results are never shown: a new selection right after a request wins.
+    {
+      x()->selectPosition(nA - 1);
+      QTRY_VERIFY_WITH_TIMEOUT(cv->hasResult() && cv->comparison().a.dfa.dest == nA - 1, 20000);
+      QSignalSpy done(cv, &CompareView::compared);
+      cv->setPromptB(aligned);
+      x()->selectPosition(2);  // compares again; the first request's result is dropped
+      QVERIFY(!cv->hasResult());
+      QTRY_VERIFY_WITH_TIMEOUT(cv->hasResult(), 20000);
+      QTest::qWait(100);
+      QCOMPARE(done.count(), 1);
+      QCOMPARE(cv->comparison().a.dfa.dest, 2);
+    }
+    // Double-clicking a position selects it (a history entry): Back returns.
+    const Selection before = x()->selection();
+    QTableView* tt = cv->tokenTable();
+    cv->window()->show();
+    for (QDockWidget* d : w_->findChildren<QDockWidget*>("compareDock")) d->raise();
+    QTRY_VERIFY(tt->isVisible());
+    const QModelIndex row4 = cv->tokenModel()->index(4, 0);
+    tt->scrollTo(row4);
+    QVERIFY2(tt->viewport()->rect().contains(tt->visualRect(row4).center()), "the row is visible");
+    dClick(tt, row4);
+    QCOMPARE(x()->selection().pos, 4);
+    QCOMPARE(x()->selection().feature, feature);
+    x()->back();
+    QCOMPARE(x()->selection(), before);
+    // A prompt B that does not fit is a message in the view, not a crash or a dialog.
+    QString longPrompt;
+    for (int i = 0; i < 80; ++i) longPrompt += "cat ";
+    QSignalSpy failed(cv, &CompareView::failed);
+    cv->setPromptB(longPrompt);
+    QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 20000);
+    QVERIFY2(cv->status().contains("prompt B"), qPrintable(cv->status()));
+    QVERIFY(!cv->hasResult());
+    cv->setPromptB("");
+    for (QDockWidget* d : w_->findChildren<QDockWidget*>("rdfaDock")) d->raise();
   }
 
   void errorsAreMessagesNotCrashes() {

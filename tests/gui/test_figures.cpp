@@ -144,9 +144,29 @@ class TestFigures : public QObject {
     h.setData(v, 12, 8, rows, cols, true);
     h.setTitle("A heatmap title for the comparison");
     compareFormats(h, QSize(520, 320), "heatmap");
-    // Cells are vector rectangles in the SVG: no embedded bitmap.
-    const QByteArray svg = renderSvg(h, QSize(520, 320));
-    QVERIFY(svg.count("<image") <= 1);  // at most the colour scale's gradient
+    // Cells are vector rectangles and the colour-scale bar a vector gradient: no
+    // embedded bitmap in the SVG or the PDF, on either kind of scale.
+    for (const bool signedData : {true, false}) {
+      h.setData(v, 12, 8, rows, cols, signedData);
+      const QByteArray svg = renderSvg(h, QSize(520, 320));
+      QCOMPARE(svg.count("<image"), qsizetype(0));
+      QVERIFY(svg.contains("linearGradient"));
+      const QByteArray pdf = renderPdf(h, QSize(520, 320), 300);
+      QVERIFY(!pdf.contains("/Subtype /Image") && !pdf.contains("/Subtype/Image"));
+      // The bar still shows: the rendered SVG has the gradient's end colours at the bar's ends.
+      const QImage img = renderSvgImage(svg, QSize(520, 320));
+      const QImage png = renderImage(h, QSize(520, 320), 96).convertToFormat(QImage::Format_RGB32);
+      int barPixels = 0, same = 0;
+      for (int y = 40; y < 300; ++y)
+        for (int x = 440; x < 520; ++x) {
+          const QColor a = png.pixelColor(x, y), b = img.pixelColor(x, y);
+          if (a.saturation() < 60) continue;  // the bar: saturated colours (not text, axes or background)
+          ++barPixels;
+          same += std::abs(a.red() - b.red()) + std::abs(a.green() - b.green()) + std::abs(a.blue() - b.blue()) < 40;
+        }
+      QVERIFY2(barPixels > 200, qPrintable(QString("colour bar pixels: %1").arg(barPixels)));
+      QVERIFY2(same > barPixels * 9 / 10, qPrintable(QString("%1 of %2 bar pixels match").arg(same).arg(barPixels)));
+    }
   }
 
   void transposedHeatmapWithManyTokens() {

@@ -3,6 +3,7 @@
 #include "app/gui/explorer/explorer_controller.h"
 
 #include <QComboBox>
+#include <QDockWidget>
 #include <QDebug>
 #include <QFontMetrics>
 #include <QItemSelectionModel>
@@ -15,10 +16,12 @@
 
 #include <algorithm>
 
+#include "app/gui/explorer/compare_view.h"
 #include "app/gui/explorer/explorer_prompt.h"
 #include "app/gui/explorer/intervention_panel.h"
 #include "widgets/dashboard_view.h"
 #include "widgets/feature_table_model.h"
+#include "widgets/head_feature_model.h"
 #include "widgets/heatmap_plot.h"
 #include "widgets/rdfa_tree_model.h"
 #include "widgets/token_view.h"
@@ -28,6 +31,14 @@ using namespace zs::gui;
 ExplorerController::ExplorerController(QMainWindow* window, Worker* worker)
     : QObject(window), window_(window), worker_(worker) {
   buildDocks(window);
+  // Two prompts side by side: a tab beside the RDFA tree (the default arrangement stays as it is).
+  compare_ = new CompareView(worker_, this);
+  QDockWidget* compareDock = addDock(window, "compareDock", tr("Compare prompts"), compare_, Qt::BottomDockWidgetArea);
+  for (QDockWidget* d : docks_)
+    if (d->objectName() == QLatin1String("rdfaDock")) {
+      window->tabifyDockWidget(d, compareDock);
+      d->raise();
+    }
   connect(worker_, &Worker::analysed, this, &ExplorerController::onAnalysed);
   connect(worker_, &Worker::featureReady, this, &ExplorerController::onFeature);
   connect(worker_, &Worker::dfaReady, this, &ExplorerController::onDfa);
@@ -45,14 +56,13 @@ ExplorerController::ExplorerController(QMainWindow* window, Worker* worker)
   });
   connect(worker_, &Worker::headTopReady, this, [this](quint64 id, int layer, int head, const std::vector<zs::HeadTopFeature>& v) {
     if (!worker_->isCurrent(RequestKind::HeadTop, id)) return;
-    headTop_->clear();
-    for (const auto& f : v) {
-      auto* it = new QListWidgetItem(QString("L%1 H%2 · F%3  %4%  %5").arg(layer).arg(head).arg(f.feature)
-                                         .arg(100.0 * f.fraction, 0, 'f', 1).arg(QString::fromStdString(f.label)));
-      it->setData(Qt::UserRole, layer);
-      it->setData(Qt::UserRole + 1, static_cast<qlonglong>(f.feature));
-      headTop_->addItem(it);
-    }
+    headModel_->setFeatures(layer, head, v);
+    const bool fromDb = !v.empty() && v.front().density >= 0;
+    headTable_->setToolTip(
+        tr("L%1 H%2: %3 features by their share of this head's decoder norm, %4. Double-click one to select it.")
+            .arg(layer).arg(head).arg(v.size())
+            .arg(fromDb ? tr("from the feature database (live features, labels, families)")
+                        : tr("from the loaded SAE's decoder (open a feature database for families and densities)")));
   });
 }
 
@@ -185,6 +195,7 @@ void ExplorerController::apply(const Selection& s, bool record) {
     historyIndex_ = history_.size() - 1;
   }
   Q_EMIT navigationChanged(historyIndex_ > 0, historyIndex_ + 1 < history_.size());
+  Q_EMIT selectionChanged();
   tokens_->setSelected(s.pos);
   intervene_->setTarget(analysis_.generation, s.pos, s.layer, s.feature,
                         QString::fromStdString(analysis_.tokens[s.pos].display));

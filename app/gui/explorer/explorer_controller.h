@@ -21,6 +21,7 @@ class QComboBox;
 class QLabel;
 class PromptEditor;
 class InterventionPanel;
+class CompareView;
 namespace zs::gui {
 class TokenView;
 class HeatmapPlot;
@@ -29,6 +30,7 @@ class FeatureFilterProxy;
 class RdfaTreeModel;
 class RdfaTreeView;
 class DashboardView;
+class HeadFeatureModel;
 class FigureSource;
 class RdfaTreeFigure;
 }  // namespace zs::gui
@@ -74,11 +76,15 @@ class ExplorerController : public QObject {
   zs::gui::FeatureFilterProxy* featureProxy() const { return proxy_; }
   zs::gui::HeatmapPlot* headMap() const { return heads_; }
   zs::gui::HeatmapPlot* dfaMap() const { return dfaMap_; }
-  QListWidget* headTopList() const { return headTop_; }
+  // The clicked head's features (click a head-attribution cell; double-click a row to select it).
+  QTableView* headFeatureTable() const { return headTable_; }
+  zs::gui::HeadFeatureModel* headFeatureModel() const { return headModel_; }
   zs::gui::RdfaTreeModel* treeModel() const { return treeModel_; }
   zs::gui::RdfaTreeView* treeView() const { return tree_; }
   zs::gui::DashboardView* dashboard() const { return dash_; }
   InterventionPanel* interventionPanel() const { return intervene_; }
+  // Two prompts side by side (the "Compare prompts" dock, tabbed with the RDFA tree).
+  CompareView* compareView() const { return compare_; }
 
  public Q_SLOTS:
   void run(const QString& text, bool bos);
@@ -105,6 +111,8 @@ class ExplorerController : public QObject {
   // the window offers to run it truncated.
   void promptTooLong(const QString& text, bool bos, const QString& message);
   void navigationChanged(bool canBack, bool canForward);
+  // The selection (position, feature) or the analysis behind it changed.
+  void selectionChanged();
 
  private:
   void buildDocks(QMainWindow* w);
@@ -136,13 +144,15 @@ class ExplorerController : public QObject {
   QLineEdit* search_ = nullptr;
   QComboBox* layerFilter_ = nullptr;
   zs::gui::HeatmapPlot* heads_ = nullptr;
-  QListWidget* headTop_ = nullptr;
+  QTableView* headTable_ = nullptr;
+  zs::gui::HeadFeatureModel* headModel_ = nullptr;
   zs::gui::HeatmapPlot* dfaMap_ = nullptr;
   zs::gui::RdfaTreeModel* treeModel_ = nullptr;
   zs::gui::RdfaTreeView* tree_ = nullptr;
   zs::gui::DashboardView* dash_ = nullptr;
   QLabel* predictions_ = nullptr;
   InterventionPanel* intervene_ = nullptr;
+  CompareView* compare_ = nullptr;
   std::unique_ptr<zs::gui::FigureSource> treeFigure_;
 
   void requestPredictions();

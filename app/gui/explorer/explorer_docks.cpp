@@ -15,12 +15,15 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 #include "app/gui/explorer/explorer_controller.h"
 #include "app/gui/explorer/explorer_export.h"
 #include "app/gui/explorer/explorer_prompt.h"
 #include "app/gui/explorer/intervention_panel.h"
 #include "widgets/dashboard_view.h"
 #include "widgets/feature_table_model.h"
+#include "widgets/head_feature_model.h"
 #include "widgets/heatmap_plot.h"
 #include "widgets/qcp.h"
 #include "widgets/rdfa_tree_figure.h"
@@ -129,25 +132,42 @@ void ExplorerController::buildDocks(QMainWindow* w) {
   heads_ = new HeatmapPlot("head_attribution");
   heads_->setObjectName("headHeatmap");
   heads_->setAxisLabels(tr("layer"), tr("head"));
-  headTop_ = new QListWidget;
-  headTop_->setObjectName("headTopFeatures");
-  headTop_->setMinimumHeight(40);
-  headTop_->hide();  // shown once a cell is clicked
-  headTop_->setToolTip(tr("Click a heatmap cell to list that head's top features; double-click one to select it"));
+  heads_->setMinimumHeight(100);  // leaves the head's feature list room under it in a small dock
+  // The clicked head's features (the paper's polysemanticity view).
+  headModel_ = new HeadFeatureModel(this);
+  headTable_ = new QTableView;
+  headTable_->setObjectName("headFeatures");
+  headTable_->setModel(headModel_);
+  headTable_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  headTable_->setSelectionMode(QAbstractItemView::SingleSelection);
+  headTable_->verticalHeader()->hide();
+  headTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  headTable_->horizontalHeader()->setSectionResizeMode(HeadFeatureModel::Label, QHeaderView::Stretch);  // elided, no scroll bar
+  headTable_->verticalHeader()->setDefaultSectionSize(headTable_->fontMetrics().height() + 4);
+  headTable_->setMinimumHeight(40);
+  headTable_->setToolTip(tr("Click a heatmap cell to list that head's features; double-click one to select it"));
+  headTable_->hide();  // shown once a cell is clicked
   headSplit->addWidget(heads_);
-  headSplit->addWidget(headTop_);
-  headSplit->setStretchFactor(0, 3);
+  headSplit->addWidget(headTable_);
+  headSplit->setStretchFactor(0, 1);
+  headSplit->setStretchFactor(1, 1);
   addDock(w, "headsDock", tr("Head attribution"), headSplit, Qt::RightDockWidgetArea);
   addExportMenu(heads_->plot(), heads_);
-  connect(heads_, &HeatmapPlot::cellClicked, this, [this](int layer, int head) {
+  connect(heads_, &HeatmapPlot::cellClicked, this, [this, headSplit](int layer, int head) {
     const quint64 id = worker_->nextId(RequestKind::HeadTop);
-    headTop_->clear();
-    headTop_->show();
-    QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(id), a1 = int(layer), a2 = int(head), a3 = int(20)] { w->headTopFeatures(a0, a1, a2, a3); }, Qt::QueuedConnection);
+    headModel_->clear();
+    if (headTable_->isHidden()) {
+      headTable_->show();
+      const int h = std::max(200, headSplit->height());
+      headSplit->setSizes({h / 2, h / 2});
+    }
+    QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(id), a1 = int(layer), a2 = int(head), a3 = int(50)] { w->headTopFeatures(a0, a1, a2, a3); }, Qt::QueuedConnection);
   });
-  connect(headTop_, &QListWidget::itemDoubleClicked, this, [this](QListWidgetItem* it) {
-    selectFeature(it->data(Qt::UserRole).toInt(), it->data(Qt::UserRole + 1).toLongLong());
-  });
+  auto chooseHeadFeature = [this](const QModelIndex& i) {
+    if (i.isValid()) selectFeature(i.data(HeadFeatureModel::LayerRole).toInt(), i.data(HeadFeatureModel::FeatureRole).toLongLong());
+  };
+  connect(headTable_, &QTableView::doubleClicked, this, chooseHeadFeature);
+  connect(headTable_, &QTableView::activated, this, chooseHeadFeature);
 
   dfaMap_ = new HeatmapPlot("dfa");
   dfaMap_->setObjectName("dfaHeatmap");
