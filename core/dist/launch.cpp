@@ -92,8 +92,9 @@ void pump(int fd, std::string prefix) {
     for (ssize_t i = 0; i < n; ++i) {
       line.push_back(buf[i]);
       if (buf[i] == '\n' || buf[i] == '\r') {
+        // A progress bar's "\rtext": the carriage return alone, then the prefixed text.
         std::lock_guard<std::mutex> lock(g_errMu);
-        writeAll(2, prefix + line);
+        writeAll(2, line.size() == 1 ? line : prefix + line);
         line.clear();
       }
     }
