@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
@@ -255,7 +256,7 @@ struct Group::Impl {
     try {
       hbStore->set(key("down", env.rank), bytesOf("stopped after: " + cause));
       readAll(first);
-      const auto until = Clock::now() + ms(std::min(3.0, opts.peerTimeoutS));
+      const auto until = Clock::now() + ms(std::min(1.5, opts.peerTimeoutS));  // three heartbeats
       while (Clock::now() < until) std::this_thread::sleep_for(milliseconds(100));
       readAll(last);
     } catch (const std::exception&) {
@@ -370,6 +371,9 @@ std::shared_ptr<Group> Group::join(const Environment& env, const JoinOptions& op
     QuietGlog() { FLAGS_minloglevel = google::GLOG_FATAL; }
     ~QuietGlog() { FLAGS_minloglevel = old; }
   } quiet;
+  // A peer that dies closes its sockets; writing to them must be an error
+  // (EPIPE, then PeerFailure), not SIGPIPE ending this process silently.
+  std::signal(SIGPIPE, SIG_IGN);
   auto im = std::make_unique<Impl>();
   im->env = env;
   im->opts = opts;

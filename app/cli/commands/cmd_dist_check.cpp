@@ -62,6 +62,7 @@ int runDistCheck(const Args& a) {
       out["all_reduce_ms"] = s * 1000;
       out["all_reduce_mb_per_s"] = s > 0 ? mb / s : 0.0;
     }
+    if (seconds > 0) std::cerr << "rank " << R << ": checks done, all-reducing for " << seconds << " s" << std::endl;
     const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     int64_t rounds = 0;
     while (std::chrono::steady_clock::now() < until && !interruptFlag().load()) {
