@@ -1,6 +1,7 @@
 #include "core/dist/launch.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -133,9 +134,10 @@ int launchLocal(const LaunchOptions& o) {
   };
   std::vector<Child> kids(static_cast<size_t>(o.nproc));
   const pid_t parent = ::getpid();
+  const int devnull = o.discardStdout ? ::open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
   for (int r = 0; r < o.nproc; ++r) {
     int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("cannot create a pipe for rank " + std::to_string(r));
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("cannot create a pipe for rank " + std::to_string(r));
     // Everything the child needs is prepared before fork (no allocation after it).
     std::vector<std::string> envs;
     for (char** e = environ; *e; ++e) {
@@ -166,6 +168,7 @@ int launchLocal(const LaunchOptions& o) {
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (::getppid() != parent) ::_exit(1);
       ::dup2(fds[1], 2);
+      if (devnull >= 0) ::dup2(devnull, 1);
       ::close(fds[0]);
       ::close(fds[1]);
       ::execve(exe, argv.data(), envp.data());
@@ -213,6 +216,7 @@ int launchLocal(const LaunchOptions& o) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (auto& k : kids) k.reader.join();
+  if (devnull >= 0) ::close(devnull);
   if (failed >= 0) {
     std::string others;
     for (int r = 0; r < o.nproc; ++r)

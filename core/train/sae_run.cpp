@@ -290,7 +290,9 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
 
   ActivationSource src(*run.model, *windows, p.layers, p.windowsPerForward);
   const uint64_t rankSeed = run.world > 1 ? 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(run.rank + 1) : 0;
-  ShuffledBuffer buffer(src, p.bufferTokens, p.seed * 1000003ULL + static_cast<uint64_t>(step) + rankSeed, run.device,
+  // Data-parallel: the ranks' buffers together hold --buffer-tokens (as do their batches --batch).
+  const int64_t bufferTokens = std::max(localBatch, p.bufferTokens / run.world);
+  ShuffledBuffer buffer(src, bufferTokens, p.seed * 1000003ULL + static_cast<uint64_t>(step) + rankSeed, run.device,
                         progress, p.reuse);
   if (buffer.filled() < localBatch) throw InputError(p.corpus, "yields fewer activations than one batch");
 
