@@ -75,6 +75,7 @@ int launchRanksIfAsked(const Args& a) {
     o.args.push_back(std::to_string(std::max(1, runtime::hardwareThreads() / o.nproc)));
   }
   o.cancel = &interruptFlag();
+  o.gpuPerRank = runtime::cudaAvailable();  // NCCL: one GPU per rank (not run on a GPU yet, docs/cluster.md)
   return dist::launchLocal(o);
 }
 

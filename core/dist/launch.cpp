@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -154,6 +155,7 @@ int launchLocal(const LaunchOptions& o) {
     envs.push_back("LOCAL_WORLD_SIZE=" + std::to_string(o.nproc));
     envs.push_back("MASTER_ADDR=127.0.0.1");
     envs.push_back("MASTER_PORT=" + std::to_string(port));
+    if (o.gpuPerRank && !std::getenv("CUDA_VISIBLE_DEVICES")) envs.push_back("CUDA_VISIBLE_DEVICES=" + std::to_string(r));
     std::vector<char*> envp, argv;
     for (auto& s : envs) envp.push_back(s.data());
     envp.push_back(nullptr);

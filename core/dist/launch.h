@@ -20,7 +20,10 @@ struct LaunchOptions {
   std::vector<std::string> args;          // the ranks' arguments (argv[1..]) of this program (/proc/self/exe)
   const std::atomic<bool>* cancel = nullptr;  // Ctrl+C: the ranks get SIGINT once and save what they can
   double graceS = 10;  // after one rank fails, the others get this long to stop by themselves, then SIGKILL
-  bool discardStdout = false;  // the ranks' stdout to /dev/null (a caller that reads their files instead)
+  bool discardStdout = false;
+  // One GPU per rank: rank k sees only GPU k (CUDA_VISIBLE_DEVICES=k), unless
+  // CUDA_VISIBLE_DEVICES is already set. For machines with a GPU per rank.
+  bool gpuPerRank = false;  // the ranks' stdout to /dev/null (a caller that reads their files instead)
 };
 
 // Starts the ranks (each in its own process group, ended when this process

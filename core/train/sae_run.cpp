@@ -187,6 +187,13 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   run.session = Session::open(p.modelDir, so);
   run.device = torch::Device(run.session->device() == "cuda" ? torch::kCUDA : torch::kCPU);
   run.model = &run.session->model();
+  if (p.group) {  // CUDA tensors go through NCCL, CPU ones through Gloo: the ranks must agree
+    auto devices = p.group->allGatherBytes(run.device.str());
+    for (int r = 0; r < run.world; ++r)
+      if (devices[r] != devices[0])
+        throw UsageError("rank " + std::to_string(r) + " trains on " + devices[r] + ", rank 0 on " + devices[0] +
+                         "; give every rank the same --device");
+  }
   const ModelSpec& mc = run.model->spec();
   if (p.layers.empty()) throw UsageError("missing --layer");
   for (int64_t l : p.layers)
