@@ -152,6 +152,7 @@ struct Group::Impl {
   std::condition_variable cv;
   bool stop = false;
   std::atomic<bool> failing{false};  // a collective failed: the watchdog stays quiet
+  std::atomic<bool> finishing{false};
   bool finished = false;
 
   std::string where() const { return env.masterAddr + ":" + std::to_string(env.masterPort); }
@@ -332,6 +333,8 @@ struct Group::Impl {
       }
       lock.lock();
       if (stop) break;
+      // Finishing: past the final barrier rank 0 may take the store down at any moment.
+      if (finishing) problem.clear();
       if (!problem.empty() && !failing.exchange(true)) {
         // Nothing else can be trusted to return (a collective may wait on the
         // dead rank for the op timeout): one line, and out.
@@ -535,6 +538,7 @@ void Group::noteFailure(const std::string& why) {
 void Group::finish() {
   if (impl_->finished) return;
   impl_->finished = true;
+  impl_->finishing = true;
   try {
     impl_->hbStore->set(impl_->key("done", rank()), bytesOf("1"));
   } catch (const std::exception&) {
