@@ -143,9 +143,10 @@ struct Group::Impl {
   JoinOptions opts;
   c10::intrusive_ptr<c10d::Store> store;    // the rendezvous (handshake, process group)
   c10::intrusive_ptr<c10d::Store> hbStore;  // the heartbeat thread's own connection
-  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  // The concrete classes: LibTorch 2.x derives them from c10d::Backend, 1.13 from c10d::ProcessGroup.
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
 #ifdef ZSCOPE_WITH_NCCL
-  c10::intrusive_ptr<c10d::ProcessGroup> nccl;  // created on the first CUDA tensor
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;  // created on the first CUDA tensor
 #endif
   std::thread heartbeat;
   std::mutex mu;
