@@ -3,16 +3,24 @@
 // and the hash checked at every metrics line), the SAE reaches the quality of
 // one process on the same tokens, every architecture's step stays in lockstep,
 // and a run whose rank is killed (-9) stops with the rank named and resumes
-// from its checkpoint with the same number of ranks.
+// from its checkpoint with the same number of ranks. In process: two trainers
+// joined by a GradientSync on two threads take the step one trainer takes on
+// the union of their batches.
+#include <torch/torch.h>
+
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <regex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "core/dist/launch.h"
 #include "core/sae/sae.h"
+#include "core/train/sae_train.h"
 #include "tests/core/dist_procs.h"
 #include "tests/support/check.h"
 
@@ -191,4 +199,128 @@ ZS_TEST(aKilledRankStopsTrainingAndTheRunResumes) {
   auto h = finalHashes(err);
   ZS_CHECK_EQ(h.size(), size_t(2));
   ZS_CHECK_EQ(h[0], h[1]);
+}
+
+namespace {
+
+// Two "ranks" on two threads of this process: sums in rank order, so both get the same bits.
+struct TwoThreads {
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0, generation = 0;
+  torch::Tensor slot[2];
+  double value[2] = {0, 0};
+  void barrier() {
+    std::unique_lock<std::mutex> lock(mu);
+    const int gen = generation;
+    if (++arrived == 2) {
+      arrived = 0;
+      ++generation;
+      cv.notify_all();
+    } else {
+      cv.wait(lock, [&] { return generation != gen; });
+    }
+  }
+};
+
+class ThreadSync : public GradientSync {
+ public:
+  ThreadSync(TwoThreads& t, int rank) : t_(t), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int world() const override { return 2; }
+  void allReduceSum(torch::Tensor& x) override {
+    t_.slot[rank_] = x;
+    t_.barrier();
+    auto sum = t_.slot[0] + t_.slot[1];
+    t_.barrier();
+    x.copy_(sum);
+  }
+  double allReduceMin(double v) override {
+    t_.value[rank_] = v;
+    t_.barrier();
+    double m = std::min(t_.value[0], t_.value[1]);
+    t_.barrier();
+    return m;
+  }
+  void broadcast(torch::Tensor& x, int root) override {
+    t_.slot[rank_] = x;
+    t_.barrier();
+    auto v = t_.slot[root].clone();
+    t_.barrier();
+    x.copy_(v);
+  }
+
+ private:
+  TwoThreads& t_;
+  int rank_;
+};
+
+std::unique_ptr<Sae> syncSae() {
+  SaeConfig c;
+  c.d_in = 16;
+  c.d_sae = 48;
+  c.hook_name = "blocks.0.attn.hook_z";
+  c.hook_layer = 0;
+  auto s = Sae::init(c, 3);
+  s->b_enc = -0.05 * torch::ones({48});
+  return s;
+}
+
+}  // namespace
+
+ZS_TEST(gradientSyncStepEqualsTheUnionBatchStep) {
+  // ReLU (dense and sparse kernels), TopK (its AuxK needs dead latents: deadSteps 1) and JumpReLU.
+  struct Case {
+    const char* arch;
+    const char* mode;
+  };
+  for (const Case& c : {Case{"standard", "dense"}, Case{"standard", "sparse"}, Case{"topk", "dense"},
+                        Case{"jumprelu", "dense"}}) {
+    ZS_CONTEXT(std::string(c.arch) + "/" + c.mode);
+    torch::manual_seed(11);
+    auto x = torch::randn({96, 16});
+    // Unequal shares (40 + 56): the weights of the mean over the global batch.
+    auto parts = std::vector<torch::Tensor>{x.slice(0, 0, 40).contiguous(), x.slice(0, 40).contiguous()};
+    auto sae = syncSae();
+    SaeTrainOptions o;
+    o.architecture = c.arch;
+    o.mode = c.mode;
+    o.k = 6;
+    o.deadSteps = 1;
+    o.l1 = std::string(c.arch) == "standard" ? 0.3 : 0.01;
+    o.warmupSteps = 0;
+    SaeTrainer single(*sae, o);
+    TwoThreads tt;
+    std::vector<std::unique_ptr<SaeTrainer>> ranks;
+    for (int r = 0; r < 2; ++r) {
+      SaeTrainOptions orank = o;
+      orank.sync = std::make_shared<ThreadSync>(tt, r);
+      ranks.push_back(std::make_unique<SaeTrainer>(*sae, orank));
+    }
+    SaeStepStats want, got[2];
+    for (int step = 0; step < 3; ++step) {
+      want = single.step(x);
+      std::thread t1([&] { got[1] = ranks[1]->step(parts[1]); });
+      got[0] = ranks[0]->step(parts[0]);
+      t1.join();
+    }
+    // Both ranks: the same bits.
+    for (auto [a, b] : {std::pair{&ranks[0]->encT, &ranks[1]->encT}, std::pair{&ranks[0]->dec, &ranks[1]->dec},
+                        std::pair{&ranks[0]->benc, &ranks[1]->benc}, std::pair{&ranks[0]->bdec, &ranks[1]->bdec}})
+      ZS_CHECK(torch::equal(*a, *b));
+    ZS_CHECK(torch::equal(ranks[0]->stepsSinceFired(), ranks[1]->stepsSinceFired()));
+    // And the union-batch step, to float rounding (the sums run in another order).
+    auto near = [](const torch::Tensor& a, const torch::Tensor& b) {
+      return (a - b).abs().max().item<double>() <= 2e-5 * std::max(1.0, b.abs().max().item<double>());
+    };
+    ZS_CHECK(near(ranks[0]->encT, single.encT));
+    ZS_CHECK(near(ranks[0]->dec, single.dec));
+    ZS_CHECK(near(ranks[0]->benc, single.benc));
+    ZS_CHECK(near(ranks[0]->bdec, single.bdec));
+    if (single.logThreshold.defined()) ZS_CHECK(near(ranks[0]->logThreshold, single.logThreshold));
+    ZS_CHECK(torch::equal(ranks[0]->stepsSinceFired(), single.stepsSinceFired()));
+    ZS_CHECK_NEAR(got[0].loss, want.loss, 1e-4 * std::max(1.0, want.loss));
+    ZS_CHECK_NEAR(got[0].l0, want.l0, 1e-4);
+    ZS_CHECK_NEAR(ranks[0]->windowTokens(), 288.0, 0.0);  // 3 steps of the global batch 96
+  }
 }
