@@ -121,28 +121,20 @@ ZS_TEST(twoRanksHoldIdenticalWeightsAndMatchOneProcess) {
   ZS_CHECK_EQ(sae->cfg.d_sae, int64_t(64));
 }
 
-ZS_TEST(everyArchitectureStepsInLockstep) {
+ZS_TEST(batchTopKStepsInLockstepThroughGloo) {
   ZS_REQUIRE_SHARED(shared);
   ZS_REQUIRE_CLI(cli);
-  // TopK with AuxK on dead latents; BatchTopK (its threshold: the global
-  // minimum); JumpReLU (threshold gradients). ReLU: the test above.
-  const std::vector<std::vector<std::string>> variants = {
-      {"--architecture", "topk", "--k", "4", "--dead-window", "2"},
-      {"--architecture", "batchtopk", "--k", "4", "--dead-window", "2"},
-      {"--architecture", "jumprelu"}};
-  int i = 0;
-  for (const auto& v : variants) {
-    ZS_CONTEXT(v[1]);
-    auto args = trainArgs(cli, shared, tempDir() + "/arch" + std::to_string(i++), "4096");
-    args.insert(args.end(), v.begin(), v.end());
-    args.insert(args.end(), {"--nproc", "2"});
-    auto r = runProcess(args, 300);
-    ZS_CONTEXT(r.err);
-    ZS_CHECK_EQ(r.code, 0);
-    auto h = finalHashes(r.err);
-    ZS_CHECK_EQ(h.size(), size_t(2));
-    ZS_CHECK_EQ(h[0], h[1]);
-  }
+  // BatchTopK: its threshold takes the global minimum (an all-reduce of its
+  // own), and AuxK works on dead latents (--dead-window 2). The other
+  // architectures' steps: gradientSyncStepEqualsTheUnionBatchStep below.
+  auto args = trainArgs(cli, shared, tempDir() + "/batchtopk", "4096");
+  args.insert(args.end(), {"--architecture", "batchtopk", "--k", "4", "--dead-window", "2", "--nproc", "2"});
+  auto r = runProcess(args, 300);
+  ZS_CONTEXT(r.err);
+  ZS_CHECK_EQ(r.code, 0);
+  auto h = finalHashes(r.err);
+  ZS_CHECK_EQ(h.size(), size_t(2));
+  ZS_CHECK_EQ(h[0], h[1]);
 }
 
 ZS_TEST(aKilledRankStopsTrainingAndTheRunResumes) {
@@ -269,13 +261,13 @@ std::unique_ptr<Sae> syncSae() {
 }  // namespace
 
 ZS_TEST(gradientSyncStepEqualsTheUnionBatchStep) {
-  // ReLU (dense and sparse kernels), TopK (its AuxK needs dead latents: deadSteps 1) and JumpReLU.
+  // ReLU (dense and sparse kernels), TopK (its AuxK needs dead latents: deadSteps 1), JumpReLU, BatchTopK.
   struct Case {
     const char* arch;
     const char* mode;
   };
   for (const Case& c : {Case{"standard", "dense"}, Case{"standard", "sparse"}, Case{"topk", "dense"},
-                        Case{"jumprelu", "dense"}}) {
+                        Case{"jumprelu", "dense"}, Case{"batchtopk", "dense"}}) {
     ZS_CONTEXT(std::string(c.arch) + "/" + c.mode);
     torch::manual_seed(11);
     auto x = torch::randn({96, 16});
@@ -309,6 +301,12 @@ ZS_TEST(gradientSyncStepEqualsTheUnionBatchStep) {
                         std::pair{&ranks[0]->benc, &ranks[1]->benc}, std::pair{&ranks[0]->bdec, &ranks[1]->bdec}})
       ZS_CHECK(torch::equal(*a, *b));
     ZS_CHECK(torch::equal(ranks[0]->stepsSinceFired(), ranks[1]->stepsSinceFired()));
+    ZS_CHECK_EQ(ranks[0]->batchThreshold, ranks[1]->batchThreshold);
+    // BatchTopK keeps k·B of each rank's batch, not of the union: no union-batch twin.
+    if (std::string(c.arch) == "batchtopk") {
+      ZS_CHECK_GT(ranks[0]->batchThreshold, 0.0);
+      continue;
+    }
     // And the union-batch step, to float rounding (the sums run in another order).
     auto near = [](const torch::Tensor& a, const torch::Tensor& b) {
       return (a - b).abs().max().item<double>() <= 2e-5 * std::max(1.0, b.abs().max().item<double>());
