@@ -117,7 +117,7 @@ std::optional<Environment> environment() {
 JoinOptions joinOptionsFromEnvironment() {
   JoinOptions o;
   o.joinTimeoutS = envSeconds("ZSCOPE_DIST_TIMEOUT", o.joinTimeoutS);
-  o.peerTimeoutS = o.joinTimeoutS;
+  o.peerTimeoutS = envSeconds("ZSCOPE_DIST_TIMEOUT", o.peerTimeoutS);
   o.opTimeoutS = envSeconds("ZSCOPE_DIST_OP_TIMEOUT", o.opTimeoutS);
   o.heartbeatS = std::min(o.heartbeatS, o.peerTimeoutS / 4);
   return o;
@@ -301,7 +301,7 @@ struct Group::Impl {
     int64_t beat = 0;
     std::vector<int64_t> seen(env.world, -1);
     std::vector<Clock::time_point> since(env.world, Clock::now());
-    const double checkEvery = std::max(opts.heartbeatS, opts.peerTimeoutS / 6);
+    const double checkEvery = std::max(opts.heartbeatS, opts.peerTimeoutS / 12);
     Clock::time_point lastCheck = Clock::now();
     std::unique_lock<std::mutex> lock(mu);
     while (!stop) {

@@ -20,7 +20,8 @@
 //     within the peer timeout (a heartbeat through the store); the message
 //     names the rank.
 // Timeouts come from the environment: ZSCOPE_DIST_TIMEOUT (seconds, default
-// 60: joining and the heartbeat) and ZSCOPE_DIST_OP_TIMEOUT (default 1800: one
+// 60 for joining and 50 for the heartbeat, so that a silent rank is named within
+// a minute; when set, both) and ZSCOPE_DIST_OP_TIMEOUT (default 1800: one
 // collective, which must outlast what a rank does alone, e.g. rank 0's evaluation).
 #include <cstdint>
 #include <memory>
@@ -53,7 +54,7 @@ std::optional<Environment> environment();
 
 struct JoinOptions {
   double joinTimeoutS = 60;   // every rank must turn up within this
-  double peerTimeoutS = 60;   // a rank without a heartbeat for this long is dead
+  double peerTimeoutS = 50;   // a rank without a heartbeat for this long is dead (checked every 1/12 of it)
   double opTimeoutS = 1800;   // one collective operation
   double heartbeatS = 0.5;
 };
