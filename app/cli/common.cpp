@@ -1,5 +1,6 @@
 #include "app/cli/common.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -7,7 +8,10 @@
 
 #include "core/base/error.h"
 #include "core/base/input_file.h"
+#include "core/base/runtime.h"
 #include "core/base/util.h"
+#include "core/dist/dist.h"
+#include "core/dist/launch.h"
 #include "core/text/tokenizer.h"
 
 namespace zs::cli {
@@ -52,6 +56,27 @@ std::pair<int, int64_t> requireLayerFeature(const Args& a) {
   const int layer = static_cast<int>(a.getIntIn("layer", -1, 0, 1 << 20));
   const int64_t feature = a.getIntIn("feature", -1, 0, int64_t{1} << 40);
   return {layer, feature};
+}
+
+}  // namespace zs::cli
+
+namespace zs::cli {
+
+int launchRanksIfAsked(const Args& a) {
+  if (!a.has("nproc")) return -1;
+  const int64_t n = a.getIntIn("nproc", 1, 1, 1024);
+  if (dist::environment()) throw UsageError("--nproc starts local ranks itself; this process already is one (RANK/WORLD_SIZE are set)");
+  if (n <= 1) return -1;
+  dist::LaunchOptions o;
+  o.nproc = static_cast<int>(n);
+  o.args = dist::withoutOption(dist::selfArguments(), "nproc");
+  if (!a.has("threads")) {
+    o.args.push_back("--threads");
+    o.args.push_back(std::to_string(std::max(1, runtime::hardwareThreads() / o.nproc)));
+  }
+  o.cancel = &interruptFlag();
+  o.gpuPerRank = runtime::cudaAvailable();  // NCCL: one GPU per rank (not run on a GPU yet, docs/cluster.md)
+  return dist::launchLocal(o);
 }
 
 }  // namespace zs::cli

@@ -30,3 +30,14 @@ std::unique_ptr<db::Db> openExistingDb(const Args& a, bool write = false);
 std::pair<int, int64_t> requireLayerFeature(const Args& a);
 
 }  // namespace zs::cli
+
+namespace zs::cli {
+
+// --nproc N with N > 1, in a process that is not already a rank (no RANK /
+// WORLD_SIZE in the environment): runs this same command as N local ranks
+// (zs::dist::launchLocal; --threads, when not given, becomes cores / N per
+// rank) and returns their exit code. Otherwise -1: go on in this process.
+// UsageError for --nproc inside a torchrun/Slurm rank.
+int launchRanksIfAsked(const Args& a);
+
+}  // namespace zs::cli

@@ -13,12 +13,15 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base/error.h"
+#include "core/dist/dist.h"
+#include "core/dist/dist_torch.h"
 #include "core/model/model.h"
 #include "core/session/session.h"
 #include "core/base/runtime.h"
 #include "core/sae/sae.h"
 #include "core/sae/sae_eval.h"
 #include "core/sae/sae_harvest.h"
+#include "core/train/sae_dist.h"
 #include "core/train/sae_source.h"
 #include "core/train/sae_train.h"
 #include "core/io/safetensors.h"
@@ -71,6 +74,7 @@ json runIdentity(const TrainSaeParams& p, int64_t dSae) {
     id["architecture"] = p.architecture;
     id["k"] = p.k;
   }
+  if (p.group) id["world"] = p.group->world();  // each rank's place in its documents is in the checkpoint
   return id;
 }
 
@@ -90,11 +94,14 @@ struct Run {
   std::ofstream metrics;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   double elapsedBefore = 0;
+  int rank = 0, world = 1;
+  bool root() const { return rank == 0; }
 
   double elapsed() const {
     return elapsedBefore + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   void emit(json j) {
+    if (!root()) return;  // rank 0 alone writes metrics
     std::string line = j.dump();
     metrics << line << "\n";
     metrics.flush();
@@ -103,6 +110,7 @@ struct Run {
   std::string ckptDir() const { return p.outDir + "/checkpoint"; }
 
   void saveSaes() {
+    if (!root()) return;
     for (size_t i = 0; i < saes.size(); ++i) {
       trainers[i]->syncToSae(saes[i]);
       saes[i].saveDir(p.outDir + "/" + hookName(p.layers[i]));
@@ -110,6 +118,13 @@ struct Run {
   }
 
   void checkpoint(int64_t step, int64_t windows) {
+    // Every rank's place in its own documents (a collective: every rank calls it).
+    json rankWindows = json::array({windows});
+    if (p.group) {
+      rankWindows = json::array();
+      for (const auto& b : p.group->allGatherBytes(std::to_string(windows))) rankWindows.push_back(std::stoll(b));
+    }
+    if (!root()) return;
     fs::create_directories(ckptDir());
     std::vector<std::pair<std::string, torch::Tensor>> all;
     for (size_t i = 0; i < trainers.size(); ++i)
@@ -119,6 +134,7 @@ struct Run {
     saveTensors(ckptDir() + "/" + file, all);
     json st = {{"identity", runIdentity(p, dSae)}, {"file", file},       {"step", step},
                {"windows", windows},                {"l1", l1},          {"elapsed_s", elapsed()}};
+    if (p.group) st["rank_windows"] = rankWindows;
     std::string old;
     if (fs::exists(ckptDir() + "/state.json")) {
       try {
@@ -132,6 +148,7 @@ struct Run {
   }
 
   void evalCe(int64_t step, int64_t tokens) {
+    if (!root()) return;  // the others wait at the next step's all-reduce
     for (size_t i = 0; i < saes.size(); ++i) {
       trainers[i]->syncToSae(saes[i]);
       SaeEvaluator ev(*model, saes[i]);
@@ -161,12 +178,28 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     p.corpusFormat = x.corpusFormat;
   }
   Run run{p, progress, onMetrics};
+  if (p.group) {
+    run.rank = p.group->rank();
+    run.world = p.group->world();
+  }
+  if (p.batch < run.world)
+    throw UsageError("--batch " + std::to_string(p.batch) + " is smaller than the number of ranks (" +
+                     std::to_string(run.world) + "); --batch is the global batch, shared by the ranks");
+  // Each rank's share of the global batch.
+  const int64_t localBatch = p.batch / run.world + (run.rank < p.batch % run.world ? 1 : 0);
   SessionOptions so;
   so.device = p.device;
   so.needTokenizer = !p.corpus.empty() && DocumentReader::detectFormat(p.corpus).rfind("bin", 0) != 0;
   run.session = Session::open(p.modelDir, so);
   run.device = torch::Device(run.session->device() == "cuda" ? torch::kCUDA : torch::kCPU);
   run.model = &run.session->model();
+  if (p.group) {  // CUDA tensors go through NCCL, CPU ones through Gloo: the ranks must agree
+    auto devices = p.group->allGatherBytes(run.device.str());
+    for (int r = 0; r < run.world; ++r)
+      if (devices[r] != devices[0])
+        throw UsageError("rank " + std::to_string(r) + " trains on " + devices[r] + ", rank 0 on " + devices[0] +
+                         "; give every rank the same --device");
+  }
   const ModelSpec& mc = run.model->spec();
   if (p.layers.empty()) throw UsageError("missing --layer");
   for (int64_t l : p.layers)
@@ -199,9 +232,18 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     wo.shuffleSeed = harvested->seed;
   }
   // Held-out windows for CE: a separate corpus, or the first windows of this one.
+  int64_t evalDocs = 0;  // data-parallel: documents the eval windows came from (no rank trains on them)
   {
     wo.loop = false;
-    auto ew = TokenWindows::open(p.evalCorpus.empty() ? p.corpus : p.evalCorpus, run.tok, wo, p.corpusFormat);
+    std::unique_ptr<TokenWindows> ew;
+    ShardedDocuments* counter = nullptr;
+    if (run.world > 1 && p.evalCorpus.empty()) {
+      auto docs = std::make_unique<ShardedDocuments>(openDocuments(p.corpus, wo, p.corpusFormat), 0, 0, 1);
+      counter = docs.get();
+      ew = std::make_unique<TokenWindows>(std::move(docs), run.tok, wo);
+    } else {
+      ew = TokenWindows::open(p.evalCorpus.empty() ? p.corpus : p.evalCorpus, run.tok, wo, p.corpusFormat);
+    }
     std::vector<int64_t> w, flat;
     int64_t n = 0;
     while (n < p.evalWindows && ew->next(w)) {
@@ -214,41 +256,69 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
     }
     if (!flat.empty()) run.evalBatches.push_back(torch::tensor(flat, torch::kInt64).view({-1, p.context}));
     if (run.evalBatches.empty()) throw InputError(p.corpus, "too small for one window of " + std::to_string(p.context) + " tokens");
+    if (counter) evalDocs = counter->counted();
   }
   wo.loop = true;
   std::unique_ptr<TrainingSource> source;  // the model over the corpus, or harvested files
+  std::unique_ptr<TokenWindows> windows;
   if (harvested) {
-    source = std::make_unique<TrainingSource>(*harvested, p.layers, p.windowsPerForward);
+    // This rank's disjoint share of the harvest's shards.
+    source = std::make_unique<TrainingSource>(*harvested, p.layers, p.windowsPerForward, run.rank, run.world);
+  } else if (run.world > 1) {
+    // Every world-th document from this rank's on: disjoint shares, a pure
+    // function of (corpus, seed, rank, world).
+    windows = std::make_unique<TokenWindows>(
+        std::make_unique<ShardedDocuments>(openDocuments(p.corpus, wo, p.corpusFormat), evalDocs, run.rank, run.world),
+        run.tok, wo);
   } else {
-    auto windows = TokenWindows::open(p.corpus, run.tok, wo, p.corpusFormat);
+    windows = TokenWindows::open(p.corpus, run.tok, wo, p.corpusFormat);
     if (p.evalCorpus.empty()) windows->skip(p.evalWindows);
-    source = std::make_unique<TrainingSource>(*run.model, std::move(windows), p.layers, p.windowsPerForward);
   }
+  if (!source) source = std::make_unique<TrainingSource>(*run.model, std::move(windows), p.layers, p.windowsPerForward);
 
   // Resume?
   TrainSaeResult result;
   json state;
   std::map<std::string, torch::Tensor> ckTensors;
   const std::string statePath = run.ckptDir() + "/state.json";
-  if (p.resume && fs::exists(statePath)) {
+  std::string stateText;  // rank 0 reads it; the others get it from rank 0 (no shared file system needed)
+  if (p.resume && run.root() && fs::exists(statePath)) stateText = readInputFile(statePath, InputKind::Config);
+  if (p.resume && p.group) stateText = p.group->broadcastBytes(stateText, 0);
+  if (!stateText.empty()) {
     try {
-      state = parseJson(readInputFile(statePath, InputKind::Config), statePath, "checkpoint state");
+      state = parseJson(stateText, statePath, "checkpoint state");
     } catch (const std::exception& e) {
       throw InputError(statePath, std::string("unreadable checkpoint: ") + e.what());
     }
     if (state["identity"] != runIdentity(p, run.dSae))
       throw UsageError("a checkpoint for a different run exists in " + run.ckptDir() +
-                       " (model, layers, d_sae, batch, context, seed or tokens differ); use another --out or delete it");
-    auto f = st::File::open(run.ckptDir() + "/" + state["file"].get<std::string>());
-    for (const auto& t : f->tensors()) ckTensors[t.name] = loadTensorRaw(*f, t.name);
+                       " (model, layers, d_sae, batch, context, seed, tokens or the number of ranks differ); "
+                       "use another --out or delete it");
+    if (run.root()) {
+      auto f = st::File::open(run.ckptDir() + "/" + state["file"].get<std::string>());
+      for (const auto& t : f->tensors()) ckTensors[t.name] = loadTensorRaw(*f, t.name);
+    }
     result.resumed = true;
     run.elapsedBefore = state.value("elapsed_s", 0.0);
   }
   int64_t step = result.resumed ? state["step"].get<int64_t>() : 0;
-  if (result.resumed) source->seek(state["windows"].get<int64_t>());
+  if (result.resumed) {
+    int64_t done = state["windows"].get<int64_t>();
+    if (p.group) {
+      const json& rw = state.at("rank_windows");
+      if (!rw.is_array() || static_cast<int>(rw.size()) != run.world)
+        throw InputError(statePath, "the checkpoint does not hold every rank's position");
+      done = rw.at(static_cast<size_t>(run.rank)).get<int64_t>();
+    }
+    source->seek(done);
+  }
 
-  ShuffledBuffer buffer(source->stream(), p.bufferTokens, p.seed * 1000003ULL + static_cast<uint64_t>(step), run.device, progress, p.reuse);
-  if (buffer.filled() < p.batch) throw InputError(p.corpus, "yields fewer activations than one batch");
+  const uint64_t rankSeed = run.world > 1 ? 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(run.rank + 1) : 0;
+  // Data-parallel: the ranks' buffers together hold --buffer-tokens (as do their batches --batch).
+  const int64_t bufferTokens = std::max(localBatch, p.bufferTokens / run.world);
+  ShuffledBuffer buffer(source->stream(), bufferTokens, p.seed * 1000003ULL + static_cast<uint64_t>(step) + rankSeed, run.device,
+                        progress, p.reuse);
+  if (buffer.filled() < localBatch) throw InputError(p.corpus, "yields fewer activations than one batch");
 
   SaeTrainOptions to;
   to.lr = p.lr;
@@ -259,6 +329,7 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   to.architecture = p.architecture;
   to.k = p.k;
   to.deadSteps = p.deadWindow;
+  if (p.group) to.sync = makeGradientSync(p.group);
   const bool relu = p.architecture == "standard";
   for (size_t i = 0; i < p.layers.size(); ++i) {
     SaeConfig c;
@@ -277,26 +348,42 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
       l1 = state["l1"].at(i).get<double>();
     } else {
       init->b_dec = rows.mean(0);  // start the decoder bias at the data mean
+      if (p.group) {               // (the mean of the ranks' means)
+        dist::allReduceSum(*p.group, init->b_dec);
+        init->b_dec.div_(run.world);
+      }
       if (p.architecture == "jumprelu") l1 = p.l0 >= 0 ? p.l0 : 1.0;
       else if (!relu) l1 = 0;
-      else if (l1 < 0) l1 = p.l1Scale * std::sqrt((rows - rows.mean(0)).pow(2).sum(1).mean().item<double>());
+      else if (l1 < 0) {
+        double meanSq = (rows - rows.mean(0)).pow(2).sum(1).mean().item<double>();
+        if (p.group) {
+          std::vector<double> v{meanSq};
+          p.group->allReduceSum(v);
+          meanSq = v[0] / run.world;
+        }
+        l1 = p.l1Scale * std::sqrt(meanSq);
+      }
     }
     run.l1.push_back(l1);
     to.l1 = l1;
     run.trainers.push_back(std::make_unique<SaeTrainer>(*init, to));
-    if (result.resumed) run.trainers.back()->loadState(ckTensors, "L" + std::to_string(p.layers[i]) + ".");
+    if (result.resumed && run.root()) run.trainers.back()->loadState(ckTensors, "L" + std::to_string(p.layers[i]) + ".");
+    run.trainers.back()->syncFrom(0);  // data-parallel: every rank starts from rank 0's state
     run.saes.push_back(*init);
     run.saes.back().cfg.extra_json =
         json{{"zscope", {{"l1_coefficient", l1}, {"lr", p.lr}, {"batch_size", p.batch}, {"training_tokens", p.tokens},
                          {"seed", p.seed}, {"command", p.commandLine}}}}.dump();
   }
-  fs::create_directories(p.outDir);
-  resolveOutputPath(p.outDir + "/metrics.jsonl");  // a FIFO or device there is refused, not blocked on
-  run.metrics.open(p.outDir + "/metrics.jsonl", std::ios::app);
-  if (!run.metrics) throw std::runtime_error("cannot write " + p.outDir + "/metrics.jsonl");
+  if (run.root()) {
+    fs::create_directories(p.outDir);
+    resolveOutputPath(p.outDir + "/metrics.jsonl");  // a FIFO or device there is refused, not blocked on
+    run.metrics.open(p.outDir + "/metrics.jsonl", std::ios::app);
+    if (!run.metrics) throw std::runtime_error("cannot write " + p.outDir + "/metrics.jsonl");
+  }
   if (!result.resumed)
     run.emit({{"kind", "start"}, {"layers", p.layers}, {"d_in", run.dIn}, {"d_sae", run.dSae}, {"l1", run.l1},
-              {"steps", run.totalSteps}, {"batch", p.batch}, {"device", run.device.str()}, {"command", p.commandLine}});
+              {"steps", run.totalSteps}, {"batch", p.batch}, {"device", run.device.str()}, {"command", p.commandLine},
+              {"world", run.world}});
   else
     run.emit({{"kind", "resume"}, {"step", step}});
 
@@ -304,16 +391,36 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   std::vector<SaeStepStats> acc(nL);
   int64_t accSteps = 0;
   std::vector<torch::Tensor> batch;
+  // Data-parallel: the hash of every rank's weights, compared across ranks.
+  auto weightsHash = [&] {
+    uint64_t h = 14695981039346656037ULL;
+    for (const auto& t : run.trainers) {
+      uint64_t x = trainerStateHash(*t);
+      h = dist::fnv1a(&x, sizeof x, h);
+    }
+    return dist::hex64(h);
+  };
+  auto checkSameWeights = [&](int64_t atStep) {
+    const std::string mine = weightsHash();
+    auto all = p.group->allGatherBytes(mine);
+    for (int r = 0; r < run.world; ++r)
+      if (all[r] != all[0])
+        throw std::runtime_error("rank " + std::to_string(r) + "'s weights differ from rank 0's at step " +
+                                 std::to_string(atStep) + " (" + all[r] + " vs " + all[0] + ")");
+    return mine;
+  };
   int64_t filePasses = 0;
   while (step < run.totalSteps) {
-    if (progress.cancelled()) {
+    bool cancel = progress.cancelled();
+    if (p.group) cancel = p.group->allReduceMax(cancel ? 1.0 : 0.0) > 0;  // every rank stops at the same step
+    if (cancel) {
       run.checkpoint(step, source->position());
       run.saveSaes();
       run.emit({{"kind", "cancelled"}, {"step", step}});
       result.cancelled = true;
       break;
     }
-    if (!buffer.next(p.batch, batch)) throw InputError(p.corpus, "ran out of activations");
+    if (!buffer.next(localBatch, batch)) throw InputError(p.corpus, "ran out of activations");
     for (size_t i = 0; i < nL; ++i) {
       auto s = run.trainers[i]->step(batch[i]);
       if (!std::isfinite(s.loss))  // issue 19: stop instead of writing an all-NaN SAE
@@ -346,6 +453,7 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
                 {"window_tokens", windowTokens}, {"min_density", p.resampleDensity}});
     }
     if (step % p.metricsEvery == 0 || step == run.totalSteps) {
+      const std::string hash = p.group ? checkSameWeights(step) : std::string();
       for (size_t i = 0; i < nL; ++i) {
         auto since = run.trainers[i]->stepsSinceFired();
         int64_t window = std::min<int64_t>(step, p.deadWindow);
@@ -354,12 +462,17 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
         torch::Tensor dens = run.trainers[i]->windowDensity();
         auto share = [&](double t) { return (dens < t).to(torch::kFloat64).mean().item<double>(); };
         const double k = static_cast<double>(accSteps);
-        run.emit({{"kind", "train"}, {"step", step}, {"tokens", tokens}, {"layer", p.layers[i]},
+        json line = {{"kind", "train"}, {"step", step}, {"tokens", tokens}, {"layer", p.layers[i]},
                   {"loss", acc[i].loss / k}, {"l0", acc[i].l0 / k}, {"mse", acc[i].mse / k},
                   {"explained_variance", acc[i].explained_variance / k}, {"dead_fraction", dead},
                   {"density_below_1e-5", share(1e-5)}, {"density_below_1e-4", share(1e-4)},
                   {"density_below_1e-3", share(1e-3)}, {"density_window_tokens", run.trainers[i]->windowTokens()},
-                  {"lr", run.trainers[i]->lrAt(step - 1)}, {"elapsed_s", run.elapsed()}});
+                  {"lr", run.trainers[i]->lrAt(step - 1)}, {"elapsed_s", run.elapsed()}};
+        if (p.group) {  // checked identical on every rank
+          line["world"] = run.world;
+          line["weights_hash"] = hash;
+        }
+        run.emit(line);
         acc[i] = SaeStepStats{};
       }
       accSteps = 0;
@@ -381,6 +494,9 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   result.tokens = step * p.batch;
   result.metricsPath = p.outDir + "/metrics.jsonl";
   result.seconds = run.elapsed();
+  result.rank = run.rank;
+  result.world = run.world;
+  if (p.group) result.weightsHash = weightsHash();
   return result;
 }
 

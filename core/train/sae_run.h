@@ -4,12 +4,17 @@
 // this header: the CLI's train-sae and the GUI's training panel both call it.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/base/progress.h"
 
 namespace zs {
+
+namespace dist {
+class Group;
+}
 
 struct TrainSaeParams {
   std::string modelDir;
@@ -53,6 +58,11 @@ struct TrainSaeParams {
   // harvest` instead of the model (which still runs the CE evaluations on the
   // windows the harvest held out). Same rows, same chunks: the same SAE.
   std::string activationsDir;
+  // Data-parallel (docs/cluster.md): this process is one rank of `group`. Each
+  // rank harvests its own documents (every world-th, disjoint) and trains on
+  // its share of `batch`, which stays the global batch; every rank holds the
+  // same weights after every step; rank 0 alone writes the output.
+  std::shared_ptr<dist::Group> group;
 };
 
 struct TrainSaeResult {
@@ -62,6 +72,8 @@ struct TrainSaeResult {
   std::vector<std::string> saeDirs;
   std::string metricsPath;
   double seconds = 0;
+  int rank = 0, world = 1;
+  std::string weightsHash;      // of the final trainer states (the same on every rank)
 };
 
 // Appends metrics lines (JSON objects) to outDir/metrics.jsonl and passes each

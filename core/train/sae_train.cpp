@@ -140,6 +140,7 @@ SaeStepStats SaeTrainer::step(const torch::Tensor& xIn) {
   SaeGrads g;
   torch::Tensor fired, gThr;
   SaeStepStats s = !plainRelu() ? archStep(x, g, &fired, &gThr) : useSparse ? sparse(x, g, &fired) : dense(x, g, &fired);
+  const double batchTokens = opts_.sync ? reduceStep(x, g, fired, gThr, s) : static_cast<double>(x.size(0));
   lastDensity_ = s.l0 / static_cast<double>(dec.size(0));
   // Remove the gradient component parallel to each (unit) decoder row.
   g.W_dec -= (g.W_dec * dec).sum(1, true) * dec;
@@ -153,9 +154,68 @@ SaeStepStats SaeTrainer::step(const torch::Tensor& xIn) {
   auto counts = fired.to(torch::kCPU, torch::kInt64);
   sinceFired_ = torch::where(counts > 0, torch::zeros_like(sinceFired_), sinceFired_ + 1);
   fireCount_ += counts.to(torch::kFloat64);
-  windowTokens_ += static_cast<double>(x.size(0));
+  windowTokens_ += batchTokens;
   ++step_;
   return s;
+}
+
+double SaeTrainer::reduceStep(const torch::Tensor& x, SaeGrads& g, torch::Tensor& fired, torch::Tensor& gThr,
+                              SaeStepStats& s) {
+  // One all-reduce per step: each rank's gradients times its batch size (the
+  // mean over the global batch after dividing by the summed size), its firing
+  // counts, and the sums behind the statistics.
+  const double B = static_cast<double>(x.size(0));
+  const double sqErr = s.sq_err * B;
+  const double var = (x - x.mean(0, true)).pow(2).sum().item<double>();
+  std::vector<torch::Tensor> parts{g.W_encT.flatten() * B, g.W_dec.flatten() * B, g.b_enc.flatten() * B,
+                                   g.b_dec.flatten() * B};
+  if (gThr.defined()) parts.push_back(gThr.flatten() * B);
+  parts.push_back(fired.to(dec.device(), torch::kFloat32));
+  parts.push_back(torch::tensor({static_cast<float>(B), static_cast<float>(sqErr), static_cast<float>(s.l1 * B),
+                                 static_cast<float>(s.l0 * B), static_cast<float>(s.aux * B), static_cast<float>(var)},
+                                dec.options()));
+  auto flat = torch::cat(parts);
+  opts_.sync->allReduceSum(flat);
+  const double Bg = flat[-6].item<double>();
+  int64_t off = 0;
+  auto take = [&](const torch::Tensor& like, bool scale) {
+    auto t = flat.slice(0, off, off + like.numel()).view_as(like);
+    off += like.numel();
+    return scale ? t / Bg : t;
+  };
+  g.W_encT = take(g.W_encT, true);
+  g.W_dec = take(g.W_dec, true);
+  g.b_enc = take(g.b_enc, true);
+  g.b_dec = take(g.b_dec, true);
+  if (gThr.defined()) gThr = take(gThr, true);
+  fired = take(fired, false).round().to(torch::kCPU, torch::kInt64);
+  auto tail = flat.slice(0, flat.size(0) - 6, flat.size(0)).to(torch::kCPU, torch::kFloat64).contiguous();
+  const double* v = tail.data_ptr<double>();
+  const double d = static_cast<double>(x.size(1));
+  s.sq_err = v[1] / Bg;
+  s.l1 = v[2] / Bg;
+  s.l0 = v[3] / Bg;
+  s.aux = v[4] / Bg;
+  s.loss = s.sq_err + (opts_.architecture == "standard" || opts_.architecture == "jumprelu" ? opts_.l1 * s.l1 : 0.0) + s.aux;
+  s.mse = v[1] / (Bg * d);
+  s.explained_variance = v[5] > 0 ? 1.0 - v[1] / v[5] : 0.0;  // variance within each rank's batch, summed
+  return Bg;
+}
+
+void SaeTrainer::syncFrom(int root) {
+  if (!opts_.sync) return;
+  torch::NoGradGuard ng;
+  for (auto* t : {&encT, &dec, &benc, &bdec, &mEnc_, &vEnc_, &mDec_, &vDec_, &mBenc_, &vBenc_, &mBdec_, &vBdec_,
+                  &sinceFired_, &fireCount_})
+    opts_.sync->broadcast(*t, root);
+  if (logThreshold.defined())
+    for (auto* t : {&logThreshold, &mThr_, &vThr_}) opts_.sync->broadcast(*t, root);
+  auto scalars = torch::tensor({static_cast<double>(step_), lastDensity_, windowTokens_, batchThreshold}, torch::kFloat64);
+  opts_.sync->broadcast(scalars, root);
+  step_ = static_cast<int64_t>(scalars[0].item<double>());
+  lastDensity_ = scalars[1].item<double>();
+  windowTokens_ = scalars[2].item<double>();
+  batchThreshold = scalars[3].item<double>();
 }
 
 void SaeTrainer::resample(const std::vector<int64_t>& features, const torch::Tensor& candidatesIn, uint64_t seed) {
@@ -192,6 +252,10 @@ void SaeTrainer::resample(const std::vector<int64_t>& features, const torch::Ten
   for (auto* t : {&mEnc_, &vEnc_, &mDec_, &vDec_}) t->index_fill_(0, idx, 0.0);
   for (auto* t : {&mBenc_, &vBenc_}) t->index_fill_(0, idx, 0.0);
   sinceFired_.index_fill_(0, idx.to(torch::kCPU), 0);
+  // Data-parallel: every rank chose the same features (from global counts) but
+  // drew directions from its own candidates: rank 0's are the ones kept.
+  if (opts_.sync)
+    for (auto* t : {&dec, &encT, &benc}) opts_.sync->broadcast(*t, 0);
 }
 
 torch::Tensor SaeTrainer::windowDensity() const {

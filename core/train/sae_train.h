@@ -11,12 +11,29 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/sae/sae.h"
 
 namespace zs {
+
+// Data-parallel training: how the ranks combine what each computed on its own
+// share of the global batch (core/train/sae_dist.h implements it on a
+// zs::dist::Group). Without one (SaeTrainOptions::sync null) a step is the
+// single-process step, unchanged.
+class GradientSync {
+ public:
+  virtual ~GradientSync() = default;
+  virtual int rank() const = 0;
+  virtual int world() const = 0;
+  // Element-wise sum over the ranks, in place; every rank gets the same bits.
+  virtual void allReduceSum(torch::Tensor& t) = 0;
+  virtual double allReduceMin(double v) = 0;
+  // Rank `root`'s values into t on every rank.
+  virtual void broadcast(torch::Tensor& t, int root) = 0;
+};
 
 struct SaeTrainOptions {
   double l1 = 1.0;
@@ -41,6 +58,11 @@ struct SaeTrainOptions {
   double bandwidth = 0.05;
   double initThreshold = 0.01;
   double batchTopkThresholdLr = 0.01;  // EMA of the smallest selected activation (BatchTopK's inference threshold)
+  // Data-parallel: after each backward pass the ranks' gradients (weighted by
+  // their batch sizes: the global batch is the sum of theirs), firing counts and
+  // statistics are summed, BatchTopK's threshold takes the global minimum, and
+  // resampled features come from rank 0, so every rank steps identically.
+  std::shared_ptr<GradientSync> sync;
 };
 
 struct SaeGrads {
@@ -88,6 +110,9 @@ class SaeTrainer {
   void syncToSae(Sae& sae) const;
   const SaeTrainOptions& options() const { return opts_; }
   void setTotalSteps(int64_t n) { opts_.totalSteps = n; }
+  // Data-parallel: every rank takes rank `root`'s whole state (weights, Adam
+  // moments, step, firing statistics): the same start on every rank.
+  void syncFrom(int root);
 
   // Checkpoint state (weights, Adam moments, step, firing statistics).
   std::vector<std::pair<std::string, torch::Tensor>> state(const std::string& prefix) const;
@@ -105,6 +130,9 @@ class SaeTrainer {
   SaeStepStats dense(const torch::Tensor& x, SaeGrads& g, torch::Tensor* fired);
   SaeStepStats sparse(const torch::Tensor& x, SaeGrads& g, torch::Tensor* fired);
   void adam(torch::Tensor& p, torch::Tensor& m, torch::Tensor& v, const torch::Tensor& g, double lr);
+  // Data-parallel: sums gradients, firing counts and statistics over the ranks
+  // (opts_.sync); returns the global batch size.
+  double reduceStep(const torch::Tensor& x, SaeGrads& g, torch::Tensor& fired, torch::Tensor& gThr, SaeStepStats& s);
 
   SaeTrainOptions opts_;
   bool applyBDec_ = true;

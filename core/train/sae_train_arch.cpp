@@ -30,9 +30,11 @@ SaeStepStats SaeTrainer::archStep(const torch::Tensor& x, SaeGrads& g, torch::Te
     mask = torch::zeros_like(r, torch::kBool).scatter_(0, idx, v > 0).view_as(pre);
     if (fired) {  // a real step: track the inference threshold
       auto pos = v.masked_select(v > 0);
-      if (pos.numel() > 0) {
+      double lowest = pos.numel() > 0 ? pos.min().item<double>() : std::numeric_limits<double>::infinity();
+      if (opts_.sync) lowest = opts_.sync->allReduceMin(lowest);  // data-parallel: over the global batch
+      if (std::isfinite(lowest)) {
         const double lr = opts_.batchTopkThresholdLr;
-        batchThreshold = (1 - lr) * batchThreshold + lr * pos.min().item<double>();
+        batchThreshold = (1 - lr) * batchThreshold + lr * lowest;
       }
     }
   } else {  // jumprelu

@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/command.h"
+#include "app/cli/common.h"
 #include "core/base/error.h"
+#include "core/dist/dist.h"
 #include "core/model/model_spec.h"
 #include "core/base/paths.h"
 #include "core/sae/activation_index.h"
@@ -91,7 +93,27 @@ int runTrainSae(const Args& a) {
   if (!p.shuffleDocs) cmd += " --no-shuffle";
   p.commandLine = cmd;
   bool json = a.has("json");
-  auto res = trainSaes(p, terminalProgress("train-sae"));
+  // --nproc N: this command again as N local ranks (docs/cluster.md).
+  const int launched = launchRanksIfAsked(a);
+  if (launched >= 0) return launched;
+  // Under torchrun / srun (or launched above): join the group before any work.
+  p.group = dist::joinFromEnvironment();
+  Progress progress = terminalProgress("train-sae");
+  if (p.group && !p.group->isRoot()) progress.report = nullptr;  // one progress bar: rank 0's
+  TrainSaeResult res;
+  try {
+    res = trainSaes(p, progress);
+    if (p.group) p.group->finish();
+  } catch (const dist::PeerFailure&) {
+    throw;
+  } catch (const std::exception& e) {
+    if (p.group) p.group->noteFailure(e.what());  // the other ranks name this rank and why
+    throw;
+  }
+  if (p.group) {
+    std::cerr << "rank " << res.rank << " of " << res.world << ": final weights " << res.weightsHash << "\n";
+    if (res.rank != 0) return res.cancelled ? 130 : 0;  // rank 0 alone reports
+  }
   if (res.cancelled) {
     std::cerr << "\ninterrupted at step " << res.steps << ": checkpoint saved in " << p.outDir
               << "/checkpoint; run the same command again to resume\n";
@@ -117,7 +139,7 @@ Registrar reg({"train-sae",
                "[--reuse K] [--ce-every N] [--eval-corpus PATH] [--eval-windows N] [--metrics-every N] [--checkpoint-every N] "
                "[--warmup N] [--resample-every N] [--dead-window N] [--resample-density X] [--decay-fraction X] "
                "[--architecture standard|topk|batchtopk|jumprelu] [--k N] [--l0 X] [--corpus-format F] "
-               "[--step auto|dense|sparse] [--device auto|cpu|cuda] [--no-shuffle] [--no-resume] [--json]",
+               "[--step auto|dense|sparse] [--device auto|cpu|cuda] [--no-shuffle] [--no-resume] [--nproc N] [--json]",
                "Train attention-output (hook_z) SAEs, one per layer; Ctrl+C saves and resumes",
                {"json", "no-resume", "no-shuffle"},
                &runTrainSae});
