@@ -3,8 +3,10 @@
 #include <iostream>
 
 #include "app/cli/command.h"
-#include "core/db/builder.h"
+#include "app/cli/common.h"
 #include "core/base/error.h"
+#include "core/db/builder.h"
+#include "core/dist/dist.h"
 
 namespace zs::cli {
 namespace {
@@ -48,9 +50,59 @@ db::BuildOptions optionsFrom(const Args& a) {
   return o;
 }
 
+// Data-parallel (torchrun / srun / --nproc; docs/cluster.md): rank r builds shard r/world of the
+// windows into <out>.part<r>-of-<world>, then rank 0 merges the parts into the database a single
+// process would have built (the parts must be on a file system every rank and rank 0 share).
+// Interrupted (Ctrl+C on any rank): every rank keeps its part and the same command resumes.
+int runBuildDbRanks(db::BuildOptions o, const std::shared_ptr<dist::Group>& g, bool json) {
+  const int rank = g->rank(), world = g->world();
+  Progress progress = terminalProgress("build-db");
+  if (!g->isRoot()) progress.report = nullptr;  // one progress bar: rank 0's
+  db::BuildResult r;
+  db::BuildResult merged;
+  bool interrupted = false;
+  try {
+    r = db::buildFeatureDbShard(o, rank, world, progress);
+    interrupted = g->allReduceMax(r.completed ? 0.0 : 1.0) > 0;  // every rank stops if one was interrupted
+    if (!interrupted && g->isRoot())
+      merged = db::mergeFeatureDbShards({o.out, db::shardPartPaths(o.out, world), o.device, o.force, true}, progress);
+    g->barrier();
+    g->finish();
+  } catch (const dist::PeerFailure&) {
+    throw;
+  } catch (const std::exception& e) {
+    g->noteFailure(e.what());  // the other ranks name this rank and why
+    throw;
+  }
+  if (interrupted) {
+    if (g->isRoot())
+      std::cerr << "build-db: interrupted; every rank's part is saved next to " << o.out
+                << " - run the same command again to resume\n";
+    return 130;
+  }
+  if (!g->isRoot()) return 0;  // rank 0 alone reports
+  if (json) {
+    printJson({{"out", o.out}, {"completed", true}, {"already_built", merged.alreadyBuilt}, {"tokens", merged.tokens},
+               {"windows", merged.windows}, {"seconds", merged.seconds}, {"world", world}, {"layers", merged.layers}});
+  } else if (merged.alreadyBuilt) {
+    std::cout << o.out << " is already built (" << merged.tokens << " tokens); --force rebuilds it\n";
+  } else {
+    std::cout << "built " << o.out << " on " << world << " ranks: " << merged.tokens << " tokens; merged in "
+              << merged.seconds << " s\n";
+  }
+  return 0;
+}
+
 int runBuildDb(const Args& a) {
   db::BuildOptions o = optionsFrom(a);
   if (o.out.empty()) throw UsageError("missing required option --out");
+  // --nproc N: this command again as N local ranks; under torchrun / srun, join the group first.
+  const int launched = launchRanksIfAsked(a);
+  if (launched >= 0) return launched;
+  if (auto g = dist::joinFromEnvironment()) {
+    if (a.has("shard")) throw UsageError("--shard and several ranks do not mix: each rank builds its own shard");
+    return runBuildDbRanks(o, g, a.has("json"));
+  }
   const bool shard = o.shardCount > 1;
   auto r = db::buildFeatureDbShard(o, o.shardIndex, o.shardCount, terminalProgress("build-db"));
   if (shard) o.out = r.out;
@@ -82,7 +134,7 @@ int runBuildDb(const Args& a) {
 Registrar reg({"build-db",
                "--model DIR --sae DIR [--sae DIR ...] --corpus PATH --out FILE.zscope.db [--tokens N] [--context C] "
                "[--top-k K (20)] [--samples S] [--batch B] [--seed S] [--format auto|text|folder|jsonl|bin16|bin32] "
-               "[--device auto|cpu|cuda] [--checkpoint-seconds S] [--shard I/N] [--force] [--json]",
+               "[--device auto|cpu|cuda] [--checkpoint-seconds S] [--shard I/N] [--nproc N] [--force] [--json]",
                "Build a feature database (dashboards of every feature) over a corpus; resumable",
                {"force", "json"}, &runBuildDb});
 
