@@ -1,12 +1,15 @@
 // Main window: menus, status bar, settings, start-up loading, the tool-dock
 // hook and the screenshot mode. The explorer's docks live in ExplorerController.
 #include "app/gui/explorer/mainwindow.h"
+
 #include "app/gui/settings.h"
 
 #include <QAction>
 #include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QGuiApplication>
+#include <QScreen>
 #include <QDateTime>
 #include <QDir>
 #include <QDockWidget>
@@ -75,6 +78,9 @@ MainWindow::MainWindow(const StartupOptions& opts, QWidget* parent) : QMainWindo
   setDockNestingEnabled(true);
   setAcceptDrops(true);
   resize(1400, 900);
+  // On a smaller screen (1366x768) the first window fits it instead (a restored layout wins later).
+  if (const QScreen* screen = QGuiApplication::primaryScreen())
+    resize(size().boundedTo(screen->availableGeometry().size()));
   device_ = !opts.device.isEmpty() ? opts.device : gui::settings::device.get();
   threads_ = opts.threads > 0 ? opts.threads : gui::settings::threads.get();
   worker_ = new Worker;
