@@ -22,6 +22,7 @@
 #include "core/base/error.h"
 #include "core/sae/sae.h"
 #include "tests/core/cli_inprocess.h"
+#include "tests/core/db_compare.h"
 #include "tests/support/check.h"
 
 using namespace zs;
@@ -205,22 +206,8 @@ ZS_TEST(trainEvaluateAndBuildADatabase) {
               0);
   ZS_CHECK(!fs::exists(merged + ".part0-of-2"));
   {
-    auto a = db::Db::open(db), b = db::Db::open(merged);
-    for (const char* q : {"SELECT * FROM features ORDER BY layer, feature",
-                          "SELECT * FROM histograms ORDER BY layer, feature",
-                          "SELECT * FROM examples ORDER BY layer, feature, kind, bucket, rank"}) {
-      db::Stmt sa(*a, q), sb(*b, q);
-      int rows = 0;
-      bool same = true;
-      for (;;) {
-        const bool ha = sa.step(), hb = sb.step();
-        same = same && ha == hb;
-        if (!ha || !hb) break;
-        ++rows;
-        for (int c = 0; c < 13; ++c) same = same && (sa.isNull(c) == sb.isNull(c)) && sa.blob(c) == sb.blob(c);
-      }
-      ZS_CHECK_MSG(same && rows > 0, std::string(q) + ": the merged database differs from the single build");
-    }
+    const std::string differs = test::differingDbTable(db, merged);
+    ZS_CHECK_MSG(differs.empty(), differs + ": the merged database differs from the single build");
   }
   // The same command on the merged file: already built.
   std::vector<std::string> again = {"build-db", "--out", merged};

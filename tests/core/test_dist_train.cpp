@@ -18,10 +18,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/db/db.h"
 #include "core/dist/launch.h"
 #include "core/sae/sae.h"
 #include "core/train/sae_train.h"
+#include "tests/core/db_compare.h"
 #include "tests/core/dist_procs.h"
 #include "tests/support/check.h"
 
@@ -147,21 +147,8 @@ ZS_TEST(buildDbOnTwoRanksEqualsTheSingleProcessBuild) {
   ZS_CHECK_EQ(b.code, 0);
   ZS_CHECK(b.out.find("on 2 ranks") != std::string::npos);
   ZS_CHECK(!fs::exists(two + ".part0-of-2") && !fs::exists(two + ".part1-of-2"));
-  auto da = db::Db::open(one), dbb = db::Db::open(two);
-  for (const char* q : {"SELECT * FROM features ORDER BY layer, feature", "SELECT * FROM histograms ORDER BY layer, feature",
-                        "SELECT * FROM examples ORDER BY layer, feature, kind, bucket, rank"}) {
-    db::Stmt sa(*da, q), sb(*dbb, q);
-    int rows = 0;
-    bool same = true;
-    for (;;) {
-      const bool ha = sa.step(), hb = sb.step();
-      same = same && ha == hb;
-      if (!ha || !hb) break;
-      ++rows;
-      for (int c = 0; c < 13; ++c) same = same && (sa.isNull(c) == sb.isNull(c)) && sa.blob(c) == sb.blob(c);
-    }
-    ZS_CHECK_MSG(same && rows > 0, std::string(q) + ": the two-rank database differs from the single build");
-  }
+  const std::string differs = differingDbTable(one, two);
+  ZS_CHECK_MSG(differs.empty(), differs + ": the two-rank database differs from the single build");
 }
 
 ZS_TEST(batchTopKStepsInLockstepThroughGloo) {
