@@ -7,10 +7,12 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileInfo>
+#include <QImage>
 #include <QSettings>
 #include <QSpinBox>
 #include <fstream>
 
+#include "app/gui/sweep_figure.h"
 #include "app/gui/training/training_panel.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
@@ -19,6 +21,7 @@
 #include "testutil.h"
 #include "widgets/curve_plot.h"
 #include "widgets/density_histogram.h"
+#include "widgets/pareto_plot.h"
 #include "widgets/training_form.h"
 
 #include <nlohmann/json.hpp>
@@ -211,6 +214,42 @@ class TestTraining : public QObject {
     TrainingPanel again;
     QCOMPARE(again.form()->architectureBox()->currentText(), QString("topk"));
     QCOMPARE(again.form()->kBox()->value(), 6);
+  }
+
+  // The sweep figure (zscope --export-figure pareto --data results.json): one
+  // panel per layer, one series per architecture; its CSV holds every point;
+  // a file that is not a sweep is refused with status 3.
+  void sweepFigureExports() {
+    const QString dir = QString::fromStdString(zs::test::tempDir());
+    const QString json = dir + "/sweep.json";
+    {
+      QFile f(json);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write(R"({"model":"m","complete":false,"points":[
+        {"run":"s1","architecture":"standard","layer":0,"l0":20,"ce_loss_recovered":0.5},
+        {"run":"s2","architecture":"standard","layer":0,"l0":40,"ce_loss_recovered":0.7},
+        {"run":"t1","architecture":"topk","layer":0,"l0":16,"ce_loss_recovered":0.8},
+        {"run":"t1","architecture":"topk","layer":1,"l0":16,"ce_loss_recovered":0.9},
+        {"run":"bad","architecture":"topk","layer":1,"l0":"x","ce_loss_recovered":0.9}]})");
+    }
+    QCOMPARE(exportSweepFigure(json, dir + "/sweep.csv", QSize(), 96, false), 0);
+    QFile csv(dir + "/sweep.csv");
+    QVERIFY(csv.open(QIODevice::ReadOnly));
+    const QStringList lines = QString::fromUtf8(csv.readAll()).split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 5);  // header + the 4 numeric points
+    QVERIFY(lines.contains("1,topk,t1,16,0.9"));
+    QCOMPARE(exportSweepFigure(json, dir + "/sweep.png", QSize(), 96, true), 0);
+    QImage img(dir + "/sweep.png");
+    QVERIFY(!img.isNull() && img.width() >= 700);  // two panels
+    ParetoPlot plot;
+    plot.setData({{"a", 0, 1, 0.5, {}}, {"b", 2, 2, 0.6, {}}}, "x", "y", "layer %1", "t", true);
+    QCOMPARE(plot.panelCount(), 2);
+    QCOMPARE(plot.seriesCount(), 2);
+    QFile bad(dir + "/bad.json");
+    QVERIFY(bad.open(QIODevice::WriteOnly));
+    bad.write("[1,2]");
+    bad.close();
+    QCOMPARE(exportSweepFigure(dir + "/bad.json", dir + "/bad.png", QSize(), 96, false), 3);
   }
 
   void refusesBadForm() {
