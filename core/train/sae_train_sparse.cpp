@@ -7,6 +7,8 @@
 // GPU path; test_sae_train checks one step's gradients against it.
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 #include <tuple>
 
 #include "core/train/sae_kernels.h"
@@ -63,28 +65,39 @@ SaeStepStats SaeTrainer::archSparse(const torch::Tensor& x0, SaeGrads& g, torch:
     auto [v, idx] = pre.topk(std::min(opts_.k, S), 1);
     act = fromTopk(v, idx, {}, true);
   } else if (a == "batchtopk") {
-    auto flat = torch::relu(pre).flatten();
-    auto [v, idx] = flat.topk(std::min<int64_t>(opts_.k * Bn, flat.numel()));
-    if (fired) {  // a real step: track the inference threshold (as archStep)
-      auto pos = v.masked_select(v > 0);
-      if (pos.numel() > 0) {
-        const double lr = opts_.batchTopkThresholdLr;
-        batchThreshold = (1 - lr) * batchThreshold + lr * pos.min().item<double>();
-      }
-    }
-    auto keep = idx.masked_select(v > 0);
-    auto sorted = std::get<0>(keep.sort());
-    const int64_t* pi = sorted.data_ptr<int64_t>();
+    // The K = k * B largest positive pre-activations of the batch: nth_element
+    // finds the K-th largest value, then one row-major scan keeps the entries
+    // above it and, of those equal to it, the first ones up to K (a full
+    // topk + sort over B * d_sae entries costs twice the rest of the step).
+    const int64_t n = Bn * S, K = std::min<int64_t>(opts_.k * Bn, n);
+    std::vector<float> v(pp, pp + n);
+    std::nth_element(v.begin(), v.begin() + (n - K), v.end());
+    const float kth = v[n - K];
+    int64_t greater = 0;
+    for (int64_t i = 0; i < n; ++i) greater += pp[i] > kth;
+    int64_t ties = K - greater;  // entries equal to kth still to take
     act.row.assign(static_cast<size_t>(Bn) + 1, 0);
-    act.col.resize(static_cast<size_t>(sorted.numel()));
-    act.val.resize(static_cast<size_t>(sorted.numel()));
-    for (int64_t k = 0; k < sorted.numel(); ++k) {
-      const int64_t b = pi[k] / S, j = pi[k] % S;
-      act.col[k] = static_cast<int32_t>(j);
-      act.val[k] = pp[pi[k]];
-      ++act.row[b + 1];
+    act.col.reserve(static_cast<size_t>(K));
+    act.val.reserve(static_cast<size_t>(K));
+    float minKept = std::numeric_limits<float>::infinity();
+    for (int64_t b = 0; b < Bn; ++b) {
+      const float* p = pp + b * S;
+      for (int64_t j = 0; j < S; ++j) {
+        const float x = p[j];
+        bool take = x > kth;
+        if (!take && x == kth && ties > 0) take = true, --ties;
+        if (take && x > 0.f) {  // ReLU: only positive entries are active
+          act.col.push_back(static_cast<int32_t>(j));
+          act.val.push_back(x);
+          minKept = std::min(minKept, x);
+        }
+      }
+      act.row[b + 1] = static_cast<int64_t>(act.col.size());
     }
-    for (int64_t b = 0; b < Bn; ++b) act.row[b + 1] += act.row[b];
+    if (fired && !act.col.empty()) {  // a real step: track the inference threshold (as archStep)
+      const double lr = opts_.batchTopkThresholdLr;
+      batchThreshold = (1 - lr) * batchThreshold + lr * static_cast<double>(minKept);
+    }
   } else {  // jumprelu: pre > t active; |pre - t| < eps / 2 in the kernel's support
     thr = logThreshold.exp().contiguous();
     const float* pt = thr.data_ptr<float>();

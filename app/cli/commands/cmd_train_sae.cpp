@@ -60,10 +60,17 @@ int runTrainSae(const Args& a) {
                        std::to_string(static_cast<int64_t>(avail / (1 << 20))) +
                        " MiB of memory; lower --expansion, --d-sae or --batch");
   }
-  p.architecture = a.get("architecture", "standard");
+  p.architecture = a.get("architecture", p.architecture);
   if (p.architecture != "standard" && p.architecture != "topk" && p.architecture != "batchtopk" &&
       p.architecture != "jumprelu")
     throw UsageError("--architecture must be standard, topk, batchtopk or jumprelu");
+  // Each sparsity knob belongs to one architecture: refuse one that would be ignored.
+  if (p.architecture != "standard" && (a.has("l1") || a.has("l1-scale")))
+    throw UsageError("--l1/--l1-scale apply to --architecture standard (this run is " + p.architecture + ")");
+  if ((p.architecture == "standard" || p.architecture == "jumprelu") && a.has("k"))
+    throw UsageError("--k applies to --architecture topk or batchtopk (this run is " + p.architecture + ")");
+  if (p.architecture != "jumprelu" && a.has("l0"))
+    throw UsageError("--l0 applies to --architecture jumprelu (this run is " + p.architecture + ")");
   p.k = a.getIntIn("k", p.k, 1, int64_t{1} << 24);
   p.l0 = a.has("l0") ? a.getFiniteIn("l0", -1, 0, 1e6) : -1;
   p.resampleDensity = a.getFiniteIn("resample-density", p.resampleDensity, 0, 1);
