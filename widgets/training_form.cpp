@@ -94,6 +94,8 @@ TrainingForm::TrainingForm(QWidget* parent) : QWidget(parent) {
   l0_->setRange(0, 1e6);
   l0_->setSingleStep(0.1);
   l0_->setValue(1.0);
+  arch_->setCurrentText(TrainingRequest{}.architecture);
+  k_->setValue(static_cast<int>(TrainingRequest{}.k));
   connect(arch_, &QComboBox::currentIndexChanged, this, [this] { updateArchitecture(); });
   lr_ = new QDoubleSpinBox(this);
   lr_->setDecimals(6);

@@ -24,7 +24,7 @@ struct TrainingRequest {
   int64_t dSae = 0;        // > 0: explicit size
   double expansion = 8;    // used when dSae == 0: d_sae = expansion * d_in
   double l1 = 0, lr = 1.2e-3;  // l1 0: automatic
-  QString architecture = QStringLiteral("standard");  // standard | topk | batchtopk | jumprelu
+  QString architecture = QStringLiteral("topk");  // standard | topk | batchtopk | jumprelu (default: zs::TrainSaeParams's)
   int64_t k = 32;          // topk / batchtopk: active features per token
   double l0 = 1.0;         // jumprelu: L0 coefficient
   int64_t batch = 4096, tokens = 2'000'000, context = 128;

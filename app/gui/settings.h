@@ -40,7 +40,7 @@ inline const Setting<int> exportWidth{"export/width", 0};
 inline const Setting<int> exportHeight{"export/height", 0};
 inline const Setting<int> exportDpi{"export/dpi", 300};
 // The training panel's SAE architecture and its sparsity knobs (k; JumpReLU's L0 coefficient).
-inline const Setting<QString> trainArchitecture{"training/architecture", QStringLiteral("standard")};
+inline const Setting<QString> trainArchitecture{"training/architecture", QStringLiteral("topk")};
 inline const Setting<int> trainK{"training/k", 32};
 inline const Setting<double> trainL0{"training/l0", 1.0};
 

@@ -153,6 +153,11 @@ class TestTraining : public QObject {
     {
       TrainingPanel panel;
       panel.setModel(model, 2, 64, 64);
+      // New users get train-sae's default architecture and k.
+      QCOMPARE(panel.form()->request().architecture, QString::fromStdString(zs::TrainSaeParams{}.architecture));
+      QCOMPARE(panel.form()->request().k, zs::TrainSaeParams{}.k);
+      panel.form()->architectureBox()->setCurrentText("jumprelu");
+      QVERIFY(panel.form()->l0Box()->isEnabled() && !panel.form()->kBox()->isEnabled());
       panel.form()->architectureBox()->setCurrentText("topk");
       QVERIFY(panel.form()->kBox()->isEnabled());
       QVERIFY(!panel.form()->l0Box()->isEnabled());
