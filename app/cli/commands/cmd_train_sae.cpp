@@ -113,7 +113,7 @@ Registrar reg({"train-sae",
                "[--l1-scale X] [--lr X] [--batch N] [--tokens N] [--context C] [--seed S] [--buffer-tokens N] "
                "[--reuse K] [--ce-every N] [--eval-corpus PATH] [--eval-windows N] [--metrics-every N] [--checkpoint-every N] "
                "[--warmup N] [--resample-every N] [--dead-window N] [--resample-density X] [--decay-fraction X] "
-               "[--architecture standard|topk|batchtopk|jumprelu] [--k N] [--l0 X] [--corpus-format F] "
+               "[--architecture topk|batchtopk|jumprelu|standard (default topk)] [--k N] [--l0 X] [--corpus-format F] "
                "[--step auto|dense|sparse] [--device auto|cpu|cuda] [--no-shuffle] [--no-resume] [--json]",
                "Train attention-output (hook_z) SAEs, one per layer; Ctrl+C saves and resumes",
                {"json", "no-resume", "no-shuffle"},
