@@ -11,7 +11,7 @@
 # Environment (defaults are sized for a 40-minute sweep on a loaded 2-core CPU;
 # the published figure used them):
 #   CLI=build/bin/zscope-cli  CORPUS=data/corpus/out  TOKENS=102400  BATCH=512
-#   EVAL_TOKENS=8192  THREADS=1  D_SAE=2048
+#   EVAL_TOKENS=8192  THREADS=1  D_SAE=2048  GUI=build/bin/zscope (draws OUT/sae_sweep.png)
 # The corpus is the one zscope-2l was trained on: `data/corpus/build_corpus.sh --v1`
 # (see data/saes/zscope-2l/README.md). Finished runs are skipped when the
 # script is run again (it resumes an interrupted sweep); results.json is
@@ -106,3 +106,9 @@ for r in "${RUNS[@]}"; do
 done
 collect 1
 echo "done: $OUT/results.json" >&2
+# The figure, drawn by Zscope itself (CE loss recovered against L0, one panel per layer).
+GUI=${GUI:-build/bin/zscope}
+if [ -x "$GUI" ]; then
+  QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen} "$GUI" --export-figure pareto --data "$OUT/results.json" \
+    --out "$OUT/sae_sweep.png" --dpi 150 && echo "figure: $OUT/sae_sweep.png" >&2
+fi
