@@ -2,6 +2,7 @@
 
 #include <QElapsedTimer>
 #include <QFile>
+#include <QMap>
 #include <QThread>
 
 #include <nlohmann/json.hpp>
@@ -91,8 +92,15 @@ bool TrainingJob::start(const zs::TrainSaeParams& params, const QStringList& met
     QFile old(QString::fromStdString(params.outDir) + QStringLiteral("/metrics.jsonl"));
     if (replay && params.resume && old.open(QIODevice::ReadOnly)) {
       QVector<MetricPoint> pts;
-      while (!old.atEnd()) pts += parseMetricsLine(old.readLine().toStdString(), metricKeys);
+      QMap<int, DensityHistogram> lastHist;  // the resumed run's latest histogram per layer
+      while (!old.atEnd()) {
+        const std::string line = old.readLine().toStdString();
+        pts += parseMetricsLine(line, metricKeys);
+        DensityHistogram h;
+        if (parseDensityHistogram(line, h)) lastHist[h.layer] = h;
+      }
       if (!pts.isEmpty()) Q_EMIT metrics(pts);
+      for (const auto& h : lastHist) Q_EMIT densityHistogram(h);
     }
     QElapsedTimer since;
     since.start();
