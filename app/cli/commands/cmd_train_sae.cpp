@@ -1,6 +1,7 @@
 // zscope-cli train-sae: train one attention-output SAE per requested layer.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <iostream>
 
@@ -72,6 +73,9 @@ int runTrainSae(const Args& a) {
   if (p.architecture != "jumprelu" && a.has("l0"))
     throw UsageError("--l0 applies to --architecture jumprelu (this run is " + p.architecture + ")");
   p.k = a.getIntIn("k", p.k, 1, int64_t{1} << 24);
+  const int64_t dSae = p.dSae > 0 ? p.dSae : std::llround(p.expansion * static_cast<double>(mc.dZ()));
+  if ((p.architecture == "topk" || p.architecture == "batchtopk") && p.k > dSae)
+    throw UsageError("--k must be between 1 and d_sae = " + std::to_string(dSae));
   p.l0 = a.has("l0") ? a.getFiniteIn("l0", -1, 0, 1e6) : -1;
   p.resampleDensity = a.getFiniteIn("resample-density", p.resampleDensity, 0, 1);
   if (p.resampleDensity >= 1) throw UsageError("--resample-density must be in [0, 1)");
