@@ -88,12 +88,14 @@ TrainingForm::TrainingForm(QWidget* parent) : QWidget(parent) {
   k_->setObjectName(QStringLiteral("trainK"));
   k_->setRange(1, 1 << 20);
   k_->setValue(32);
+  k_->setToolTip(tr("TopK / BatchTopK: active features per token (BatchTopK: on average over the batch)"));
   l0_ = new QDoubleSpinBox(this);
   l0_->setObjectName(QStringLiteral("trainL0"));
   l0_->setDecimals(4);
   l0_->setRange(0, 1e6);
   l0_->setSingleStep(0.1);
   l0_->setValue(1.0);
+  l0_->setToolTip(tr("JumpReLU: the coefficient of the L0 penalty"));
   arch_->setCurrentText(TrainingRequest{}.architecture);
   k_->setValue(static_cast<int>(TrainingRequest{}.k));
   connect(arch_, &QComboBox::currentIndexChanged, this, [this] { updateArchitecture(); });
@@ -125,9 +127,9 @@ TrainingForm::TrainingForm(QWidget* parent) : QWidget(parent) {
   f->addRow(tr("Layers"), layers_);
   f->addRow(tr("Dictionary"), size);
   f->addRow(tr("Architecture"), arch_);
-  f->addRow(tr("k (active per token)"), k_);
+  f->addRow(tr("k (TopK)"), k_);
   f->addRow(tr("L1 coefficient λ"), l1_);
-  f->addRow(tr("L0 coefficient (JumpReLU)"), l0_);
+  f->addRow(tr("L0 coefficient"), l0_);
   f->addRow(tr("Learning rate"), lr_);
   f->addRow(tr("Batch (activations)"), batch_);
   f->addRow(tr("Training tokens"), tokensK_);
