@@ -75,6 +75,30 @@ TrainingForm::TrainingForm(QWidget* parent) : QWidget(parent) {
   // 0 = automatic: trainSaes scales λ to the RMS norm of the layer's centred z.
   l1_->setSpecialValueText(tr("auto (0.3 × RMS of z)"));
   l1_->setValue(0);
+  arch_ = new QComboBox(this);
+  arch_->setObjectName(QStringLiteral("trainArchitecture"));
+  arch_->addItems({QStringLiteral("standard"), QStringLiteral("topk"), QStringLiteral("batchtopk"),
+                   QStringLiteral("jumprelu")});
+  arch_->setItemData(0, tr("ReLU + L1 penalty λ, dead features resampled"), Qt::ToolTipRole);
+  arch_->setItemData(1, tr("the k largest pre-activations per token; AuxK loss on dead latents"), Qt::ToolTipRole);
+  arch_->setItemData(2, tr("the k·batch largest over the batch; saved as JumpReLU with one threshold"),
+                     Qt::ToolTipRole);
+  arch_->setItemData(3, tr("learned per-feature thresholds, L0 penalty"), Qt::ToolTipRole);
+  k_ = new QSpinBox(this);
+  k_->setObjectName(QStringLiteral("trainK"));
+  k_->setRange(1, 1 << 20);
+  k_->setValue(32);
+  k_->setToolTip(tr("TopK / BatchTopK: active features per token (BatchTopK: on average over the batch)"));
+  l0_ = new QDoubleSpinBox(this);
+  l0_->setObjectName(QStringLiteral("trainL0"));
+  l0_->setDecimals(4);
+  l0_->setRange(0, 1e6);
+  l0_->setSingleStep(0.1);
+  l0_->setValue(1.0);
+  l0_->setToolTip(tr("JumpReLU: the coefficient of the L0 penalty"));
+  arch_->setCurrentText(TrainingRequest{}.architecture);
+  k_->setValue(static_cast<int>(TrainingRequest{}.k));
+  connect(arch_, &QComboBox::currentIndexChanged, this, [this] { updateArchitecture(); });
   lr_ = new QDoubleSpinBox(this);
   lr_->setDecimals(6);
   lr_->setRange(1e-6, 1);
@@ -102,7 +126,10 @@ TrainingForm::TrainingForm(QWidget* parent) : QWidget(parent) {
   out_->setObjectName(QStringLiteral("trainOut"));
   f->addRow(tr("Layers"), layers_);
   f->addRow(tr("Dictionary"), size);
+  f->addRow(tr("Architecture"), arch_);
+  f->addRow(tr("k (TopK)"), k_);
   f->addRow(tr("L1 coefficient λ"), l1_);
+  f->addRow(tr("L0 coefficient"), l0_);
   f->addRow(tr("Learning rate"), lr_);
   f->addRow(tr("Batch (activations)"), batch_);
   f->addRow(tr("Training tokens"), tokensK_);
@@ -112,6 +139,15 @@ TrainingForm::TrainingForm(QWidget* parent) : QWidget(parent) {
   f->addRow(tr("Corpus"), withBrowse(this, corpus_, false));
   f->addRow(tr("Output folder"), withBrowse(this, out_, true));
   for (auto* e : {layers_, corpus_, out_}) connect(e, &QLineEdit::textChanged, this, &TrainingForm::changed);
+  updateArchitecture();
+}
+
+void TrainingForm::updateArchitecture() {
+  const QString a = arch_->currentText();
+  k_->setEnabled(a == QLatin1String("topk") || a == QLatin1String("batchtopk"));
+  l1_->setEnabled(a == QLatin1String("standard"));
+  l0_->setEnabled(a == QLatin1String("jumprelu"));
+  Q_EMIT changed();
 }
 
 void TrainingForm::setModel(const QString& dir, int nLayer, int64_t dIn, int64_t nCtx) {
@@ -138,6 +174,9 @@ TrainingRequest TrainingForm::request() const {
   r.expansion = expansion_->value();
   r.l1 = l1_->value();
   r.lr = lr_->value();
+  r.architecture = arch_->currentText();
+  r.k = k_->value();
+  r.l0 = l0_->value();
   r.batch = batch_->value();
   r.tokens = static_cast<int64_t>(tokensK_->value()) * 1000;
   r.context = context_->value();
@@ -157,6 +196,9 @@ void TrainingForm::setRequest(const TrainingRequest& r) {
   expansion_->setValue(r.expansion);
   l1_->setValue(r.l1);
   lr_->setValue(r.lr);
+  if (arch_->findText(r.architecture) >= 0) arch_->setCurrentText(r.architecture);
+  k_->setValue(static_cast<int>(r.k));
+  l0_->setValue(r.l0);
   batch_->setValue(static_cast<int>(r.batch));
   tokensK_->setValue(static_cast<int>(std::max<int64_t>(1, r.tokens / 1000)));
   context_->setValue(static_cast<int>(r.context));
@@ -171,6 +213,10 @@ QString TrainingForm::validate() const {
   std::vector<int64_t> ls;
   if (!parseLayers(layers_->text(), nLayer_, ls))
     return tr("Layers: comma-separated numbers from 0 to %1.").arg(nLayer_ - 1);
+  const QString a = arch_->currentText();
+  const int64_t dSae = sizeMode_->currentIndex() == 1 ? dSae_->value() : static_cast<int64_t>(expansion_->value() * dIn_ + 0.5);
+  if ((a == QLatin1String("topk") || a == QLatin1String("batchtopk")) && dIn_ > 0 && k_->value() > dSae)
+    return tr("k (%1) must not exceed d_sae (%2).").arg(k_->value()).arg(dSae);
   if (corpus_->text().trimmed().isEmpty()) return tr("Choose a corpus.");
   if (!QFileInfo::exists(corpus_->text().trimmed())) return tr("Corpus %1 does not exist.").arg(corpus_->text());
   if (out_->text().trimmed().isEmpty()) return tr("Choose an output folder.");

@@ -1,6 +1,8 @@
 #pragma once
 // The SAE training configuration form: layers, dictionary size (d_sae or an
-// expansion factor of d_in), L1 coefficient, learning rate, batch, tokens,
+// expansion factor of d_in), architecture (standard ReLU + L1, topk, batchtopk,
+// jumprelu) with its sparsity knob (λ for standard, k for topk/batchtopk, the
+// L0 coefficient for jumprelu; the others are disabled), learning rate, batch, tokens,
 // corpus, seed, device and the output folder. Defaults follow the loaded model
 // (all layers, d_in = n_heads * d_head). Plain data out: TrainingRequest.
 #include <QString>
@@ -22,6 +24,9 @@ struct TrainingRequest {
   int64_t dSae = 0;        // > 0: explicit size
   double expansion = 8;    // used when dSae == 0: d_sae = expansion * d_in
   double l1 = 0, lr = 1.2e-3;  // l1 0: automatic
+  QString architecture = QStringLiteral("topk");  // standard | topk | batchtopk | jumprelu (default: zs::TrainSaeParams's)
+  int64_t k = 32;          // topk / batchtopk: active features per token
+  double l0 = 1.0;         // jumprelu: L0 coefficient
   int64_t batch = 4096, tokens = 2'000'000, context = 128;
   uint64_t seed = 1;
   int64_t dIn = 0;         // from the model, for the d_sae shown
@@ -41,6 +46,10 @@ class TrainingForm : public QWidget {
   QString validate() const;
 
   QLineEdit* corpusEdit() const { return corpus_; }
+  QComboBox* architectureBox() const { return arch_; }
+  QSpinBox* kBox() const { return k_; }
+  QDoubleSpinBox* l0Box() const { return l0_; }
+  QDoubleSpinBox* l1Box() const { return l1_; }
   QLineEdit* outEdit() const { return out_; }
 
  Q_SIGNALS:
@@ -54,6 +63,9 @@ class TrainingForm : public QWidget {
   QComboBox* sizeMode_ = nullptr;
   QDoubleSpinBox* expansion_ = nullptr;
   QSpinBox* dSae_ = nullptr;
+  QComboBox* arch_ = nullptr;
+  QSpinBox* k_ = nullptr;
+  QDoubleSpinBox* l0_ = nullptr;
   QDoubleSpinBox* l1_ = nullptr;
   QDoubleSpinBox* lr_ = nullptr;
   QSpinBox* batch_ = nullptr;
@@ -63,6 +75,7 @@ class TrainingForm : public QWidget {
   QComboBox* device_ = nullptr;
   QLineEdit* corpus_ = nullptr;
   QLineEdit* out_ = nullptr;
+  void updateArchitecture();
 };
 
 // "0,1, 3" -> {0,1,3}; false on anything else or a layer outside [0, nLayer).

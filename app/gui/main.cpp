@@ -4,6 +4,7 @@
 //          [--bench-latency N]
 //          [--export-figure tokens|heads|dfa|histogram|logits|headbars|tree --out FILE
 //           [--width W --height H --dpi D] [--select L:F[@POS]]]
+//          [--export-figure pareto --data results.json --out FILE]   (a sweep; no model needed)
 #include <QApplication>
 #include <QCommandLineParser>
 
@@ -11,6 +12,7 @@
 
 #include "app/gui/explorer/latency_bench.h"
 #include "app/gui/explorer/mainwindow.h"
+#include "app/gui/sweep_figure.h"
 #include "core/base/runtime.h"
 
 int main(int argc, char** argv) {
@@ -40,7 +42,9 @@ int main(int argc, char** argv) {
   p.addOption({"bench-latency", "Benchmark: once loaded, run a 64-token prompt (or --prompt) N times like "
                                  "Ctrl+Enter, print latency percentiles as JSON, quit.", "N"});
   p.addOption({"export-figure", "Render one figure offscreen once loaded and quit: tokens, heads, dfa, histogram, "
-                                 "logits, headbars or tree (with --out, --width, --height, --dpi).", "KIND"});
+                                 "logits, headbars, tree, or pareto (a sweep, with --data) (with --out, --width, "
+                                 "--height, --dpi).", "KIND"});
+  p.addOption({"data", "With --export-figure pareto: the sweep's results JSON (scripts/sae_sweep.sh).", "FILE"});
   p.addOption({"out", "With --export-figure: the file (.png, .svg, .pdf or .csv).", "FILE"});
   p.addOption({"width", "With --export-figure: width in pixels at 96 DPI (default: the figure's own).", "W"});
   p.addOption({"height", "With --export-figure: height in pixels at 96 DPI.", "H"});
@@ -58,7 +62,7 @@ int main(int argc, char** argv) {
   o.screenshot = p.value("screenshot");
   o.select = p.value("select");
   if (p.isSet("export-figure")) {
-    static const QStringList kinds = {"tokens", "heads", "dfa", "histogram", "logits", "headbars", "tree"};
+    static const QStringList kinds = {"tokens", "heads", "dfa", "histogram", "logits", "headbars", "tree", "pareto"};
     o.exportFigure = p.value("export-figure");
     o.exportOut = p.value("out");
     if (!kinds.contains(o.exportFigure)) {
@@ -78,6 +82,13 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "zscope: --width/--height need at least 16 pixels and --dpi 24 to 1200\n");
       return 2;
     }
+  }
+  if (o.exportFigure == "pareto") {  // a figure of data, not of a model: no main window
+    if (!p.isSet("data")) {
+      std::fprintf(stderr, "zscope: --export-figure pareto needs --data results.json\n");
+      return 2;
+    }
+    return zs::gui::exportSweepFigure(p.value("data"), o.exportOut, o.exportSize, o.exportDpi, p.isSet("dark"));
   }
   if (p.isSet("threads")) {
     bool ok = false;

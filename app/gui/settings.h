@@ -42,6 +42,10 @@ inline const Setting<int> exportDpi{"export/dpi", 300};
 inline const Setting<QString> interventionMode{"intervene/mode", QStringLiteral("zero")};  // zero|scale|clamp
 inline const Setting<double> interventionValue{"intervene/value", 2.0};
 inline const Setting<bool> interventionAllPositions{"intervene/allPositions", false};
+// The training panel's SAE architecture and its sparsity knobs (k; JumpReLU's L0 coefficient).
+inline const Setting<QString> trainArchitecture{"training/architecture", QStringLiteral("topk")};
+inline const Setting<int> trainK{"training/k", 32};
+inline const Setting<double> trainL0{"training/l0", 1.0};
 
 // Recently opened files, newest first, at most kMaxRecent.
 enum class RecentKind { Model, Sae, Database };

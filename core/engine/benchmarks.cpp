@@ -329,8 +329,8 @@ nlohmann::json benchSaeStep(const BenchSaeStepOptions& opt) {
     });
     out["matmul_gflops"] = 2.0 * B * dIn * dSae / t / 1e9;
   }
-  std::vector<std::string> modes = {"auto", "dense", "sparse"};
-  if (arch != "standard") modes = {"auto"};  // the other architectures have one (dense) step
+  // Every architecture has a dense and a sparse-aware (active entries only) step.
+  const std::vector<std::string> modes = {"auto", "dense", "sparse"};
   for (const std::string& mode : modes) {
     SaeTrainOptions o;
     o.architecture = arch;

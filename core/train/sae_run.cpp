@@ -462,12 +462,18 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
         torch::Tensor dens = run.trainers[i]->windowDensity();
         auto share = [&](double t) { return (dens < t).to(torch::kFloat64).mean().item<double>(); };
         const double k = static_cast<double>(accSteps);
+        // The live density histogram (the GUI's training panel draws it): eval-sae's bins.
+        SaeEvalResult hist;
+        const double wt = run.trainers[i]->windowTokens();
+        auto firesT = (dens * wt).contiguous();
+        densityStats(std::vector<double>(firesT.data_ptr<double>(), firesT.data_ptr<double>() + firesT.numel()), wt, hist);
         json line = {{"kind", "train"}, {"step", step}, {"tokens", tokens}, {"layer", p.layers[i]},
-                  {"loss", acc[i].loss / k}, {"l0", acc[i].l0 / k}, {"mse", acc[i].mse / k},
-                  {"explained_variance", acc[i].explained_variance / k}, {"dead_fraction", dead},
-                  {"density_below_1e-5", share(1e-5)}, {"density_below_1e-4", share(1e-4)},
-                  {"density_below_1e-3", share(1e-3)}, {"density_window_tokens", run.trainers[i]->windowTokens()},
-                  {"lr", run.trainers[i]->lrAt(step - 1)}, {"elapsed_s", run.elapsed()}};
+                     {"loss", acc[i].loss / k}, {"l0", acc[i].l0 / k}, {"mse", acc[i].mse / k},
+                     {"explained_variance", acc[i].explained_variance / k}, {"dead_fraction", dead},
+                     {"density_below_1e-5", share(1e-5)}, {"density_below_1e-4", share(1e-4)},
+                     {"density_below_1e-3", share(1e-3)}, {"density_window_tokens", wt},
+                     {"density_histogram", {{"log10_edges", hist.density_edges}, {"counts", hist.density_hist}, {"dead", hist.dead_count}}},
+                     {"lr", run.trainers[i]->lrAt(step - 1)}, {"elapsed_s", run.elapsed()}};
         if (p.group) {  // checked identical on every rank
           line["world"] = run.world;
           line["weights_hash"] = hash;

@@ -47,7 +47,9 @@ struct TrainSaeParams {
   // ReLU: resample features whose firing density over the window since the last
   // resample is below this (0: only features that never fired in deadWindow steps).
   double resampleDensity = 1e-5;
-  std::string architecture = "standard";  // standard | topk | batchtopk | jumprelu
+  // standard | topk | batchtopk | jumprelu. TopK is the default: the architecture sweep on the
+  // default model (docs/saes.md, "Which architecture") found it best at a short training budget.
+  std::string architecture = "topk";
   int64_t k = 32;                         // topk / batchtopk: active features per token
   double l0 = -1;                         // jumprelu: L0 coefficient (< 0: 1.0)
   std::string device = "auto";

@@ -110,7 +110,7 @@ SaeStepStats SaeTrainer::sparse(const torch::Tensor& x0, SaeGrads& g, torch::Ten
 
 SaeStepStats SaeTrainer::gradients(const torch::Tensor& x, SaeGrads& g, bool useSparse) {
   torch::NoGradGuard ng;
-  if (!plainRelu()) return archStep(x, g, nullptr, nullptr);
+  if (!plainRelu()) return useSparse ? archSparse(x, g, nullptr, &g.log_threshold) : archStep(x, g, nullptr, &g.log_threshold);
   return useSparse ? sparse(x, g, nullptr) : dense(x, g, nullptr);
 }
 
@@ -139,7 +139,9 @@ SaeStepStats SaeTrainer::step(const torch::Tensor& xIn) {
   bool useSparse = opts_.mode == "sparse" || (opts_.mode == "auto" && lastDensity_ < opts_.sparseThreshold);
   SaeGrads g;
   torch::Tensor fired, gThr;
-  SaeStepStats s = !plainRelu() ? archStep(x, g, &fired, &gThr) : useSparse ? sparse(x, g, &fired) : dense(x, g, &fired);
+  SaeStepStats s = !plainRelu() ? (useSparse ? archSparse(x, g, &fired, &gThr) : archStep(x, g, &fired, &gThr))
+                   : useSparse   ? sparse(x, g, &fired)
+                                 : dense(x, g, &fired);
   const double batchTokens = opts_.sync ? reduceStep(x, g, fired, gThr, s) : static_cast<double>(x.size(0));
   lastDensity_ = s.l0 / static_cast<double>(dec.size(0));
   // Remove the gradient component parallel to each (unit) decoder row.

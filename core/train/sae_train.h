@@ -67,6 +67,7 @@ struct SaeTrainOptions {
 
 struct SaeGrads {
   torch::Tensor W_encT, W_dec, b_enc, b_dec;  // W_encT is [d_sae, d_in] (the gradient of W_enc transposed)
+  torch::Tensor log_threshold;                // jumprelu: the gradient of log(threshold)
 };
 
 struct SaeStepStats {
@@ -127,6 +128,8 @@ class SaeTrainer {
  private:
   std::vector<std::pair<std::string, torch::Tensor>> stateBase(const std::string& prefix) const;
   SaeStepStats archStep(const torch::Tensor& x, SaeGrads& g, torch::Tensor* fired, torch::Tensor* gThr);
+  // The same step on the active entries only (CPU; sae_train_sparse.cpp).
+  SaeStepStats archSparse(const torch::Tensor& x, SaeGrads& g, torch::Tensor* fired, torch::Tensor* gThr);
   SaeStepStats dense(const torch::Tensor& x, SaeGrads& g, torch::Tensor* fired);
   SaeStepStats sparse(const torch::Tensor& x, SaeGrads& g, torch::Tensor* fired);
   void adam(torch::Tensor& p, torch::Tensor& m, torch::Tensor& v, const torch::Tensor& g, double lr);

@@ -606,3 +606,26 @@ ZS_TEST(zzTopkSweep) {
     }
   }
 }
+
+ZS_TEST(trainSaeRefusesAKnobItsArchitectureIgnores) {
+  // --k belongs to topk/batchtopk, --l1/--l1-scale to standard, --l0 to jumprelu; k > d_sae is refused.
+  ZS_REQUIRE_SHARED(shared);
+  const std::string model = shared + "/testdata/tiny-gpt2";
+  const std::string corpus = test::tempDir() + "/knobs.txt";
+  writeFile(corpus, "the cat sat on the mat. the dog ran to the house.\n");
+  auto rc = [&](std::vector<std::string> extra, const std::string& needle) {
+    std::vector<std::string> args = {"train-sae", "--model", model, "--layer", "0", "--corpus", corpus,
+                                     "--out", test::tempDir() + "/knobs-out", "--d-sae", "32", "--tokens", "64"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::ostringstream err;
+    std::streambuf* old = std::cerr.rdbuf(err.rdbuf());
+    const int r = test::runCli(args);
+    std::cerr.rdbuf(old);
+    ZS_CHECK_MSG(err.str().find(needle) != std::string::npos, err.str());
+    return r;
+  };
+  ZS_CHECK_EQ(rc({"--architecture", "standard", "--k", "8"}, "--k applies to"), 2);
+  ZS_CHECK_EQ(rc({"--l1", "0.5"}, "--l1/--l1-scale apply to"), 2);  // the default is topk
+  ZS_CHECK_EQ(rc({"--architecture", "batchtopk", "--l0", "2"}, "--l0 applies to"), 2);
+  ZS_CHECK_EQ(rc({"--architecture", "topk", "--k", "33"}, "--k must be between 1 and d_sae = 32"), 2);
+}

@@ -264,3 +264,65 @@ ZS_TEST(checkpointStateRoundTrip) {
   ZS_CHECK(torch::equal(a.dec, b.dec));
   ZS_CHECK(torch::equal(a.encT, b.encT));
 }
+
+// The sparse-aware steps of TopK, BatchTopK (AuxK on) and JumpReLU against the
+// dense hand-written step (archStep, itself the eager-PyTorch maths): one
+// step's gradients agree to 1e-5 of their largest entry, and the weights after
+// three optimiser steps (dead latents present, so AuxK runs) agree to 1e-5.
+ZS_TEST(sparseArchitectureStepsMatchDense) {
+  for (std::string arch : {"topk", "batchtopk", "jumprelu"}) {
+    ZS_CONTEXT("architecture " + arch);
+    torch::manual_seed(11);
+    auto s = smallSae(24, 96, 7);
+    SaeTrainOptions o;
+    o.architecture = arch;
+    o.k = 5;
+    o.l1 = 0.3;             // JumpReLU's L0 coefficient
+    o.bandwidth = 0.5;      // wide kernel: many entries near the thresholds
+    o.initThreshold = 0.3;
+    o.deadSteps = 1;        // latents idle for one step count as dead (AuxK on from step 2)
+    o.auxkK = 6;
+    o.auxkCoeff = 0.5;
+    o.lr = 1e-3;
+    o.warmupSteps = 0;
+    std::vector<torch::Tensor> xs;
+    for (int i = 0; i < 3; ++i) xs.push_back(torch::randn({64, 24}) * 1.5);
+    SaeTrainOptions od = o, os = o;
+    od.mode = "dense";
+    os.mode = "sparse";
+    SaeTrainer dense(*s, od), sparse(*s, os);
+    for (int i = 0; i < 2; ++i) {
+      auto a = dense.step(xs[i]);
+      auto b = sparse.step(xs[i]);
+      ZS_CHECK(!a.sparse && b.sparse);
+      ZS_CHECK_NEAR(a.loss, b.loss, 1e-5 * std::max(1.0, a.loss));
+      ZS_CHECK_NEAR(a.l0, b.l0, 1e-9);
+      ZS_CHECK_NEAR(a.aux, b.aux, 1e-5 * std::max(1.0, a.aux));
+      if (i == 1 && arch != "jumprelu") ZS_CHECK(b.dead > 0 && b.aux > 0);  // AuxK ran
+    }
+    auto rel = [](const torch::Tensor& x, const torch::Tensor& ref) {
+      return (x - ref).abs().max().item<double>() / std::max(1e-6, ref.abs().max().item<double>());
+    };
+    // Gradients at the same weights (the dense trainer's), both paths.
+    SaeGrads gd, gs;
+    dense.gradients(xs[2], gd, false);
+    dense.gradients(xs[2], gs, true);
+    ZS_CHECK(rel(gs.W_encT, gd.W_encT) <= 1e-5);
+    ZS_CHECK(rel(gs.W_dec, gd.W_dec) <= 1e-5);
+    ZS_CHECK(rel(gs.b_enc, gd.b_enc) <= 1e-5);
+    ZS_CHECK(rel(gs.b_dec, gd.b_dec) <= 1e-5);
+    if (arch == "jumprelu") {
+      ZS_CHECK(gd.log_threshold.abs().max().item<double>() > 0);
+      ZS_CHECK(rel(gs.log_threshold, gd.log_threshold) <= 1e-5);
+    }
+    dense.step(xs[2]);
+    sparse.step(xs[2]);
+    auto maxAbs = [](const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); };
+    ZS_CHECK(maxAbs(sparse.encT, dense.encT) <= 1e-5);
+    ZS_CHECK(maxAbs(sparse.dec, dense.dec) <= 1e-5);
+    ZS_CHECK(maxAbs(sparse.benc, dense.benc) <= 1e-5);
+    ZS_CHECK(maxAbs(sparse.bdec, dense.bdec) <= 1e-5);
+    if (arch == "jumprelu") ZS_CHECK(maxAbs(sparse.logThreshold, dense.logThreshold) <= 1e-5);
+    if (arch == "batchtopk") ZS_CHECK_NEAR(sparse.batchThreshold, dense.batchThreshold, 1e-6);
+  }
+}

@@ -4,9 +4,15 @@
 // feature database" builds a database for it.
 #include <QElapsedTimer>
 #include <QFile>
+#include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QFileInfo>
+#include <QImage>
+#include <QSettings>
+#include <QSpinBox>
 #include <fstream>
 
+#include "app/gui/sweep_figure.h"
 #include "app/gui/training/training_panel.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
@@ -14,6 +20,8 @@
 #include "core/base/runtime.h"
 #include "testutil.h"
 #include "widgets/curve_plot.h"
+#include "widgets/density_histogram.h"
+#include "widgets/pareto_plot.h"
 #include "widgets/training_form.h"
 
 #include <nlohmann/json.hpp>
@@ -133,6 +141,120 @@ class TestTraining : public QObject {
     const auto dbi = zs::db::dbInfo(*db);
     QCOMPARE(dbi.layers, (std::vector<int>{1}));
     QCOMPARE(zs::db::readLayerStats(*db, 1).size(), size_t(128));
+  }
+
+  // Choosing topk with k = 6 in the panel trains a TopK SAE: its saved cfg says
+  // topk with k 6, its held-out L0 is 6; the live density histogram receives
+  // per-layer counts (dead included) that sum to d_sae; the choice is remembered.
+  void topkFromThePanelAndDensityHistogram() {
+    ZS_REQUIRE_SHARED(shared);
+    QSettings().remove("training");
+    const QString model = QString::fromStdString(shared + "/testdata/tiny-gpt2");
+    {
+      TrainingPanel panel;
+      panel.setModel(model, 2, 64, 64);
+      // New users get train-sae's default architecture and k.
+      QCOMPARE(panel.form()->request().architecture, QString::fromStdString(zs::TrainSaeParams{}.architecture));
+      QCOMPARE(panel.form()->request().k, zs::TrainSaeParams{}.k);
+      panel.form()->architectureBox()->setCurrentText("jumprelu");
+      QVERIFY(panel.form()->l0Box()->isEnabled() && !panel.form()->kBox()->isEnabled());
+      panel.form()->architectureBox()->setCurrentText("topk");
+      QVERIFY(panel.form()->kBox()->isEnabled());
+      QVERIFY(!panel.form()->l0Box()->isEnabled());
+      QVERIFY(!panel.form()->l1Box()->isEnabled());
+      panel.form()->kBox()->setValue(6);
+      TrainingRequest r = panel.form()->request();
+      QCOMPARE(r.architecture, QString("topk"));
+      QCOMPARE(r.k, int64_t(6));
+      r.layers = {0};
+      r.dSae = 96;
+      r.batch = 128;
+      r.tokens = 128 * 60;
+      r.context = 32;
+      r.device = "cpu";
+      r.corpus = QString::fromStdString(writeCorpus());
+      r.outDir = QString::fromStdString(zs::test::tempDir()) + "/topk";
+      panel.form()->setRequest(r);
+      r.k = 200;  // more than d_sae: refused by the form
+      panel.form()->setRequest(r);
+      QVERIFY(panel.form()->validate().contains("d_sae"));
+      r.k = 6;
+      panel.form()->setRequest(r);
+      QVERIFY(panel.form()->validate().isEmpty());
+      QVERIFY(panel.start());
+      QTRY_VERIFY_WITH_TIMEOUT(panel.state() != TrainingPanel::State::Running, 120000);
+      QVERIFY2(panel.state() == TrainingPanel::State::Done, qPrintable(panel.lastError()));
+      QCOMPARE(panel.saeDirs().size(), 1);
+      QFile cfgFile(panel.saeDirs().first() + "/cfg.json");
+      QVERIFY(cfgFile.open(QIODevice::ReadOnly));
+      const auto cfg = nlohmann::json::parse(cfgFile.readAll().toStdString());
+      // SAELens's flat layout writes TopK as activation_fn_str "topk" (architecture
+      // "standard"); its v6 layout as architecture "topk".
+      const std::string arch = cfg.value("activation_fn_str", std::string()) == "topk"
+                                   ? std::string("topk")
+                                   : cfg.value("architecture", std::string());
+      QCOMPARE(QString::fromStdString(arch), QString("topk"));
+      const int64_t k = cfg.contains("k") ? cfg["k"].get<int64_t>() : cfg["activation_fn_kwargs"]["k"].get<int64_t>();
+      QCOMPARE(k, int64_t(6));
+      // L0 on the held-out windows (the last eval line) and in training: exactly k.
+      QFile mf(r.outDir + "/metrics.jsonl");
+      QVERIFY(mf.open(QIODevice::ReadOnly));
+      double evalL0 = -1, trainL0 = -1;
+      while (!mf.atEnd()) {
+        auto j = nlohmann::json::parse(mf.readLine().toStdString(), nullptr, false);
+        if (!j.is_object() || !j.contains("l0")) continue;
+        (j.value("kind", "") == "eval" ? evalL0 : trainL0) = j["l0"].get<double>();
+      }
+      QVERIFY2(std::abs(evalL0 - 6.0) < 1e-9, qPrintable(QString::number(evalL0)));
+      QVERIFY2(std::abs(trainL0 - 6.0) < 1e-9, qPrintable(QString::number(trainL0)));
+      // The live density histogram: data arrived, counts + dead = d_sae.
+      DensityHistogramPlot* h = panel.densityPlot();
+      QVERIFY(h->updates() > 0);
+      QCOMPARE(h->total(0), 96.0);
+      QCOMPARE(h->counts(0).size(), 14);
+      QVERIFY(h->step(0) > 0);
+      QCOMPARE(h->total(1), -1.0);  // not trained
+    }
+    // Remembered: a new panel starts with topk and k 6.
+    TrainingPanel again;
+    QCOMPARE(again.form()->architectureBox()->currentText(), QString("topk"));
+    QCOMPARE(again.form()->kBox()->value(), 6);
+  }
+
+  // The sweep figure (zscope --export-figure pareto --data results.json): one
+  // panel per layer, one series per architecture; its CSV holds every point;
+  // a file that is not a sweep is refused with status 3.
+  void sweepFigureExports() {
+    const QString dir = QString::fromStdString(zs::test::tempDir());
+    const QString json = dir + "/sweep.json";
+    {
+      QFile f(json);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write(R"({"model":"m","complete":false,"points":[
+        {"run":"s1","architecture":"standard","layer":0,"l0":20,"ce_loss_recovered":0.5},
+        {"run":"s2","architecture":"standard","layer":0,"l0":40,"ce_loss_recovered":0.7},
+        {"run":"t1","architecture":"topk","layer":0,"l0":16,"ce_loss_recovered":0.8},
+        {"run":"t1","architecture":"topk","layer":1,"l0":16,"ce_loss_recovered":0.9},
+        {"run":"bad","architecture":"topk","layer":1,"l0":"x","ce_loss_recovered":0.9}]})");
+    }
+    QCOMPARE(exportSweepFigure(json, dir + "/sweep.csv", QSize(), 96, false), 0);
+    QFile csv(dir + "/sweep.csv");
+    QVERIFY(csv.open(QIODevice::ReadOnly));
+    const QStringList lines = QString::fromUtf8(csv.readAll()).split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 5);  // header + the 4 numeric points
+    QVERIFY(lines.contains("1,topk,t1,16,0.9"));
+    QCOMPARE(exportSweepFigure(json, dir + "/sweep.png", QSize(), 96, true), 0);
+    QImage img(dir + "/sweep.png");
+    QVERIFY(!img.isNull() && img.width() >= 700);  // two panels
+    ParetoPlot plot;
+    plot.setData({{"a", 0, 1, 0.5, {}}, {"b", 2, 2, 0.6, {}}}, "x", "y", "layer %1", "t", true);
+    QCOMPARE(plot.panelCount(), 2);
+    QCOMPARE(plot.seriesCount(), 2);
+    QFile bad(dir + "/bad.json");
+    QVERIFY(bad.open(QIODevice::WriteOnly));
+    bad.write("[1,2]");
+    bad.close();
+    QCOMPARE(exportSweepFigure(dir + "/bad.json", dir + "/bad.png", QSize(), 96, false), 3);
   }
 
   void refusesBadForm() {

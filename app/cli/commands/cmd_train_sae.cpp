@@ -1,6 +1,7 @@
 // zscope-cli train-sae: train one attention-output SAE per requested layer.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -71,11 +72,21 @@ int runTrainSae(const Args& a) {
                        std::to_string(static_cast<int64_t>(avail / (1 << 20))) +
                        " MiB of memory; lower --expansion, --d-sae or --batch");
   }
-  p.architecture = a.get("architecture", "standard");
+  p.architecture = a.get("architecture", p.architecture);
   if (p.architecture != "standard" && p.architecture != "topk" && p.architecture != "batchtopk" &&
       p.architecture != "jumprelu")
     throw UsageError("--architecture must be standard, topk, batchtopk or jumprelu");
+  // Each sparsity knob belongs to one architecture: refuse one that would be ignored.
+  if (p.architecture != "standard" && (a.has("l1") || a.has("l1-scale")))
+    throw UsageError("--l1/--l1-scale apply to --architecture standard (this run is " + p.architecture + ")");
+  if ((p.architecture == "standard" || p.architecture == "jumprelu") && a.has("k"))
+    throw UsageError("--k applies to --architecture topk or batchtopk (this run is " + p.architecture + ")");
+  if (p.architecture != "jumprelu" && a.has("l0"))
+    throw UsageError("--l0 applies to --architecture jumprelu (this run is " + p.architecture + ")");
   p.k = a.getIntIn("k", p.k, 1, int64_t{1} << 24);
+  const int64_t dSae = p.dSae > 0 ? p.dSae : std::llround(p.expansion * static_cast<double>(mc.dZ()));
+  if ((p.architecture == "topk" || p.architecture == "batchtopk") && p.k > dSae)
+    throw UsageError("--k must be between 1 and d_sae = " + std::to_string(dSae));
   p.l0 = a.has("l0") ? a.getFiniteIn("l0", -1, 0, 1e6) : -1;
   p.resampleDensity = a.getFiniteIn("resample-density", p.resampleDensity, 0, 1);
   if (p.resampleDensity >= 1) throw UsageError("--resample-density must be in [0, 1)");
@@ -138,7 +149,7 @@ Registrar reg({"train-sae",
                "[--l1-scale X] [--lr X] [--batch N] [--tokens N] [--context C] [--seed S] [--buffer-tokens N] "
                "[--reuse K] [--ce-every N] [--eval-corpus PATH] [--eval-windows N] [--metrics-every N] [--checkpoint-every N] "
                "[--warmup N] [--resample-every N] [--dead-window N] [--resample-density X] [--decay-fraction X] "
-               "[--architecture standard|topk|batchtopk|jumprelu] [--k N] [--l0 X] [--corpus-format F] "
+               "[--architecture topk|batchtopk|jumprelu|standard (default topk)] [--k N] [--l0 X] [--corpus-format F] "
                "[--step auto|dense|sparse] [--device auto|cpu|cuda] [--no-shuffle] [--no-resume] [--nproc N] [--json]",
                "Train attention-output (hook_z) SAEs, one per layer; Ctrl+C saves and resumes",
                {"json", "no-resume", "no-shuffle"},

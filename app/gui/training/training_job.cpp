@@ -2,6 +2,7 @@
 
 #include <QElapsedTimer>
 #include <QFile>
+#include <QMap>
 #include <QThread>
 
 #include <nlohmann/json.hpp>
@@ -34,8 +35,39 @@ QVector<MetricPoint> parseMetricsLine(const std::string& line, const QStringList
   return out;
 }
 
+bool parseDensityHistogram(const std::string& line, DensityHistogram& out) {
+  if (line.find("density_histogram") == std::string::npos) return false;  // most lines: skip the parse
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(line);
+  } catch (const std::exception&) {
+    return false;
+  }
+  if (!j.is_object() || !j.contains("density_histogram") ||
+      (j.contains("kind") && j["kind"] != "train"))
+    return false;
+  const auto& h = j["density_histogram"];
+  if (!h.is_object() || !h.contains("log10_edges") || !h.contains("counts") || !h["log10_edges"].is_array() ||
+      !h["counts"].is_array() || h["log10_edges"].size() != h["counts"].size() + 1)
+    return false;
+  out = DensityHistogram{};
+  out.layer = j.contains("layer") && j["layer"].is_number() ? j["layer"].get<int>() : 0;
+  out.step = j.contains("step") && j["step"].is_number() ? j["step"].get<double>() : 0;
+  for (const auto& e : h["log10_edges"]) {
+    if (!e.is_number()) return false;
+    out.edges.push_back(e.get<double>());
+  }
+  for (const auto& c : h["counts"]) {
+    if (!c.is_number()) return false;
+    out.counts.push_back(c.get<double>());
+  }
+  out.dead = h.contains("dead") && h["dead"].is_number() ? h["dead"].get<double>() : 0;
+  return true;
+}
+
 TrainingJob::TrainingJob(QObject* parent) : QObject(parent) {
   qRegisterMetaType<QVector<zs::gui::MetricPoint>>();
+  qRegisterMetaType<zs::gui::DensityHistogram>();
 }
 
 TrainingJob::~TrainingJob() {
@@ -60,8 +92,15 @@ bool TrainingJob::start(const zs::TrainSaeParams& params, const QStringList& met
     QFile old(QString::fromStdString(params.outDir) + QStringLiteral("/metrics.jsonl"));
     if (replay && params.resume && old.open(QIODevice::ReadOnly)) {
       QVector<MetricPoint> pts;
-      while (!old.atEnd()) pts += parseMetricsLine(old.readLine().toStdString(), metricKeys);
+      QMap<int, DensityHistogram> lastHist;  // the resumed run's latest histogram per layer
+      while (!old.atEnd()) {
+        const std::string line = old.readLine().toStdString();
+        pts += parseMetricsLine(line, metricKeys);
+        DensityHistogram h;
+        if (parseDensityHistogram(line, h)) lastHist[h.layer] = h;
+      }
       if (!pts.isEmpty()) Q_EMIT metrics(pts);
+      for (const auto& h : lastHist) Q_EMIT densityHistogram(h);
     }
     QElapsedTimer since;
     since.start();
@@ -77,6 +116,8 @@ bool TrainingJob::start(const zs::TrainSaeParams& params, const QStringList& met
       const zs::TrainSaeResult r = zs::trainSaes(params, p, [this, &metricKeys](const std::string& line) {
         auto pts = parseMetricsLine(line, metricKeys);
         if (!pts.isEmpty()) Q_EMIT metrics(pts);
+        DensityHistogram h;
+        if (parseDensityHistogram(line, h)) Q_EMIT densityHistogram(h);
       });
       QStringList dirs;
       for (const auto& d : r.saeDirs) dirs << QString::fromStdString(d);

@@ -29,6 +29,16 @@ struct MetricPoint {
 // skipped): ce_* keys from "eval" lines, the others from "train" lines.
 QVector<MetricPoint> parseMetricsLine(const std::string& line, const QStringList& keys);
 
+// One layer's feature-density histogram from a "train" line (its
+// "density_histogram": log10 edges, counts per bin, dead). False when absent.
+struct DensityHistogram {
+  int layer = 0;
+  double step = 0;
+  QVector<double> edges, counts;
+  double dead = 0;
+};
+bool parseDensityHistogram(const std::string& line, DensityHistogram& out);
+
 class TrainingJob : public QObject {
   Q_OBJECT
  public:
@@ -46,6 +56,7 @@ class TrainingJob : public QObject {
  Q_SIGNALS:
   void metrics(QVector<zs::gui::MetricPoint> points);
   void progress(double done, double total, QString message);
+  void densityHistogram(zs::gui::DensityHistogram h);
   // Emitted once per run (queued to the receiver's thread).
   void finished(QStringList saeDirs, bool cancelled, qint64 steps, double seconds);
   void failed(QString message);
@@ -58,3 +69,4 @@ class TrainingJob : public QObject {
 }  // namespace zs::gui
 
 Q_DECLARE_METATYPE(QVector<zs::gui::MetricPoint>)
+Q_DECLARE_METATYPE(zs::gui::DensityHistogram)

@@ -6,13 +6,17 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QSplitter>
 #include <QVBoxLayout>
 #include <algorithm>
 
 #include "app/gui/training/training_dbjob.h"
+#include "app/gui/settings.h"
 #include "app/gui/training/training_job.h"
 #include "widgets/curve_plot.h"
+#include "widgets/density_histogram.h"
 #include "widgets/training_form.h"
 
 namespace zs::gui {
@@ -27,11 +31,22 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
   auto* v = new QVBoxLayout(this);
   auto* split = new QSplitter(Qt::Horizontal, this);
   form_ = new TrainingForm(split);
+  auto* plots = new QSplitter(Qt::Vertical, split);
   plot_ = new CurvePlot(metricKeys(),
-                        {tr("loss (MSE + λ·L1)"), tr("L0 (active features / token)"), tr("explained variance"),
+                        {tr("loss (MSE + sparsity penalty)"), tr("L0 (active features / token)"), tr("explained variance"),
                          tr("dead fraction"), tr("CE loss recovered")},
-                        split);
+                        plots);
+  density_ = new DensityHistogramPlot(plots);
+  plots->setStretchFactor(0, 3);
+  plots->setStretchFactor(1, 1);
   split->setStretchFactor(1, 3);
+  // The architecture and its knobs are remembered between sessions.
+  {
+    const QString a = settings::trainArchitecture.get();
+    if (form_->architectureBox()->findText(a) >= 0) form_->architectureBox()->setCurrentText(a);
+    form_->kBox()->setValue(settings::trainK.get());
+    form_->l0Box()->setValue(settings::trainL0.get());
+  }
   v->addWidget(split, 1);
 
   auto* row = new QHBoxLayout;
@@ -71,6 +86,9 @@ TrainingPanel::TrainingPanel(QWidget* parent) : QWidget(parent) {
   connect(buildDb_, &QPushButton::clicked, this, &TrainingPanel::buildDatabase);
   connect(job_, &TrainingJob::metrics, this, [this](const QVector<MetricPoint>& pts) {
     for (const auto& p : pts) plot_->addPoint(p.key, p.layer, p.step, p.value);
+  });
+  connect(job_, &TrainingJob::densityHistogram, this, [this](const DensityHistogram& h) {
+    density_->setHistogram(h.layer, h.step, h.edges, h.counts, h.dead);
   });
   connect(job_, &TrainingJob::progress, this, [this](double done, double total, const QString& msg) {
     if (total > 0) bar_->setValue(static_cast<int>(1000 * std::min(1.0, done / total)));
@@ -130,6 +148,9 @@ zs::TrainSaeParams TrainingPanel::paramsFor(const TrainingRequest& r) {
   p.expansion = r.expansion;
   p.l1 = r.l1 > 0 ? r.l1 : -1;  // 0 in the form = automatic (scaled to the activations' RMS norm)
   p.lr = r.lr;
+  p.architecture = r.architecture.toStdString();
+  p.k = r.k;
+  p.l0 = r.l0;
   p.batch = r.batch;
   p.tokens = r.tokens;
   p.context = r.context;
@@ -154,7 +175,12 @@ bool TrainingPanel::start() {
     return false;
   }
   plot_->clear();
-  return launch(paramsFor(form_->request()), /*replay=*/true);
+  density_->clear();
+  const TrainingRequest r = form_->request();
+  settings::trainArchitecture.set(r.architecture);
+  settings::trainK.set(static_cast<int>(r.k));
+  settings::trainL0.set(r.l0);
+  return launch(paramsFor(r), /*replay=*/true);
 }
 
 bool TrainingPanel::launch(const zs::TrainSaeParams& p, bool replay) {

@@ -1,7 +1,7 @@
 #pragma once
 // The SAE training panel (issue 8): configure a run, start it on its own
 // thread (CUDA when present), watch live curves (loss, L0, explained variance,
-// dead fraction, CE loss recovered), pause / resume from the checkpoint /
+// dead fraction, CE loss recovered) and the live feature-density histogram, pause / resume from the checkpoint /
 // cancel; when it finishes the SAEs are offered to the explorer (saesReady) and
 // "Build feature database" builds their dashboards (databaseReady).
 #include <QStringList>
@@ -17,6 +17,7 @@ class QSpinBox;
 namespace zs::gui {
 
 class CurvePlot;
+class DensityHistogramPlot;
 class DbBuildJob;
 class TrainingForm;
 class TrainingJob;
@@ -34,6 +35,7 @@ class TrainingPanel : public QWidget {
   void setModel(const QString& dir, int nLayer, int64_t dIn, int64_t nCtx);
   TrainingForm* form() const { return form_; }
   CurvePlot* plot() const { return plot_; }
+  DensityHistogramPlot* densityPlot() const { return density_; }
   State state() const { return state_; }
   QString lastError() const { return error_; }
   QStringList saeDirs() const { return saeDirs_; }
@@ -65,6 +67,7 @@ class TrainingPanel : public QWidget {
 
   TrainingForm* form_ = nullptr;
   CurvePlot* plot_ = nullptr;
+  DensityHistogramPlot* density_ = nullptr;
   TrainingJob* job_ = nullptr;
   DbBuildJob* dbJob_ = nullptr;
   QPushButton *start_ = nullptr, *pause_ = nullptr, *resume_ = nullptr, *cancel_ = nullptr, *buildDb_ = nullptr;
