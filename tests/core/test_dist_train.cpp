@@ -82,7 +82,7 @@ ZS_TEST(twoRanksHoldIdenticalWeightsAndMatchOneProcess) {
   ZS_REQUIRE_CLI(cli);
   const std::string one = tempDir() + "/one", two = tempDir() + "/two";
   // ReLU through the sparse kernel, with density resampling (rank 0's candidates).
-  const std::vector<std::string> relu = {"--step", "sparse", "--resample-every", "16", "--resample-density", "0.5"};
+  const std::vector<std::string> relu = {"--architecture", "standard", "--step", "sparse", "--resample-every", "16", "--resample-density", "0.5"};
   auto args1 = trainArgs(cli, shared, one, "16384");
   args1.insert(args1.end(), relu.begin(), relu.end());
   auto a = runProcess(args1, 300);
