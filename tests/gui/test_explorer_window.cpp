@@ -281,8 +281,15 @@ class TestExplorerWindow : public QObject {
     }
     dbFile_ = o.out;
     QSignalSpy opened(w_->worker(), &Worker::databaseOpened);
+    HeadFeatureModel* hf = x()->headFeatureModel();
+    const int hfLayer = hf->layer(), hfHead = hf->head();
+    QVERIFY(hfLayer >= 0 && hf->rowCount() > 0 && hf->features().front().density < 0);  // from the SAE's decoder
     w_->openDatabase(QString::fromStdString(o.out));
     QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 10000);
+    // The head clicked before the database opened is listed again from it, without another click.
+    QTRY_VERIFY_WITH_TIMEOUT(hf->rowCount() > 0 && hf->features().front().density >= 0, 10000);
+    QCOMPARE(hf->layer(), hfLayer);
+    QCOMPARE(hf->head(), hfHead);
     runPrompt(prompt_);
     // The label reaches the feature table, where search finds it.
     x()->featureProxy()->setText("cat-mat");
