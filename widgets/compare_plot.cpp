@@ -87,7 +87,7 @@ void ComparePlot::setComparison(const zs::PromptComparison& c) {
   plot_->xAxis->setTicker(thinTextTicker(plot_->xAxis, labels));
   plot_->xAxis->setTickLabelRotation(labels.size() > 6 ? 90 : 0);
   plot_->xAxis->setRange(-0.6, std::max(1, n) - 0.4);
-  const double pad = 0.08 * std::max(1e-6, hi - lo);
+  const double pad = 0.08 * std::max(1e-3, hi - lo);  // a feature silent on both: a small range around 0
   plot_->yAxis->setRange(lo - pad, hi + pad);
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }

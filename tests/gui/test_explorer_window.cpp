@@ -34,6 +34,7 @@
 #include "explorer_fixture.h"
 #include "testutil.h"
 #include "widgets/compare_model.h"
+#include "widgets/compare_plot.h"
 #include "widgets/dashboard_view.h"
 #include "widgets/feature_table_model.h"
 #include "widgets/head_feature_model.h"
@@ -654,6 +655,18 @@ class TestExplorerWindow : public QObject {
           QCOMPARE(diff.isValid(), c.aligned);
           if (c.aligned) QVERIFY(near(diff.toDouble(), double(dfaB.byHead[h]) - double(dfaA.byHead[h])));
         }
+        // The plot draws the same numbers: A and B per position, B − A only when aligned.
+        const ComparePlot* plot = cv->comparePlot();
+        const QVector<double> pa = plot->values(ComparePlot::A), pb = plot->values(ComparePlot::B),
+                              pd = plot->values(ComparePlot::Diff);
+        QCOMPARE(pa.size(), nA);
+        QCOMPARE(pb.size(), nB);
+        for (int p = 0; p < nA; ++p) QVERIFY(near(pa[p], actsA[p]));
+        for (int p = 0; p < nB; ++p) QVERIFY(near(pb[p], actsB[p]));
+        QCOMPARE(pd.size(), c.aligned ? nA : 0);
+        for (int p = 0; p < pd.size(); ++p) QVERIFY(near(pd[p], double(actsB[p]) - double(actsA[p])));
+        QCOMPARE(plot->figureName(), QString("compare_L%1_F%2").arg(layer).arg(feature));
+        QCOMPARE(plot->figureCsv().count('\n'), std::max(nA, nB) + 1);
         QVERIFY2(cv->status().contains(c.aligned ? "pair up" : "do not pair up"), qPrintable(cv->status()));
         QCOMPARE(cv->tokensB()->count(), nB);
         qInfo("compare: %d and %d tokens in %.1f ms on the worker", nA, nB, cv->lastMs());
