@@ -2,12 +2,14 @@
 //   zscope [--model DIR|default] [--sae DIR ...] [--db FILE] [--prompt TEXT]
 //          [--threads N] [--device auto|cpu|cuda] [--screenshot FILE [--select L:F]] [--dark|--light]
 //          [--bench-latency N]
-//          [--export-figure tokens|heads|dfa|histogram|logits|headbars|tree --out FILE
-//           [--width W --height H --dpi D] [--select L:F[@POS]]]
+//          [--export-figure tokens|heads|dfa|histogram|logits|headbars|tree|intervention|compare --out FILE
+//           [--width W --height H --dpi D] [--select L:F[@POS]]
+//           [--intervene zero|scale:V|clamp:V[@all]] [--prompt-b TEXT]]
 //          [--export-figure pareto --data results.json --out FILE]   (a sweep; no model needed)
 #include <QApplication>
 #include <QCommandLineParser>
 
+#include <cmath>
 #include <cstdio>
 
 #include "app/gui/explorer/latency_bench.h"
@@ -42,8 +44,12 @@ int main(int argc, char** argv) {
   p.addOption({"bench-latency", "Benchmark: once loaded, run a 64-token prompt (or --prompt) N times like "
                                  "Ctrl+Enter, print latency percentiles as JSON, quit.", "N"});
   p.addOption({"export-figure", "Render one figure offscreen once loaded and quit: tokens, heads, dfa, histogram, "
-                                 "logits, headbars, tree, or pareto (a sweep, with --data) (with --out, --width, "
-                                 "--height, --dpi).", "KIND"});
+                                 "logits, headbars, tree, intervention (with --intervene), compare (with --prompt-b), "
+                                 "or pareto (a sweep, with --data) (with --out, --width, --height, --dpi).", "KIND"});
+  p.addOption({"intervene", "With --export-figure intervention: zero, scale:V or clamp:V, applied to the selected "
+                             "feature at the selected position, or at every position with @all (default: zero).",
+               "MODE[:V][@all]"});
+  p.addOption({"prompt-b", "With --export-figure compare: the second prompt (B), compared with --prompt (A).", "TEXT"});
   p.addOption({"data", "With --export-figure pareto: the sweep's results JSON (scripts/sae_sweep.sh).", "FILE"});
   p.addOption({"out", "With --export-figure: the file (.png, .svg, .pdf or .csv).", "FILE"});
   p.addOption({"width", "With --export-figure: width in pixels at 96 DPI (default: the figure's own).", "W"});
@@ -62,7 +68,8 @@ int main(int argc, char** argv) {
   o.screenshot = p.value("screenshot");
   o.select = p.value("select");
   if (p.isSet("export-figure")) {
-    static const QStringList kinds = {"tokens", "heads", "dfa", "histogram", "logits", "headbars", "tree", "pareto"};
+    static const QStringList kinds = {"tokens", "heads", "dfa", "histogram", "logits", "headbars", "tree",
+                                      "intervention", "compare", "pareto"};
     o.exportFigure = p.value("export-figure");
     o.exportOut = p.value("out");
     if (!kinds.contains(o.exportFigure)) {
@@ -80,6 +87,31 @@ int main(int argc, char** argv) {
     if (!okW || !okH || !okD || o.exportDpi < 24 || o.exportDpi > 1200 || (p.isSet("width") && o.exportSize.width() < 16) ||
         (p.isSet("height") && o.exportSize.height() < 16)) {
       std::fprintf(stderr, "zscope: --width/--height need at least 16 pixels and --dpi 24 to 1200\n");
+      return 2;
+    }
+  }
+  if (p.isSet("intervene")) {
+    // MODE[:VALUE][@all]
+    QString spec = p.value("intervene").trimmed();
+    if (spec.endsWith("@all")) {
+      o.interveneAll = true;
+      spec.chop(4);
+    }
+    o.interveneMode = spec.section(':', 0, 0);
+    const QString value = spec.section(':', 1);
+    bool ok = true;
+    if (!value.isEmpty()) o.interveneValue = value.toDouble(&ok);
+    const bool needsValue = o.interveneMode == "scale" || o.interveneMode == "clamp";
+    if (!(o.interveneMode == "zero" || needsValue) || !ok || !std::isfinite(o.interveneValue) ||
+        (needsValue && value.isEmpty()) || (o.interveneMode == "zero" && !value.isEmpty())) {
+      std::fprintf(stderr, "zscope: --intervene must be zero, scale:VALUE or clamp:VALUE, optionally followed by @all\n");
+      return 2;
+    }
+  }
+  if (o.exportFigure == "compare") {
+    o.promptB = p.value("prompt-b");
+    if (o.promptB.isEmpty()) {
+      std::fprintf(stderr, "zscope: --export-figure compare needs --prompt-b TEXT (the second prompt)\n");
       return 2;
     }
   }

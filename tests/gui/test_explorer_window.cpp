@@ -34,6 +34,7 @@
 #include "explorer_fixture.h"
 #include "testutil.h"
 #include "widgets/compare_model.h"
+#include "widgets/compare_plot.h"
 #include "widgets/dashboard_view.h"
 #include "widgets/feature_table_model.h"
 #include "widgets/head_feature_model.h"
@@ -281,8 +282,15 @@ class TestExplorerWindow : public QObject {
     }
     dbFile_ = o.out;
     QSignalSpy opened(w_->worker(), &Worker::databaseOpened);
+    HeadFeatureModel* hf = x()->headFeatureModel();
+    const int hfLayer = hf->layer(), hfHead = hf->head();
+    QVERIFY(hfLayer >= 0 && hf->rowCount() > 0 && hf->features().front().density < 0);  // from the SAE's decoder
     w_->openDatabase(QString::fromStdString(o.out));
     QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 10000);
+    // The head clicked before the database opened is listed again from it, without another click.
+    QTRY_VERIFY_WITH_TIMEOUT(hf->rowCount() > 0 && hf->features().front().density >= 0, 10000);
+    QCOMPARE(hf->layer(), hfLayer);
+    QCOMPARE(hf->head(), hfHead);
     runPrompt(prompt_);
     // The label reaches the feature table, where search finds it.
     x()->featureProxy()->setText("cat-mat");
@@ -647,6 +655,18 @@ class TestExplorerWindow : public QObject {
           QCOMPARE(diff.isValid(), c.aligned);
           if (c.aligned) QVERIFY(near(diff.toDouble(), double(dfaB.byHead[h]) - double(dfaA.byHead[h])));
         }
+        // The plot draws the same numbers: A and B per position, B − A only when aligned.
+        const ComparePlot* plot = cv->comparePlot();
+        const QVector<double> pa = plot->values(ComparePlot::A), pb = plot->values(ComparePlot::B),
+                              pd = plot->values(ComparePlot::Diff);
+        QCOMPARE(pa.size(), nA);
+        QCOMPARE(pb.size(), nB);
+        for (int p = 0; p < nA; ++p) QVERIFY(near(pa[p], actsA[p]));
+        for (int p = 0; p < nB; ++p) QVERIFY(near(pb[p], actsB[p]));
+        QCOMPARE(pd.size(), c.aligned ? nA : 0);
+        for (int p = 0; p < pd.size(); ++p) QVERIFY(near(pd[p], double(actsB[p]) - double(actsA[p])));
+        QCOMPARE(plot->figureName(), QString("compare_L%1_F%2").arg(layer).arg(feature));
+        QCOMPARE(plot->figureCsv().count('\n'), std::max(nA, nB) + 1);
         QVERIFY2(cv->status().contains(c.aligned ? "pair up" : "do not pair up"), qPrintable(cv->status()));
         QCOMPARE(cv->tokensB()->count(), nB);
         qInfo("compare: %d and %d tokens in %.1f ms on the worker", nA, nB, cv->lastMs());

@@ -14,9 +14,12 @@
 
 #include <cmath>
 
+#include "app/gui/explorer/compare_view.h"
 #include "app/gui/explorer/explorer_controller.h"
+#include "app/gui/explorer/intervention_panel.h"
 #include "app/gui/explorer/mainwindow.h"
 #include "testutil.h"
+#include "widgets/compare_plot.h"
 #include "widgets/dashboard_view.h"
 #include "widgets/figure_export.h"
 #include "widgets/heatmap_plot.h"
@@ -249,6 +252,43 @@ class TestFigures : public QObject {
     compareFormats(t, QSize(500, 100), "tokens");
   }
 
+  // The Compare prompts plot: grouped vector bars (A, B, B − A), one layout in every format.
+  void comparePlotExports() {
+    ComparePlot plot;
+    plot.resize(640, 320);
+    zs::PromptComparison c;
+    c.layer = 1;
+    c.feature = 7;
+    c.aligned = true;
+    for (int t = 0; t < 9; ++t) {
+      zs::TokenInfo tok;
+      tok.display = "tok" + std::to_string(t);
+      c.a.tokens.push_back(tok);
+      c.b.tokens.push_back(tok);
+      c.a.acts.push_back(float(t % 3));
+      c.b.acts.push_back(float((t * 2) % 5) * 0.5f);
+      c.actDiff.push_back(c.b.acts.back() - c.a.acts.back());
+    }
+    plot.setComparison(c);
+    QCOMPARE(plot.values(ComparePlot::Diff).size(), 9);
+    compareFormats(plot, QSize(640, 320), "compare");
+    const QByteArray svg = renderSvg(plot, QSize(640, 320));
+    QCOMPARE(svg.count("<image"), qsizetype(0));
+    QVERIFY(svg.contains("#2166ac") && svg.contains("#e67814") && svg.contains("#6e6e6e"));  // A, B and B − A bars
+    const QByteArray pdf = renderPdf(plot, QSize(640, 320), 300);
+    QVERIFY(!pdf.contains("/Subtype /Image") && !pdf.contains("/Subtype/Image"));
+    QCOMPARE(plot.figureName(), QString("compare_L1_F7"));
+    // Not aligned: no B − A bars, and B's extra positions are labelled.
+    c.b.tokens.pop_back();
+    c.b.acts.pop_back();
+    c.aligned = false;
+    c.actDiff.clear();
+    plot.setComparison(c);
+    QCOMPARE(plot.values(ComparePlot::Diff).size(), 0);
+    QCOMPARE(plot.values(ComparePlot::B).size(), 8);
+    QVERIFY(!renderSvg(plot, QSize(640, 320)).contains("#6e6e6e"));
+  }
+
   void everyPlotHasAnExportMenu() {
     StartupOptions o;
     o.noDefaultModel = true;
@@ -258,7 +298,8 @@ class TestFigures : public QObject {
     QVERIFY(QTest::qWaitForWindowExposed(&w));
     ExplorerController* x = w.explorer();
     QList<QWidget*> targets = {x->headMap()->plot(), x->dfaMap()->plot(), x->dashboard()->histogramPlot(),
-                               x->dashboard()->logitsPlot(), x->dashboard()->headsPlot(), x->tokenView()};
+                               x->dashboard()->logitsPlot(), x->dashboard()->headsPlot(), x->tokenView(),
+                               x->interventionPanel()->lossPlot(), x->compareView()->comparePlot()->plot()};
     for (QWidget* t : targets) {
       QVERIFY2(t->contextMenuPolicy() == Qt::CustomContextMenu, qPrintable(t->objectName()));
       bool sawExport = false;
@@ -271,7 +312,7 @@ class TestFigures : public QObject {
       Q_EMIT t->customContextMenuRequested(QPoint(10, 10));
       QVERIFY2(sawExport, qPrintable(t->metaObject()->className()));
     }
-    for (const QString& kind : {"tokens", "heads", "dfa", "histogram", "logits", "headbars", "tree"})
+    for (const QString& kind : {"tokens", "heads", "dfa", "histogram", "logits", "headbars", "tree", "intervention", "compare"})
       QVERIFY2(x->figure(kind) != nullptr, qPrintable(kind));
   }
 
@@ -332,6 +373,52 @@ class TestFigures : public QObject {
       QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
       const QImage img(out);
       QCOMPARE(img.size(), QSize(800, 520));
+    }
+    // The intervention and compare figures run one more request before they are written.
+    struct Case {
+      QString kind, suffix;
+      QStringList extra;
+      QByteArray barColour;  // a fill of the bars in the SVG
+    };
+    const QList<Case> cases = {{"intervention", "svg", {"--intervene", "clamp:8@all"}, QByteArray()},
+                               {"compare", "svg", {"--prompt-b", "The mat sat on the cat. The cat"}, "#2166ac"},
+                               {"compare", "png", {"--prompt-b", "A dog"}, QByteArray()}};
+    for (const Case& k : cases) {
+      const QString out = tmp("scripted_" + k.kind + "." + k.suffix);
+      QProcess p;
+      QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+      env.insert("QT_QPA_PLATFORM", "offscreen");
+      env.insert("HOME", QString::fromStdString(zs::test::tempDir()));
+      p.setProcessEnvironment(env);
+      p.start(QString::fromLocal8Bit(gui), QStringList{"--threads", "1", "--export-figure", k.kind, "--out", out, "--width", "500",
+                                                       "--height", "300", "--dpi", "192", "--prompt",
+                                                       "The cat sat on the mat. The cat"} + k.extra);  // the top feature: it fires
+      QVERIFY(p.waitForFinished(120000));
+      QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+      if (k.suffix == "png") {
+        QCOMPARE(QImage(out).size(), QSize(1000, 600));
+        continue;
+      }
+      QFile f(out);
+      QVERIFY(f.open(QIODevice::ReadOnly));
+      const QByteArray svg = f.readAll();
+      QCOMPARE(QSvgRenderer(svg).viewBox(), QRect(0, 0, 500, 300));  // 500×300 px at 96 DPI
+      QVERIFY(svg.contains("width=\"132.292mm\" height=\"79.375mm\""));
+      QCOMPARE(svg.count("<image"), qsizetype(0));  // bars are vector shapes
+      if (k.kind == "intervention")  // clamped everywhere: the loss changes, up (red) or down (blue)
+        QVERIFY(svg.contains("#b2182b") || svg.contains("#2166ac"));
+      else
+        QVERIFY(svg.contains(k.barColour));
+    }
+    // Bad arguments: one line and exit 2, nothing written.
+    for (const QStringList& bad : {QStringList{"--export-figure", "compare", "--out", tmp("x.png")},
+                                   QStringList{"--export-figure", "intervention", "--intervene", "scale", "--out", tmp("x.png")},
+                                   QStringList{"--export-figure", "intervention", "--intervene", "melt:2", "--out", tmp("x.png")}}) {
+      QProcess p;
+      p.start(QString::fromLocal8Bit(gui), bad);
+      QVERIFY(p.waitForFinished(60000));
+      QCOMPARE(p.exitCode(), 2);
+      QVERIFY(!QFileInfo::exists(tmp("x.png")));
     }
   }
 };

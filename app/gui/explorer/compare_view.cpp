@@ -10,12 +10,14 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
 
 #include "app/gui/explorer/explorer_controller.h"
 #include "app/gui/worker.h"
 #include "widgets/compare_model.h"
+#include "widgets/compare_plot.h"
 #include "widgets/token_view.h"
 
 using namespace zs::gui;
@@ -80,7 +82,14 @@ CompareView::CompareView(Worker* worker, ExplorerController* explorer, QWidget* 
   split->setStretchFactor(1, 1);
   auto* vsplit = new QSplitter(Qt::Vertical);
   vsplit->addWidget(chipScroll);
-  vsplit->addWidget(split);
+  // The tables and the plot share the room as two tabs (the dock is small).
+  plot_ = new ComparePlot;
+  auto* tabs = new QTabWidget;
+  tabs->setObjectName("compareTabs");
+  tabs->setDocumentMode(true);
+  tabs->addTab(split, tr("Numbers"));
+  tabs->addTab(plot_, tr("Plot"));
+  vsplit->addWidget(tabs);
   vsplit->setStretchFactor(0, 1);
   vsplit->setStretchFactor(1, 3);
   lay->addWidget(vsplit, 1);
@@ -116,6 +125,7 @@ void CompareView::clearResult(const QString& message) {
   result_ = zs::PromptComparison();
   tokenModel_->clear();
   headModel_->clear();
+  plot_->clear();
   tokensA_->setTokens({}, {});
   tokensB_->setTokens({}, {});
   status_->setText(message);
@@ -168,6 +178,7 @@ void CompareView::showResult(const zs::PromptComparison& c) {
   shown_ = true;
   tokenModel_->setComparison(c);
   headModel_->setComparison(c);
+  plot_->setComparison(c);
   auto fill = [](TokenView* v, const zs::PromptSide& s, const QString& which) {
     QStringList disp, tips;
     for (size_t i = 0; i < s.tokens.size(); ++i) {

@@ -6,6 +6,8 @@
 // count; otherwise each prompt on its own, said so). It follows the explorer's
 // selection; the work runs on the worker (Engine::comparePrompts, which leaves
 // the explorer's analysis alone), and only the newest request's result is shown.
+// Beside the tables (a second tab), a bar plot of both activations and B − A (ComparePlot),
+// exportable from its context menu, File > Export and --export-figure compare.
 // Double-clicking a position selects it in every view (a history entry).
 #include <QWidget>
 
@@ -18,6 +20,7 @@ class Worker;
 class ExplorerController;
 namespace zs::gui {
 class PromptCompareModel;
+class ComparePlot;
 class TokenView;
 }  // namespace zs::gui
 
@@ -41,6 +44,7 @@ class CompareView : public QWidget {
   QTableView* tokenTable() const { return tokenTable_; }
   zs::gui::TokenView* tokensA() const { return tokensA_; }
   zs::gui::TokenView* tokensB() const { return tokensB_; }
+  zs::gui::ComparePlot* comparePlot() const { return plot_; }
 
  Q_SIGNALS:
   void compared();  // the newest request's result reached the views
@@ -60,6 +64,7 @@ class CompareView : public QWidget {
   QTableView* headTable_;
   zs::gui::PromptCompareModel* tokenModel_;
   zs::gui::PromptCompareModel* headModel_;
+  zs::gui::ComparePlot* plot_;
   zs::PromptComparison result_;
   bool shown_ = false;
   quint64 request_ = 0;  // the newest request; older results are dropped

@@ -22,6 +22,8 @@
 #include "widgets/dashboard_view.h"
 #include "widgets/feature_table_model.h"
 #include "widgets/head_feature_model.h"
+#include "widgets/compare_plot.h"
+#include "widgets/qcp.h"
 #include "widgets/heatmap_plot.h"
 #include "widgets/rdfa_tree_model.h"
 #include "widgets/token_view.h"
@@ -34,6 +36,7 @@ ExplorerController::ExplorerController(QMainWindow* window, Worker* worker)
   // Two prompts side by side: a tab beside the RDFA tree (the default arrangement stays as it is).
   compare_ = new CompareView(worker_, this);
   QDockWidget* compareDock = addDock(window, "compareDock", tr("Compare prompts"), compare_, Qt::BottomDockWidgetArea);
+  addExportMenu(compare_->comparePlot()->plot(), compare_->comparePlot());
   for (QDockWidget* d : docks_)
     if (d->objectName() == QLatin1String("rdfaDock")) {
       window->tabifyDockWidget(d, compareDock);
@@ -54,6 +57,13 @@ ExplorerController::ExplorerController(QMainWindow* window, Worker* worker)
   connect(worker_, &Worker::dashboardReady, this, [this](quint64 id, const zs::Dashboard& d) {
     if (worker_->isCurrent(RequestKind::Dashboard, id)) dash_->setDashboard(d);
   });
+  // The head table's rows come from the feature database when one is open:
+  // opening or closing one lists the clicked head's features again.
+  auto refreshHead = [this] {
+    if (headLayer_ >= 0) requestHeadFeatures(headLayer_, headHead_);
+  };
+  connect(worker_, &Worker::databaseOpened, this, refreshHead);
+  connect(worker_, &Worker::databaseClosed, this, refreshHead);
   connect(worker_, &Worker::headTopReady, this, [this](quint64 id, int layer, int head, const std::vector<zs::HeadTopFeature>& v) {
     if (!worker_->isCurrent(RequestKind::HeadTop, id)) return;
     headModel_->setFeatures(layer, head, v);
@@ -64,6 +74,13 @@ ExplorerController::ExplorerController(QMainWindow* window, Worker* worker)
             .arg(fromDb ? tr("from the feature database (live features, labels, families)")
                         : tr("from the loaded SAE's decoder (open a feature database for families and densities)")));
   });
+}
+
+void ExplorerController::requestHeadFeatures(int layer, int head) {
+  headLayer_ = layer;
+  headHead_ = head;
+  const quint64 id = worker_->nextId(RequestKind::HeadTop);
+  QMetaObject::invokeMethod(worker_, [w = worker_, id, layer, head] { w->headTopFeatures(id, layer, head, 50); }, Qt::QueuedConnection);
 }
 
 void ExplorerController::begin(const QString& what) {

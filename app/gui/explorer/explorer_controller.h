@@ -54,7 +54,7 @@ class ExplorerController : public QObject {
   // Figures for File > Export: (menu text, source).
   QList<QPair<QString, zs::gui::FigureSource*>> figures() const;
   // A figure by its --export-figure name: tokens, heads, dfa, histogram,
-  // logits, headbars, tree; nullptr for another name.
+  // logits, headbars, tree, intervention, compare; nullptr for another name.
   zs::gui::FigureSource* figure(const QString& kind) const;
 
   // The current state (tests read it).
@@ -156,6 +156,9 @@ class ExplorerController : public QObject {
   std::unique_ptr<zs::gui::FigureSource> treeFigure_;
 
   void requestPredictions();
+  // The clicked head's features (again when the feature database opens or closes).
+  void requestHeadFeatures(int layer, int head);
+  int headLayer_ = -1, headHead_ = -1;  // the head last clicked; -1: none
   zs::PositionPredictions predictions_data_;
   zs::PromptAnalysis analysis_;
   zs::FeatureDetail detail_;

@@ -17,10 +17,12 @@
 
 #include <algorithm>
 
+#include "app/gui/explorer/compare_view.h"
 #include "app/gui/explorer/explorer_controller.h"
 #include "app/gui/explorer/explorer_export.h"
 #include "app/gui/explorer/explorer_prompt.h"
 #include "app/gui/explorer/intervention_panel.h"
+#include "widgets/compare_plot.h"
 #include "widgets/dashboard_view.h"
 #include "widgets/feature_table_model.h"
 #include "widgets/head_feature_model.h"
@@ -154,14 +156,13 @@ void ExplorerController::buildDocks(QMainWindow* w) {
   addDock(w, "headsDock", tr("Head attribution"), headSplit, Qt::RightDockWidgetArea);
   addExportMenu(heads_->plot(), heads_);
   connect(heads_, &HeatmapPlot::cellClicked, this, [this, headSplit](int layer, int head) {
-    const quint64 id = worker_->nextId(RequestKind::HeadTop);
     headModel_->clear();
     if (headTable_->isHidden()) {
       headTable_->show();
       const int h = std::max(200, headSplit->height());
       headSplit->setSizes({h / 2, h / 2});
     }
-    QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(id), a1 = int(layer), a2 = int(head), a3 = int(50)] { w->headTopFeatures(a0, a1, a2, a3); }, Qt::QueuedConnection);
+    requestHeadFeatures(layer, head);
   });
   auto chooseHeadFeature = [this](const QModelIndex& i) {
     if (i.isValid()) selectFeature(i.data(HeadFeatureModel::LayerRole).toInt(), i.data(HeadFeatureModel::FeatureRole).toLongLong());
@@ -260,7 +261,8 @@ QList<QPair<QString, FigureSource*>> ExplorerController::figures() const {
           {tr("Logit effects"), dash_->logitsFigure()},
           {tr("Head-attribution bars"), dash_->headsFigure()},
           {tr("RDFA tree"), treeFigure_.get()},
-          {tr("Intervention: loss difference"), intervene_->lossFigure()}};
+          {tr("Intervention: loss difference"), intervene_->lossFigure()},
+          {tr("Compare prompts: activation per token"), compare_->comparePlot()}};
 }
 
 FigureSource* ExplorerController::figure(const QString& kind) const {
@@ -271,6 +273,8 @@ FigureSource* ExplorerController::figure(const QString& kind) const {
   if (kind == "logits") return dash_->logitsFigure();
   if (kind == "headbars") return dash_->headsFigure();
   if (kind == "tree") return treeFigure_.get();
+  if (kind == "intervention") return intervene_->lossFigure();
+  if (kind == "compare") return compare_->comparePlot();
   return nullptr;
 }
 
@@ -279,5 +283,6 @@ void ExplorerController::applyTheme(bool dark) {
   dfaMap_->applyTheme(dark);
   dash_->applyTheme(dark);
   intervene_->applyTheme(dark);
+  if (compare_) compare_->comparePlot()->applyTheme(dark);
   tokens_->update();
 }

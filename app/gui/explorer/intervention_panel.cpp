@@ -183,6 +183,14 @@ void InterventionPanel::updateControls() {
   run_->setEnabled(feature_ >= 0 && layer_ >= 0 && pos_ >= 0 && pendingId_ == 0);
 }
 
+void InterventionPanel::setControls(const QString& mode, double value, bool allPositions) {
+  const QSignalBlocker b1(mode_), b2(value_), b3(scope_);
+  mode_->setCurrentIndex(std::max(0, mode_->findData(mode)));
+  value_->setValue(value);
+  scope_->setCurrentIndex(allPositions ? 1 : 0);
+  updateControls();
+}
+
 void InterventionPanel::setTarget(quint64 generation, int pos, int layer, qint64 feature, const QString& token) {
   if (generation == generation_ && pos == pos_ && layer == layer_ && feature == feature_) return;
   generation_ = generation;

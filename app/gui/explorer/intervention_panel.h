@@ -59,6 +59,9 @@ class InterventionPanel : public QWidget {
   QCustomPlot* lossPlot() const { return plot_; }
   zs::gui::FigureSource* lossFigure() const { return figure_.get(); }
   QLabel* summary() const { return summary_; }
+  // Sets mode ("zero", "scale", "clamp"), value and scope for the next run()
+  // without remembering them in the settings (scripted export).
+  void setControls(const QString& mode, double value, bool allPositions);
 
  public Q_SLOTS:
   void run();

@@ -39,6 +39,12 @@ struct StartupOptions {
   QString exportOut;
   QSize exportSize;         // empty parts: the figure's natural size
   int exportDpi = 300;
+  // --export-figure intervention: the edit (zero, scale or clamp) of the selected
+  // feature at the selected position, or at every position.
+  QString interveneMode = "zero";
+  double interveneValue = 0;
+  bool interveneAll = false;
+  QString promptB;          // --export-figure compare: the second prompt
   bool noDefaultModel = false;  // tests: start empty
   bool scripted() const { return !screenshot.isEmpty() || !exportFigure.isEmpty(); }
 };

@@ -5,13 +5,17 @@
 // scripts/screenshots.sh under Xvfb.
 #include <QApplication>
 #include <QDebug>
+#include <QPushButton>
 #include <QTreeView>
 
 #include <algorithm>
 
 #include "widgets/figure_export.h"
 
+#include "app/gui/explorer/compare_view.h"
 #include "app/gui/explorer/explorer_controller.h"
+#include "app/gui/explorer/intervention_panel.h"
+#include "app/gui/worker.h"
 #include "app/gui/explorer/mainwindow.h"
 #include "widgets/rdfa_tree_model.h"
 
@@ -80,5 +84,28 @@ void MainWindow::screenshotTick() {
     }
   }
   if (screenshotStep_ < 8) return;  // let plots replot
+  // The intervention and compare figures need one more request each.
+  if (opts_.exportFigure == "intervention" && !x->interventionPanel()->hasResult()) {
+    InterventionPanel* ip = x->interventionPanel();
+    if (!ip->runButton()->isEnabled()) return;  // running
+    connect(worker_, &Worker::failed, this, [](quint64, int kind, const QString& msg) {
+      if (kind != int(RequestKind::Intervene)) return;
+      qWarning().noquote() << "zscope: the intervention failed:" << msg;
+      QApplication::exit(1);
+    });
+    ip->setControls(opts_.interveneMode, opts_.interveneValue, opts_.interveneAll);
+    ip->run();
+    return;
+  }
+  if (opts_.exportFigure == "compare" && !x->compareView()->hasResult()) {
+    CompareView* cv = x->compareView();
+    if (cv->promptB() == opts_.promptB) return;  // comparing
+    connect(cv, &CompareView::failed, this, [](const QString& msg) {
+      qWarning().noquote() << "zscope: cannot compare:" << msg;
+      QApplication::exit(1);
+    });
+    cv->setPromptB(opts_.promptB);
+    return;
+  }
   finish(0);
 }
