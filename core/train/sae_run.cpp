@@ -363,7 +363,14 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
         dist::allReduceSum(*p.group, init->b_dec);
         init->b_dec.div_(run.world);
       }
-      if (p.architecture == "jumprelu") l1 = p.l0 >= 0 ? p.l0 : 1.0;
+      if (p.architecture == "jumprelu") {
+        l1 = p.l0 >= 0 ? p.l0 : 1.0;
+        // Data-parallel: rank 0's thresholds win (syncFrom below).
+        init->threshold = p.initThreshold > 0
+                              ? torch::full({run.dSae}, p.initThreshold, init->W_dec.options())
+                              : SaeTrainer::thresholdsForL0(*init, rows.slice(0, 0, std::min<int64_t>(rows.size(0), 8192)),
+                                                            std::min<double>(p.initL0, static_cast<double>(run.dSae)));
+      }
       else if (!relu) l1 = 0;
       else if (l1 < 0) {
         double meanSq = (rows - rows.mean(0)).pow(2).sum(1).mean().item<double>();

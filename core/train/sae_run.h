@@ -60,6 +60,10 @@ struct TrainSaeParams {
   // topk / batchtopk: also resample by density (resampleEvery, resampleDensity) as ReLU does.
   bool resampleTopk = false;
   double l0 = -1;                         // jumprelu: L0 coefficient (< 0: 1.0)
+  // jumprelu: initial threshold for every feature (> 0), or (<= 0) per-feature
+  // thresholds from the first buffer that give an initial L0 of initL0.
+  double initThreshold = 0;
+  double initL0 = 32;
   std::string device = "auto";
   std::string mode = "auto";    // SAE step: auto | dense | sparse
   bool resume = true;           // continue from outDir/checkpoint when it matches

@@ -38,6 +38,19 @@ SaeTrainer::SaeTrainer(const Sae& sae, SaeTrainOptions opts) : opts_(std::move(o
   }
 }
 
+torch::Tensor SaeTrainer::thresholdsForL0(const Sae& sae, const torch::Tensor& rowsIn, double targetL0) {
+  torch::NoGradGuard ng;
+  auto rows = rowsIn.to(sae.W_enc.device(), torch::kFloat32);
+  const int64_t N = rows.size(0), S = sae.W_enc.size(1);
+  if (N < 1 || targetL0 <= 0 || targetL0 > S) throw UsageError("initial L0 must be in (0, d_sae]");
+  auto xc = sae.cfg.apply_b_dec_to_input ? rows - sae.b_dec : rows;
+  auto pre = torch::addmm(sae.b_enc, xc, sae.W_enc);  // [N, S]
+  // n rows above the threshold per feature: the threshold is the (n+1)-th largest.
+  const int64_t n = std::clamp<int64_t>(std::llround(static_cast<double>(N) * targetL0 / static_cast<double>(S)), 0, N - 1);
+  auto t = std::get<0>(pre.topk(n + 1, 0)).select(0, n);
+  return t.clamp_min(1e-6).contiguous();
+}
+
 double SaeTrainer::lrAt(int64_t step) const {
   double lr = opts_.lr;
   if (opts_.warmupSteps > 0 && step < opts_.warmupSteps) lr *= static_cast<double>(step + 1) / opts_.warmupSteps;

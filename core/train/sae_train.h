@@ -90,6 +90,10 @@ class SaeTrainer {
  public:
   // Takes the SAE's weights; they are written back by syncToSae().
   SaeTrainer(const Sae& sae, SaeTrainOptions opts);
+  // JumpReLU's data-dependent start: per feature the threshold that `targetL0 /
+  // d_sae` of the rows [N, d_in] exceed, so that the SAE's L0 on them is targetL0
+  // (thresholds at least 1e-6: they are trained in log space). [d_sae], float32.
+  static torch::Tensor thresholdsForL0(const Sae& sae, const torch::Tensor& rows, double targetL0);
 
   // One optimiser step on x [B, d_in] (the trainer's device). Updates firing statistics.
   SaeStepStats step(const torch::Tensor& x);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 
+#include "core/base/error.h"
 #include "core/sae/sae.h"
 #include "core/train/sae_train.h"
 #include "tests/support/check.h"
@@ -386,4 +387,33 @@ ZS_TEST(deadTopKLatentsRevive) {
   ZS_CHECK_EQ(res.second, int64_t(0));
   ZS_CHECK_EQ(resSparse.second, int64_t(0));
   (void)raw, (void)norm, (void)normSparse;
+}
+
+// JumpReLU's data-dependent start (train-sae --init-l0): thresholds set from a
+// sample so that the initial L0 on it is the target; on fresh rows of the same
+// distribution it is near the target too, and a trainer started from them keeps them.
+ZS_TEST(jumpReluThresholdsForInitialL0) {
+  torch::manual_seed(5);
+  auto s = smallSae(16, 64, 3);
+  auto mix = torch::randn({16, 16});
+  auto sample = [&](int64_t n) { return torch::randn({n, 16}).matmul(mix) + 0.5; };
+  auto l0Of = [&](const torch::Tensor& t, const torch::Tensor& x) {
+    auto pre = torch::addmm(s->b_enc, x - s->b_dec, s->W_enc);
+    return (pre > t).sum(1).to(torch::kFloat64).mean().item<double>();
+  };
+  for (double target : {2.0, 8.0, 20.0}) {
+    ZS_CONTEXT("target L0 " + std::to_string(target));
+    auto x = sample(4096);
+    auto t = SaeTrainer::thresholdsForL0(*s, x, target);
+    ZS_CHECK_EQ(t.size(0), int64_t(64));
+    ZS_CHECK(t.min().item<double>() >= 1e-6);
+    ZS_CHECK_NEAR(l0Of(t, x), target, 0.02 * target);        // exact up to rounding of N·target/d_sae
+    ZS_CHECK_NEAR(l0Of(t, sample(8192)), target, 0.1 * target);  // held-out rows
+    s->threshold = t;
+    SaeTrainOptions o;
+    o.architecture = "jumprelu";
+    SaeTrainer tr(*s, o);
+    ZS_CHECK(torch::allclose(tr.logThreshold.exp(), t, 1e-5, 1e-7));
+  }
+  ZS_CHECK_THROWS(SaeTrainer::thresholdsForL0(*s, sample(16), 0.0), UsageError);
 }
