@@ -328,10 +328,12 @@ ZS_TEST(sparseArchitectureStepsMatchDense) {
   }
 }
 
-// AuxK keeps TopK's dictionary alive (Gao et al. 2024): on planted sparse data,
-// 8 of 64 latents start dead (zero encoder column, bias -1: never in the top k,
-// so the TopK loss never reaches them). Without AuxK they stay dead; with it
-// (dead after 5 idle steps) every latent fires again within the run.
+// Fully dead TopK latents come back: on planted sparse data, 8 of 64 latents
+// start dead (zero encoder column, bias -1: never in the top k, so the TopK loss
+// never reaches them). Without AuxK they all stay dead; AuxK alone (raw or
+// normalised, dead after 5 idle steps) fits them to the residual but rarely lifts
+// them into the top k (printed, not asserted); TopK-aware density resampling
+// (--resample-topk) with AuxK ends with every latent firing, dense and sparse steps.
 ZS_TEST(deadTopKLatentsRevive) {
   const int64_t d = 16, S = 64, K = 24;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(321);
