@@ -157,7 +157,8 @@ SaeStepStats SaeTrainer::step(const torch::Tensor& xIn) {
                                  : dense(x, g, &fired);
   // AuxK's weight for the next step: the energy of the input about b_dec over the
   // squared reconstruction error (a sum over the ranks' shares, like the error).
-  double energy = opts_.auxkNormalize ? (x - bdec).pow(2).sum().item<double>() : 0.0;
+  const bool norm = opts_.auxkNormalize && topkLike();
+  double energy = norm ? (x - bdec).pow(2).sum().item<double>() : 0.0;
   const double batchTokens = opts_.sync ? reduceStep(x, g, fired, gThr, s, energy) : static_cast<double>(x.size(0));
   lastDensity_ = s.l0 / static_cast<double>(dec.size(0));
   // Remove the gradient component parallel to each (unit) decoder row.
@@ -175,7 +176,7 @@ SaeStepStats SaeTrainer::step(const torch::Tensor& xIn) {
   windowTokens_ += batchTokens;
   // Every rank has the same (reduced) statistics, so the same weight.
   const double sqErr = s.sq_err * batchTokens;
-  if (opts_.auxkNormalize) auxNorm_ = sqErr > 0 ? std::clamp(energy / sqErr, 1.0, 100.0) : 100.0;
+  if (norm) auxNorm_ = sqErr > 0 ? std::clamp(energy / sqErr, 1.0, 100.0) : 100.0;
   ++step_;
   return s;
 }
