@@ -212,7 +212,15 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   run.totalSteps = std::max<int64_t>(1, p.tokens / p.batch);
   if (p.warmupSteps < 0) p.warmupSteps = std::min<int64_t>(1000, run.totalSteps / 20);
   if (p.resampleEvery < 0) p.resampleEvery = std::max<int64_t>(200, run.totalSteps / 10);
-  if (p.deadWindow < 0) p.deadWindow = std::max<int64_t>(1, p.resampleEvery / 2);
+  if (p.deadWindow < 0) {
+    // TopK / BatchTopK: AuxK's dead window in tokens, 1% of the run, at most Gao et
+    // al.'s 10M (docs/saes.md, "Keeping TopK alive": a shorter window keeps more
+    // latents firing). ReLU: half the resampling interval.
+    const bool auxk = p.architecture == "topk" || p.architecture == "batchtopk";
+    p.deadWindow = auxk ? std::max<int64_t>(1, std::llround(std::min(1e7, 0.01 * static_cast<double>(p.tokens)) /
+                                                            static_cast<double>(p.batch)))
+                        : std::max<int64_t>(1, p.resampleEvery / 2);
+  }
 
   WindowOptions wo;
   wo.context = p.context;
@@ -329,6 +337,9 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
   to.architecture = p.architecture;
   to.k = p.k;
   to.deadSteps = p.deadWindow;
+  to.auxkCoeff = p.auxkCoeff;
+  to.auxkK = p.auxkK;
+  to.auxkNormalize = p.auxkNormalize;
   if (p.group) to.sync = makeGradientSync(p.group);
   const bool relu = p.architecture == "standard";
   for (size_t i = 0; i < p.layers.size(); ++i) {
@@ -352,7 +363,14 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
         dist::allReduceSum(*p.group, init->b_dec);
         init->b_dec.div_(run.world);
       }
-      if (p.architecture == "jumprelu") l1 = p.l0 >= 0 ? p.l0 : 1.0;
+      if (p.architecture == "jumprelu") {
+        l1 = p.l0 >= 0 ? p.l0 : 1.0;
+        // Data-parallel: rank 0's thresholds win (syncFrom below).
+        init->threshold = p.initThreshold > 0
+                              ? torch::full({run.dSae}, p.initThreshold, init->W_dec.options())
+                              : SaeTrainer::thresholdsForL0(*init, rows.slice(0, 0, std::min<int64_t>(rows.size(0), 8192)),
+                                                            std::min<double>(p.initL0, static_cast<double>(run.dSae)));
+      }
       else if (!relu) l1 = 0;
       else if (l1 < 0) {
         double meanSq = (rows - rows.mean(0)).pow(2).sum(1).mean().item<double>();
@@ -440,8 +458,9 @@ TrainSaeResult trainSaes(const TrainSaeParams& p0, const Progress& progress,
                 {"rows_per_pass", source->rowsPerPass()}});
     }
     const int64_t tokens = step * p.batch;
-    // ReLU only (AuxK and the JumpReLU threshold keep the other architectures alive).
-    bool resampleNow = relu && step % p.resampleEvery == 0 && step <= static_cast<int64_t>(0.6 * run.totalSteps);
+    // ReLU, and TopK / BatchTopK when asked (--resample-topk); not JumpReLU.
+    const bool resamples = relu || (p.resampleTopk && (p.architecture == "topk" || p.architecture == "batchtopk"));
+    bool resampleNow = resamples && step % p.resampleEvery == 0 && step <= static_cast<int64_t>(0.6 * run.totalSteps);
     for (size_t i = 0; i < nL && resampleNow; ++i) {
       SaeTrainer& tr = *run.trainers[i];
       const double windowTokens = tr.windowTokens();

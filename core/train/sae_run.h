@@ -43,7 +43,9 @@ struct TrainSaeParams {
   int64_t warmupSteps = -1;     // < 0: min(1000, 5% of the steps)
   double decayFraction = 0.2;
   int64_t resampleEvery = -1;   // < 0: a tenth of the steps (at least 200); resampling stops at 60% of the run
-  int64_t deadWindow = -1;      // < 0: resampleEvery / 2 (the dead fraction in metrics; AuxK's dead latents)
+  // < 0: topk / batchtopk: 1% of the run's tokens (at most 10M) in steps; others: resampleEvery / 2
+  // (the dead fraction in metrics; AuxK's dead latents).
+  int64_t deadWindow = -1;
   // ReLU: resample features whose firing density over the window since the last
   // resample is below this (0: only features that never fired in deadWindow steps).
   double resampleDensity = 1e-5;
@@ -51,7 +53,17 @@ struct TrainSaeParams {
   // default model (docs/saes.md, "Which architecture") found it best at a short training budget.
   std::string architecture = "topk";
   int64_t k = 32;                         // topk / batchtopk: active features per token
+  // topk / batchtopk: AuxK (Gao et al. 2024) on latents dead for deadWindow steps.
+  double auxkCoeff = 1.0 / 32;
+  int64_t auxkK = 0;                      // 0: d_in / 2
+  bool auxkNormalize = true;              // SaeTrainOptions::auxkNormalize
+  // topk / batchtopk: also resample by density (resampleEvery, resampleDensity) as ReLU does.
+  bool resampleTopk = false;
   double l0 = -1;                         // jumprelu: L0 coefficient (< 0: 1.0)
+  // jumprelu: initial threshold for every feature (> 0), or (<= 0) per-feature
+  // thresholds from the first buffer that give an initial L0 of initL0.
+  double initThreshold = 0;
+  double initL0 = 32;
   std::string device = "auto";
   std::string mode = "auto";    // SAE step: auto | dense | sparse
   bool resume = true;           // continue from outDir/checkpoint when it matches

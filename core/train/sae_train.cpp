@@ -38,6 +38,19 @@ SaeTrainer::SaeTrainer(const Sae& sae, SaeTrainOptions opts) : opts_(std::move(o
   }
 }
 
+torch::Tensor SaeTrainer::thresholdsForL0(const Sae& sae, const torch::Tensor& rowsIn, double targetL0) {
+  torch::NoGradGuard ng;
+  auto rows = rowsIn.to(sae.W_enc.device(), torch::kFloat32);
+  const int64_t N = rows.size(0), S = sae.W_enc.size(1);
+  if (N < 1 || targetL0 <= 0 || targetL0 > S) throw UsageError("initial L0 must be in (0, d_sae]");
+  auto xc = sae.cfg.apply_b_dec_to_input ? rows - sae.b_dec : rows;
+  auto pre = torch::addmm(sae.b_enc, xc, sae.W_enc);  // [N, S]
+  // n rows above the threshold per feature: the threshold is the (n+1)-th largest.
+  const int64_t n = std::clamp<int64_t>(std::llround(static_cast<double>(N) * targetL0 / static_cast<double>(S)), 0, N - 1);
+  auto t = std::get<0>(pre.topk(n + 1, 0)).select(0, n);
+  return t.clamp_min(1e-6).contiguous();
+}
+
 double SaeTrainer::lrAt(int64_t step) const {
   double lr = opts_.lr;
   if (opts_.warmupSteps > 0 && step < opts_.warmupSteps) lr *= static_cast<double>(step + 1) / opts_.warmupSteps;
@@ -142,7 +155,11 @@ SaeStepStats SaeTrainer::step(const torch::Tensor& xIn) {
   SaeStepStats s = !plainRelu() ? (useSparse ? archSparse(x, g, &fired, &gThr) : archStep(x, g, &fired, &gThr))
                    : useSparse   ? sparse(x, g, &fired)
                                  : dense(x, g, &fired);
-  const double batchTokens = opts_.sync ? reduceStep(x, g, fired, gThr, s) : static_cast<double>(x.size(0));
+  // AuxK's weight for the next step: the energy of the input about b_dec over the
+  // squared reconstruction error (a sum over the ranks' shares, like the error).
+  const bool norm = opts_.auxkNormalize && topkLike();
+  double energy = norm ? (x - bdec).pow(2).sum().item<double>() : 0.0;
+  const double batchTokens = opts_.sync ? reduceStep(x, g, fired, gThr, s, energy) : static_cast<double>(x.size(0));
   lastDensity_ = s.l0 / static_cast<double>(dec.size(0));
   // Remove the gradient component parallel to each (unit) decoder row.
   g.W_dec -= (g.W_dec * dec).sum(1, true) * dec;
@@ -157,12 +174,19 @@ SaeStepStats SaeTrainer::step(const torch::Tensor& xIn) {
   sinceFired_ = torch::where(counts > 0, torch::zeros_like(sinceFired_), sinceFired_ + 1);
   fireCount_ += counts.to(torch::kFloat64);
   windowTokens_ += batchTokens;
+  // Every rank has the same (reduced) statistics, so the same weight.
+  const double sqErr = s.sq_err * batchTokens;
+  if (norm) auxNorm_ = sqErr > 0 ? std::clamp(energy / sqErr, 1.0, 100.0) : 100.0;
   ++step_;
   return s;
 }
 
+double SaeTrainer::auxkCoef(int64_t nDead, int64_t kAuxFull) const {
+  return opts_.auxkCoeff * std::min(1.0, static_cast<double>(nDead) / kAuxFull) * (opts_.auxkNormalize ? auxNorm_ : 1.0);
+}
+
 double SaeTrainer::reduceStep(const torch::Tensor& x, SaeGrads& g, torch::Tensor& fired, torch::Tensor& gThr,
-                              SaeStepStats& s) {
+                              SaeStepStats& s, double& energy) {
   // One all-reduce per step: each rank's gradients times its batch size (the
   // mean over the global batch after dividing by the summed size), its firing
   // counts, and the sums behind the statistics.
@@ -174,11 +198,12 @@ double SaeTrainer::reduceStep(const torch::Tensor& x, SaeGrads& g, torch::Tensor
   if (gThr.defined()) parts.push_back(gThr.flatten() * B);
   parts.push_back(fired.to(dec.device(), torch::kFloat32));
   parts.push_back(torch::tensor({static_cast<float>(B), static_cast<float>(sqErr), static_cast<float>(s.l1 * B),
-                                 static_cast<float>(s.l0 * B), static_cast<float>(s.aux * B), static_cast<float>(var)},
+                                 static_cast<float>(s.l0 * B), static_cast<float>(s.aux * B), static_cast<float>(var),
+                                 static_cast<float>(energy)},
                                 dec.options()));
   auto flat = torch::cat(parts);
   opts_.sync->allReduceSum(flat);
-  const double Bg = flat[-6].item<double>();
+  const double Bg = flat[-7].item<double>();
   int64_t off = 0;
   auto take = [&](const torch::Tensor& like, bool scale) {
     auto t = flat.slice(0, off, off + like.numel()).view_as(like);
@@ -191,7 +216,7 @@ double SaeTrainer::reduceStep(const torch::Tensor& x, SaeGrads& g, torch::Tensor
   g.b_dec = take(g.b_dec, true);
   if (gThr.defined()) gThr = take(gThr, true);
   fired = take(fired, false).round().to(torch::kCPU, torch::kInt64);
-  auto tail = flat.slice(0, flat.size(0) - 6, flat.size(0)).to(torch::kCPU, torch::kFloat64).contiguous();
+  auto tail = flat.slice(0, flat.size(0) - 7, flat.size(0)).to(torch::kCPU, torch::kFloat64).contiguous();
   const double* v = tail.data_ptr<double>();
   const double d = static_cast<double>(x.size(1));
   s.sq_err = v[1] / Bg;
@@ -201,6 +226,7 @@ double SaeTrainer::reduceStep(const torch::Tensor& x, SaeGrads& g, torch::Tensor
   s.loss = s.sq_err + (opts_.architecture == "standard" || opts_.architecture == "jumprelu" ? opts_.l1 * s.l1 : 0.0) + s.aux;
   s.mse = v[1] / (Bg * d);
   s.explained_variance = v[5] > 0 ? 1.0 - v[1] / v[5] : 0.0;  // variance within each rank's batch, summed
+  energy = v[6];
   return Bg;
 }
 
@@ -212,12 +238,14 @@ void SaeTrainer::syncFrom(int root) {
     opts_.sync->broadcast(*t, root);
   if (logThreshold.defined())
     for (auto* t : {&logThreshold, &mThr_, &vThr_}) opts_.sync->broadcast(*t, root);
-  auto scalars = torch::tensor({static_cast<double>(step_), lastDensity_, windowTokens_, batchThreshold}, torch::kFloat64);
+  auto scalars =
+      torch::tensor({static_cast<double>(step_), lastDensity_, windowTokens_, batchThreshold, auxNorm_}, torch::kFloat64);
   opts_.sync->broadcast(scalars, root);
   step_ = static_cast<int64_t>(scalars[0].item<double>());
   lastDensity_ = scalars[1].item<double>();
   windowTokens_ = scalars[2].item<double>();
   batchThreshold = scalars[3].item<double>();
+  auxNorm_ = scalars[4].item<double>();
 }
 
 void SaeTrainer::resample(const std::vector<int64_t>& features, const torch::Tensor& candidatesIn, uint64_t seed) {
@@ -229,7 +257,13 @@ void SaeTrainer::resample(const std::vector<int64_t>& features, const torch::Ten
   for (int64_t i = 0; i < cand.size(0); i += 4096) {
     auto xb = cand.slice(0, i, std::min(cand.size(0), i + 4096));
     auto xc = applyBDec_ ? xb - bdec : xb;
-    auto f = torch::addmm(benc, xc, encT.t()).clamp_min_(0);
+    auto f = torch::addmm(benc, xc, encT.t());
+    if (topkLike()) {  // TopK / BatchTopK: the k largest per token (BatchTopK's average)
+      auto [v, ix] = f.topk(std::min(opts_.k, f.size(1)), 1);
+      f = torch::zeros_like(f).scatter_(1, ix, v.clamp_min(0));
+    } else {
+      f.clamp_min_(0);
+    }
     auto xhat = torch::addmm(bdec, f, dec);
     losses.push_back((xhat - xb).pow(2).sum(1));
   }
@@ -249,7 +283,9 @@ void SaeTrainer::resample(const std::vector<int64_t>& features, const torch::Ten
   auto dir = z - bdec;
   dir = dir / dir.norm(2, {1}, true).clamp_min(1e-12);
   dec.index_copy_(0, idx, dir);
-  encT.index_copy_(0, idx, dir * (0.2 * meanLive));
+  // ReLU: 0.2 of the live norm (Anthropic); TopK has no L1 to shrink the new
+  // latent, which must win a top-k place on inputs like its own: the live norm.
+  encT.index_copy_(0, idx, dir * ((topkLike() ? 1.0 : 0.2) * meanLive));
   benc.index_fill_(0, idx, 0.0);
   for (auto* t : {&mEnc_, &vEnc_, &mDec_, &vDec_}) t->index_fill_(0, idx, 0.0);
   for (auto* t : {&mBenc_, &vBenc_}) t->index_fill_(0, idx, 0.0);
@@ -312,6 +348,7 @@ std::vector<std::pair<std::string, torch::Tensor>> SaeTrainer::state(const std::
   st.emplace_back(p + "fire_count", fireCount_);
   st.emplace_back(p + "window_tokens", torch::tensor({windowTokens_}, torch::kFloat64));
   if (opts_.architecture == "batchtopk") st.emplace_back(p + "batch_threshold", torch::tensor({batchThreshold}, torch::kFloat64));
+  st.emplace_back(p + "aux_norm", torch::tensor({auxNorm_}, torch::kFloat64));
   return st;
 }
 
@@ -357,6 +394,7 @@ void SaeTrainer::loadState(const std::map<std::string, torch::Tensor>& t, const 
   }
   if (opts_.architecture == "batchtopk")
     batchThreshold = get("batch_threshold", torch::zeros({1}, torch::kFloat64)).item<double>();
+  if (t.count(p + "aux_norm")) auxNorm_ = get("aux_norm", torch::zeros({1}, torch::kFloat64)).item<double>();
 }
 
 }  // namespace zs

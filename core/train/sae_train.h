@@ -55,6 +55,12 @@ struct SaeTrainOptions {
   double auxkCoeff = 1.0 / 32;
   int64_t auxkK = 0;              // 0: d_in / 2
   int64_t deadSteps = 200;        // a latent is dead for AuxK after this many steps without firing
+  // Weight the AuxK term by sum |x - b_dec|^2 / sum |x - xhat|^2 of the previous
+  // step (clamped to [1, 100]; about 1 / (1 - explained variance)), as Gao et
+  // al.'s loss does: their AuxK loss is the residual's normalised MSE, the main
+  // loss the input's, so AuxK keeps its pull as the reconstruction improves.
+  // Off: the raw squared residual error.
+  bool auxkNormalize = true;
   double bandwidth = 0.05;
   double initThreshold = 0.01;
   double batchTopkThresholdLr = 0.01;  // EMA of the smallest selected activation (BatchTopK's inference threshold)
@@ -84,6 +90,10 @@ class SaeTrainer {
  public:
   // Takes the SAE's weights; they are written back by syncToSae().
   SaeTrainer(const Sae& sae, SaeTrainOptions opts);
+  // JumpReLU's data-dependent start: per feature the threshold that `targetL0 /
+  // d_sae` of the rows [N, d_in] exceed, so that the SAE's L0 on them is targetL0
+  // (thresholds at least 1e-6: they are trained in log space). [d_sae], float32.
+  static torch::Tensor thresholdsForL0(const Sae& sae, const torch::Tensor& rows, double targetL0);
 
   // One optimiser step on x [B, d_in] (the trainer's device). Updates firing statistics.
   SaeStepStats step(const torch::Tensor& x);
@@ -91,6 +101,8 @@ class SaeTrainer {
   // removal and without stepping (tests compare them with autograd).
   SaeStepStats gradients(const torch::Tensor& x, SaeGrads& g, bool sparse);
 
+  // Resampling (Anthropic's, for ReLU; TopK/BatchTopK too, where the candidates'
+  // loss is the TopK reconstruction's and the new encoder row has the live norm).
   // Resamples features that have not fired for `deadAfterSteps` steps, using
   // candidate inputs [N, d_in]; returns how many were resampled.
   int64_t resampleDead(const torch::Tensor& candidates, int64_t deadAfterSteps, uint64_t seed);
@@ -124,6 +136,7 @@ class SaeTrainer {
   torch::Tensor logThreshold;   // jumprelu: [d_sae] log of the thresholds
   double batchThreshold = 0;    // batchtopk: running inference threshold
   bool plainRelu() const { return opts_.architecture == "standard"; }
+  bool topkLike() const { return opts_.architecture == "topk" || opts_.architecture == "batchtopk"; }
 
  private:
   std::vector<std::pair<std::string, torch::Tensor>> stateBase(const std::string& prefix) const;
@@ -135,12 +148,15 @@ class SaeTrainer {
   void adam(torch::Tensor& p, torch::Tensor& m, torch::Tensor& v, const torch::Tensor& g, double lr);
   // Data-parallel: sums gradients, firing counts and statistics over the ranks
   // (opts_.sync); returns the global batch size.
-  double reduceStep(const torch::Tensor& x, SaeGrads& g, torch::Tensor& fired, torch::Tensor& gThr, SaeStepStats& s);
+  double reduceStep(const torch::Tensor& x, SaeGrads& g, torch::Tensor& fired, torch::Tensor& gThr, SaeStepStats& s,
+                    double& energy);
 
   SaeTrainOptions opts_;
   bool applyBDec_ = true;
   int64_t step_ = 0;
   double lastDensity_ = 1.0;
+  double auxNorm_ = 1.0;  // auxkNormalize: the previous step's input energy / squared error
+  double auxkCoef(int64_t nDead, int64_t kAuxFull) const;
   torch::Tensor mEnc_, vEnc_, mDec_, vDec_, mBenc_, vBenc_, mBdec_, vBdec_, mThr_, vThr_;
   torch::Tensor sinceFired_;
   torch::Tensor fireCount_;  // [d_sae] float64: tokens fired on in the density window

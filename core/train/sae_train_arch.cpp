@@ -58,7 +58,6 @@ SaeStepStats SaeTrainer::archStep(const torch::Tensor& x, SaeGrads& g, torch::Te
     if (nDead > 0 && opts_.auxkCoeff > 0) {
       const int64_t kAuxFull = opts_.auxkK > 0 ? opts_.auxkK : std::max<int64_t>(1, d / 2);
       const int64_t kAux = std::min(kAuxFull, nDead);
-      const double scale = std::min(1.0, static_cast<double>(nDead) / kAuxFull);
       // No ReLU on the auxiliary activations (as SAELens): a dead latent whose
       // pre-activation is negative everywhere still gets a gradient.
       auto masked = pre.masked_fill(dead.logical_not().unsqueeze(0), -std::numeric_limits<float>::infinity());
@@ -66,7 +65,7 @@ SaeStepStats SaeTrainer::archStep(const torch::Tensor& x, SaeGrads& g, torch::Te
       auto amask = torch::zeros_like(pre).scatter_(1, aidx, 1.0);
       auto fa = pre * amask;
       auto ea = fa.mm(dec) + e;  // ehat - residual, residual = x - xhat (detached)
-      const double coef = opts_.auxkCoeff * scale;
+      const double coef = auxkCoef(nDead, kAuxFull);
       s.aux = coef * ea.pow(2).sum().item<double>() / B;
       auto Ga = ea * (2.0 * coef / B);
       g.W_dec += fa.t().mm(Ga);

@@ -133,7 +133,7 @@ SaeStepStats SaeTrainer::archSparse(const torch::Tensor& x0, SaeGrads& g, torch:
     if (nDead > 0 && opts_.auxkCoeff > 0) {
       const int64_t kAuxFull = opts_.auxkK > 0 ? opts_.auxkK : std::max<int64_t>(1, d / 2);
       const int64_t kAux = std::min(kAuxFull, nDead);
-      coef = opts_.auxkCoeff * std::min(1.0, static_cast<double>(nDead) / kAuxFull);
+      coef = auxkCoef(nDead, kAuxFull);
       auto [av, ai] = pre.index_select(1, deadIdx).topk(kAux, 1);
       auxE = fromTopk(av, ai, deadIdx, false);
     }

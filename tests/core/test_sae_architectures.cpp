@@ -608,7 +608,8 @@ ZS_TEST(zzTopkSweep) {
 }
 
 ZS_TEST(trainSaeRefusesAKnobItsArchitectureIgnores) {
-  // --k belongs to topk/batchtopk, --l1/--l1-scale to standard, --l0 to jumprelu; k > d_sae is refused.
+  // --k (and the AuxK options) belong to topk/batchtopk, --l1/--l1-scale to standard, --l0 and --init-l0 to
+  // jumprelu; k > d_sae and an initial L0 > d_sae are refused.
   ZS_REQUIRE_SHARED(shared);
   const std::string model = shared + "/testdata/tiny-gpt2";
   const std::string corpus = test::tempDir() + "/knobs.txt";
@@ -628,4 +629,8 @@ ZS_TEST(trainSaeRefusesAKnobItsArchitectureIgnores) {
   ZS_CHECK_EQ(rc({"--l1", "0.5"}, "--l1/--l1-scale apply to"), 2);  // the default is topk
   ZS_CHECK_EQ(rc({"--architecture", "batchtopk", "--l0", "2"}, "--l0 applies to"), 2);
   ZS_CHECK_EQ(rc({"--architecture", "topk", "--k", "33"}, "--k must be between 1 and d_sae = 32"), 2);
+  ZS_CHECK_EQ(rc({"--architecture", "standard", "--auxk-coeff", "0.1"}, "--auxk-coeff/--auxk-k/--no-auxk-normalize apply to"), 2);
+  ZS_CHECK_EQ(rc({"--architecture", "jumprelu", "--resample-topk"}, "--resample-topk applies to"), 2);
+  ZS_CHECK_EQ(rc({"--init-l0", "8"}, "--init-threshold/--init-l0 apply to"), 2);  // the default is topk
+  ZS_CHECK_EQ(rc({"--architecture", "jumprelu", "--init-l0", "33"}, "--init-l0 must be at most d_sae = 32"), 2);
 }

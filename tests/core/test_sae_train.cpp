@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 
+#include "core/base/error.h"
 #include "core/sae/sae.h"
 #include "core/train/sae_train.h"
 #include "tests/support/check.h"
@@ -325,4 +326,96 @@ ZS_TEST(sparseArchitectureStepsMatchDense) {
     if (arch == "jumprelu") ZS_CHECK(maxAbs(sparse.logThreshold, dense.logThreshold) <= 1e-5);
     if (arch == "batchtopk") ZS_CHECK_NEAR(sparse.batchThreshold, dense.batchThreshold, 1e-6);
   }
+}
+
+// Fully dead TopK latents come back: on planted sparse data, 8 of 64 latents
+// start dead (zero encoder column, bias -1: never in the top k, so the TopK loss
+// never reaches them). Without AuxK they all stay dead; AuxK alone (raw or
+// normalised, dead after 5 idle steps) fits them to the residual but rarely lifts
+// them into the top k (printed, not asserted); TopK-aware density resampling
+// (--resample-topk) with AuxK ends with every latent firing, dense and sparse steps.
+ZS_TEST(deadTopKLatentsRevive) {
+  const int64_t d = 16, S = 64, K = 24;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(321);
+  auto U = at::normal(0, 1, {K, d}, gen);
+  U = U / U.norm(2, {1}, true);
+  auto sample = [&](int64_t n) {
+    auto on = at::rand({n, K}, gen) < (3.0 / K);
+    return (on.to(torch::kFloat32) * (1.0 + at::rand({n, K}, gen))).matmul(U) + 0.3;
+  };
+  std::vector<int64_t> dead;
+  for (int64_t j = 0; j < S; j += 8) dead.push_back(j + 3);
+  auto run = [&](double auxkCoeff, bool normalize, const std::string& mode, bool resample) {
+    SaeConfig c;
+    c.d_in = d;
+    c.d_sae = S;
+    c.hook_name = "blocks.0.attn.hook_z";
+    auto s = Sae::init(c, 8);
+    s->b_dec = sample(2048).mean(0);
+    for (int64_t j : dead) {
+      s->W_enc.select(1, j).zero_();
+      s->b_enc[j] = -1.0;
+    }
+    SaeTrainOptions o;
+    o.architecture = "topk";
+    o.k = 4;
+    o.lr = 3e-3;
+    o.warmupSteps = 20;
+    o.totalSteps = 600;
+    o.deadSteps = 5;
+    o.auxkCoeff = auxkCoeff;
+    o.auxkNormalize = normalize;
+    o.mode = mode;
+    SaeTrainer tr(*s, o);
+    for (int64_t step = 1; step <= o.totalSteps; ++step) {
+      tr.step(sample(256));
+      if (resample && step % 100 == 0 && step <= 500) tr.resampleByDensity(sample(4096), 1e-3, 0, static_cast<uint64_t>(step));
+    }
+    // Latents that fire at least once on fresh data.
+    auto x = sample(8192);
+    auto pre = torch::addmm(tr.benc, x - tr.bdec, tr.encT.t());
+    auto [v, idx] = pre.topk(o.k, 1);
+    auto fired = torch::zeros({S}, torch::kInt64).scatter_add_(0, idx.masked_select(v > 0), torch::ones({(v > 0).sum().item<int64_t>()}, torch::kInt64));
+    int64_t plantedDead = 0, deadAll = (fired == 0).sum().item<int64_t>();
+    for (int64_t j : dead) plantedDead += fired[j].item<int64_t>() == 0;
+    std::printf("auxk %g normalize %d %s resample %d: %lld of %zu planted latents still dead, %lld dead in all\n", auxkCoeff,
+                normalize, mode.c_str(), resample, static_cast<long long>(plantedDead), dead.size(), static_cast<long long>(deadAll));
+    return std::pair{plantedDead, deadAll};
+  };
+  const auto none = run(0.0, true, "dense", false), raw = run(1.0 / 32, false, "dense", false);
+  const auto norm = run(1.0 / 32, true, "dense", false), normSparse = run(1.0 / 32, true, "sparse", false);
+  const auto res = run(1.0 / 32, true, "dense", true), resSparse = run(1.0 / 32, true, "sparse", true);
+  ZS_CHECK_EQ(none.first, static_cast<int64_t>(dead.size()));  // no AuxK: nothing revives them
+  ZS_CHECK_EQ(res.second, int64_t(0));
+  ZS_CHECK_EQ(resSparse.second, int64_t(0));
+  (void)raw, (void)norm, (void)normSparse;
+}
+
+// JumpReLU's data-dependent start (train-sae --init-l0): thresholds set from a
+// sample so that the initial L0 on it is the target; on fresh rows of the same
+// distribution it is near the target too, and a trainer started from them keeps them.
+ZS_TEST(jumpReluThresholdsForInitialL0) {
+  torch::manual_seed(5);
+  auto s = smallSae(16, 64, 3);
+  auto mix = torch::randn({16, 16});
+  auto sample = [&](int64_t n) { return torch::randn({n, 16}).matmul(mix) + 0.5; };
+  auto l0Of = [&](const torch::Tensor& t, const torch::Tensor& x) {
+    auto pre = torch::addmm(s->b_enc, x - s->b_dec, s->W_enc);
+    return (pre > t).sum(1).to(torch::kFloat64).mean().item<double>();
+  };
+  for (double target : {2.0, 8.0, 20.0}) {
+    ZS_CONTEXT("target L0 " + std::to_string(target));
+    auto x = sample(4096);
+    auto t = SaeTrainer::thresholdsForL0(*s, x, target);
+    ZS_CHECK_EQ(t.size(0), int64_t(64));
+    ZS_CHECK(t.min().item<double>() >= 1e-6);
+    ZS_CHECK_NEAR(l0Of(t, x), target, 0.02 * target);        // exact up to rounding of N·target/d_sae
+    ZS_CHECK_NEAR(l0Of(t, sample(8192)), target, 0.1 * target);  // held-out rows
+    s->threshold = t;
+    SaeTrainOptions o;
+    o.architecture = "jumprelu";
+    SaeTrainer tr(*s, o);
+    ZS_CHECK(torch::allclose(tr.logThreshold.exp(), t, 1e-5, 1e-7));
+  }
+  ZS_CHECK_THROWS(SaeTrainer::thresholdsForL0(*s, sample(16), 0.0), UsageError);
 }

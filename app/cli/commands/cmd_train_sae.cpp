@@ -88,6 +88,24 @@ int runTrainSae(const Args& a) {
   if ((p.architecture == "topk" || p.architecture == "batchtopk") && p.k > dSae)
     throw UsageError("--k must be between 1 and d_sae = " + std::to_string(dSae));
   p.l0 = a.has("l0") ? a.getFiniteIn("l0", -1, 0, 1e6) : -1;
+  if (p.architecture != "jumprelu" && (a.has("init-threshold") || a.has("init-l0")))
+    throw UsageError("--init-threshold/--init-l0 apply to --architecture jumprelu (this run is " + p.architecture + ")");
+  if (a.has("init-threshold") && a.has("init-l0")) throw UsageError("give --init-threshold or --init-l0, not both");
+  if (a.has("init-threshold") && a.get("init-threshold") != "auto")
+    p.initThreshold = a.getFiniteIn("init-threshold", 0, 1e-6, 1e6);
+  p.initL0 = a.getFiniteIn("init-l0", p.initL0, 1e-3, 1e9);
+  if (p.architecture == "jumprelu" && p.initL0 > static_cast<double>(dSae))
+    throw UsageError("--init-l0 must be at most d_sae = " + std::to_string(dSae));
+  const bool auxk = p.architecture == "topk" || p.architecture == "batchtopk";
+  if (!auxk && (a.has("auxk-coeff") || a.has("auxk-k") || a.has("no-auxk-normalize")))
+    throw UsageError("--auxk-coeff/--auxk-k/--no-auxk-normalize apply to --architecture topk or batchtopk (this run is " +
+                     p.architecture + ")");
+  p.auxkCoeff = a.getFiniteIn("auxk-coeff", p.auxkCoeff, 0, 1e6);
+  p.auxkK = a.getIntIn("auxk-k", p.auxkK, 1, int64_t{1} << 24);
+  p.auxkNormalize = !a.has("no-auxk-normalize");
+  if (!auxk && a.has("resample-topk"))
+    throw UsageError("--resample-topk applies to --architecture topk or batchtopk (this run is " + p.architecture + ")");
+  if (a.has("resample-topk")) p.resampleTopk = true;
   p.resampleDensity = a.getFiniteIn("resample-density", p.resampleDensity, 0, 1);
   if (p.resampleDensity >= 1) throw UsageError("--resample-density must be in [0, 1)");
   p.device = a.get("device", "auto");
@@ -99,9 +117,11 @@ int runTrainSae(const Args& a) {
   for (const char* k : {"model", "layer", "corpus", "corpus-format", "eval-corpus", "out", "d-sae", "expansion", "l1",
                         "l1-scale", "lr", "batch", "tokens", "context", "seed", "buffer-tokens", "reuse", "ce-every",
                         "warmup", "resample-every", "dead-window", "decay-fraction", "step", "architecture", "k", "l0",
-                        "resample-density", "activations"})
+                        "resample-density", "activations", "auxk-coeff", "auxk-k", "init-threshold", "init-l0"})
     if (a.has(k)) cmd += std::string(" --") + k + " " + a.get(k);
   if (!p.shuffleDocs) cmd += " --no-shuffle";
+  if (!p.auxkNormalize) cmd += " --no-auxk-normalize";
+  if (a.has("resample-topk")) cmd += " --resample-topk";
   p.commandLine = cmd;
   bool json = a.has("json");
   // --nproc N: this command again as N local ranks (docs/cluster.md).
@@ -149,10 +169,10 @@ Registrar reg({"train-sae",
                "[--l1-scale X] [--lr X] [--batch N] [--tokens N] [--context C] [--seed S] [--buffer-tokens N] "
                "[--reuse K] [--ce-every N] [--eval-corpus PATH] [--eval-windows N] [--metrics-every N] [--checkpoint-every N] "
                "[--warmup N] [--resample-every N] [--dead-window N] [--resample-density X] [--decay-fraction X] "
-               "[--architecture topk|batchtopk|jumprelu|standard (default topk)] [--k N] [--l0 X] [--corpus-format F] "
+               "[--architecture topk|batchtopk|jumprelu|standard (default topk)] [--k N] [--auxk-coeff X] [--auxk-k N] [--no-auxk-normalize] [--resample-topk] [--l0 X] [--init-threshold X|auto] [--init-l0 N] [--corpus-format F] "
                "[--step auto|dense|sparse] [--device auto|cpu|cuda] [--no-shuffle] [--no-resume] [--nproc N] [--json]",
                "Train attention-output (hook_z) SAEs, one per layer; Ctrl+C saves and resumes",
-               {"json", "no-resume", "no-shuffle"},
+               {"json", "no-resume", "no-shuffle", "no-auxk-normalize", "resample-topk"},
                &runTrainSae});
 
 }  // namespace
