@@ -1,4 +1,5 @@
 #include "widgets/density_histogram.h"
+#include "widgets/series_colors.h"
 
 #include "widgets/qcp.h"
 
@@ -6,16 +7,6 @@
 #include <cmath>
 
 namespace zs::gui {
-
-namespace {
-QColor layerColor(int i) {  // the training curves' colours
-  static const QColor c[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),
-                             QColor(214, 39, 40),  QColor(148, 103, 189), QColor(140, 86, 75),
-                             QColor(227, 119, 194), QColor(127, 127, 127), QColor(188, 189, 34),
-                             QColor(23, 190, 207), QColor(0, 0, 128),     QColor(128, 0, 0)};
-  return c[((i % 12) + 12) % 12];
-}
-}  // namespace
 
 DensityHistogramPlot::DensityHistogramPlot(QWidget* parent) : QWidget(parent) {
   auto* v = new QVBoxLayout(this);
@@ -50,7 +41,7 @@ void DensityHistogramPlot::setHistogram(int layer, double step, const QVector<do
   if (!L.bars) {
     L.bars = new QCPBars(plot_->xAxis, plot_->yAxis);
     L.bars->setName(tr("layer %1").arg(layer));
-    const QColor c = layerColor(layer);
+    const QColor c = seriesColor(layer);
     L.bars->setPen(QPen(c.darker(120)));
     L.bars->setBrush(QColor(c.red(), c.green(), c.blue(), 190));
     L.bars->setBarsGroup(group_);

@@ -1,4 +1,5 @@
 #include "widgets/pareto_plot.h"
+#include "widgets/series_colors.h"
 
 #include "widgets/qcp.h"
 
@@ -9,11 +10,6 @@
 namespace zs::gui {
 
 namespace {
-QColor seriesColor(int i) {
-  static const QColor c[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44), QColor(214, 39, 40),
-                             QColor(148, 103, 189), QColor(140, 86, 75), QColor(227, 119, 194), QColor(127, 127, 127)};
-  return c[((i % 8) + 8) % 8];
-}
 QCPScatterStyle::ScatterShape seriesShape(int i) {
   static const QCPScatterStyle::ScatterShape s[] = {QCPScatterStyle::ssCircle, QCPScatterStyle::ssSquare,
                                                     QCPScatterStyle::ssTriangle, QCPScatterStyle::ssDiamond,
