@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "core/base/error.h"
+#include "core/base/torch_error.h"
 #include "core/base/runtime.h"
 
 namespace zs::cli {
@@ -308,10 +309,10 @@ int runMain(int argc, char** argv) {
     std::cerr << "zscope-cli " << cmd->name << ": error: out of memory\n";
     return 1;
   } catch (const std::exception& e) {
-    // c10::Error (LibTorch) carries a multi-line trace: keep its first line. Those
+    // c10::Error (LibTorch) may carry a multi-line trace: keep its first line. Those
     // come from shapes and sizes read from files, so they are input errors.
     std::string m = e.what();
-    const bool c10 = m.find("Exception raised from") != std::string::npos;
+    const bool c10 = isLibTorchError(e) || m.find("Exception raised from") != std::string::npos;
     if (const auto nl = m.find('\n'); nl != std::string::npos) m = m.substr(0, nl);
     std::cerr << "zscope-cli " << cmd->name << ": error: " << oneLine(m) << "\n";
     return c10 ? 3 : 1;

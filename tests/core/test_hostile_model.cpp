@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <iostream>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -317,4 +319,39 @@ ZS_TEST(sigtermEndsALongJob) {
   }
   ZS_CHECK(WIFEXITED(status));
   ZS_CHECK_EQ(WEXITSTATUS(status), 130);
+}
+
+// The CLI's error mapping: a LibTorch error (c10::Error, a multi-line message with
+// a C++ trace; shapes read from files reach torch this way) is an input error,
+// exit 3 with its first line only; any other exception is exit 1.
+namespace {
+zs::cli::Registrar regC10({"test-c10-error", "", "test: a real LibTorch shape error", {},
+                           [](const zs::cli::Args&) -> int {
+                             auto a = torch::zeros({2, 3});
+                             auto bad = a.matmul(torch::zeros({2, 3}));  // TORCH_CHECK: c10::Error with a trace
+                             return static_cast<int>(bad.numel());
+                           }});
+zs::cli::Registrar regPlain({"test-plain-error", "", "test: an unexpected error", {},
+                             [](const zs::cli::Args&) -> int { throw std::runtime_error("something broke"); }});
+
+std::pair<int, std::string> runCapturingStderr(const std::string& command) {
+  std::ostringstream err;
+  std::streambuf* old = std::cerr.rdbuf(err.rdbuf());
+  const int rc = zs::test::runCli({command});
+  std::cerr.rdbuf(old);
+  return {rc, err.str()};
+}
+}  // namespace
+
+ZS_TEST(torchErrorsAreInputErrorsOnOneLine) {
+  auto [rc, err] = runCapturingStderr("test-c10-error");
+  ZS_CONTEXT(err);
+  ZS_CHECK_EQ(rc, 3);
+  ZS_CHECK(err.find("zscope-cli test-c10-error: error: ") == 0);
+  ZS_CHECK(err.find("shapes cannot be multiplied") != std::string::npos);  // torch's own words, first line
+  ZS_CHECK(err.find("Exception raised from") == std::string::npos);  // not the C++ trace
+  ZS_CHECK_EQ(std::count(err.begin(), err.end(), '\n'), std::ptrdiff_t(1));
+  auto [rc2, err2] = runCapturingStderr("test-plain-error");
+  ZS_CHECK_EQ(rc2, 1);
+  ZS_CHECK_EQ(err2, std::string("zscope-cli test-plain-error: error: something broke\n"));
 }
