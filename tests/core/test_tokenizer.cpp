@@ -19,6 +19,7 @@
 #include "core/text/tokenizer.h"
 #include "core/text/tokenizer_pretok.h"
 #include "core/text/tokenizer_util.h"
+#include "core/text/unicode_text.h"
 #include "cli_inprocess.h"
 #include "tests/support/check.h"
 
@@ -39,25 +40,6 @@ void writeFile(const std::string& path, const std::string& content) {
   f << content;
 }
 
-std::string appendUtf8(std::string s, uint32_t cp) {
-  if (cp < 0x80) {
-    s += char(cp);
-  } else if (cp < 0x800) {
-    s += char(0xC0 | (cp >> 6));
-    s += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    s += char(0xE0 | (cp >> 12));
-    s += char(0x80 | ((cp >> 6) & 0x3F));
-    s += char(0x80 | (cp & 0x3F));
-  } else {
-    s += char(0xF0 | (cp >> 18));
-    s += char(0x80 | ((cp >> 12) & 0x3F));
-    s += char(0x80 | ((cp >> 6) & 0x3F));
-    s += char(0x80 | (cp & 0x3F));
-  }
-  return s;
-}
-
 // Random valid UTF-8: code points from every plane (no surrogates), with
 // whitespace and ASCII mixed in so that all pattern branches are exercised.
 std::string randomUtf8(std::mt19937& rng, size_t codePoints) {
@@ -74,7 +56,7 @@ std::string randomUtf8(std::mt19937& rng, size_t codePoints) {
       default: cp = std::uniform_int_distribution<uint32_t>(0, 0x1F)(rng); break;
     }
     if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xE000;
-    s = appendUtf8(std::move(s), cp);
+    zs::text::appendUtf8(s, cp);
   }
   return s;
 }
