@@ -93,6 +93,21 @@ inline bool waitProc(Proc& p, double timeoutS) {
 
 inline int exitCode(const Proc& p) { return WIFEXITED(p.status) ? WEXITSTATUS(p.status) : -WTERMSIG(p.status); }
 
+// kill -9 of rank 1, then: rank 0 stops by itself within 20 s, exit 1, with one
+// message naming rank 1 as dead.
+inline void killRankOneAndExpectItNamed(Proc& r0, Proc& r1) {
+  ::kill(r1.pid, SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  ZS_CHECK(waitProc(r0, 60));
+  waitProc(r1, 5);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  const std::string err = slurp(r0.err);
+  ZS_CONTEXT(err);
+  ZS_CHECK_EQ(exitCode(r0), 1);
+  ZS_CHECK(err.find("rank 1 died") != std::string::npos);
+  ZS_CHECK_LT(took, 20.0);
+}
+
 // The torchrun-style environment of one rank on 127.0.0.1.
 inline std::vector<std::string> rankEnv(int rank, int world, int port, double timeoutS) {
   return {"RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(world),
