@@ -3,6 +3,8 @@
 // the write leaves the previous checkpoint intact.
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "core/base/error.h"
 #include "core/base/output_file.h"
 #include "core/model/gpt2.h"
@@ -22,6 +24,23 @@ torch::Tensor stringTensor(const std::string& s) {
 std::string tensorString(const torch::Tensor& t) {
   torch::Tensor c = t.contiguous().to(torch::kCPU, torch::kUInt8);
   return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
+}
+
+// A run's identity: its configuration, corpus and tokenizer, less the schedule's length (train.tokens,
+// train.stop_at_step), which may change on resume to lengthen or shorten a run.
+nlohmann::json runIdentity(const std::string& configJson) {
+  nlohmann::json j = nlohmann::json::parse(configJson, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object() && j.contains("config") && j["config"].contains("train")) {
+    j["config"]["train"].erase("tokens");
+    j["config"]["train"].erase("stop_at_step");
+  }
+  return j;
+}
+
+int64_t scheduledTokens(const std::string& configJson) {
+  const nlohmann::json j = nlohmann::json::parse(configJson, nullptr, false);
+  if (!j.is_object() || !j.contains("config") || !j["config"].contains("train")) return 0;
+  return j["config"]["train"].value("tokens", int64_t{0});
 }
 
 }  // namespace
@@ -52,7 +71,7 @@ void loadCheckpoint(const std::string& path, Gpt2& model, torch::optim::Optimize
     torch::Tensor cfg;
     ar.read("config", cfg);
     const std::string saved = tensorString(cfg);
-    if (saved != st.configJson)
+    if (saved != st.configJson && runIdentity(saved) != runIdentity(st.configJson))
       throw InputError(path, "checkpoint belongs to a run with another configuration, corpus or tokenizer; "
                              "delete the checkpoint folder or use another --out");
     {
@@ -78,6 +97,7 @@ void loadCheckpoint(const std::string& path, Gpt2& model, torch::optim::Optimize
     st.seconds = scalar("seconds").item<double>();
     st.lossSum = scalar("loss_sum").item<double>();
     st.lossCount = scalar("loss_count").item<int64_t>();
+    st.savedTokens = scheduledTokens(saved);
   } catch (const InputError&) {
     throw;
   } catch (const std::exception& e) {

@@ -139,6 +139,11 @@ TrainResult trainModel(const TrainConfig& cfgIn, const TrainOptions& opt, const 
   if (opt.resume && fs::exists(ckpt)) {
     loadCheckpoint(ckpt.string(), *model, *optimizer, st);
     res.resumedFromStep = st.step;
+    if (st.step > cfg.steps())
+      throw InputError(ckpt.string(), "the checkpoint is at step " + std::to_string(st.step) +
+                                          ", past the end of this configuration's schedule (" +
+                                          std::to_string(cfg.steps()) + " steps); raise train.tokens");
+    if (st.savedTokens > 0 && st.savedTokens != cfg.tokens) res.previousScheduleTokens = st.savedTokens;
   }
   writeFileAtomic((out / "train_config.json").string(), cfg.toJson().dump(2) + "\n");
   const fs::path metricsPath = out / "metrics.jsonl";

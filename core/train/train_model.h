@@ -79,6 +79,7 @@ struct TrainResult {
   int64_t steps = 0, tokensSeen = 0;
   double finalTrainLoss = 0, finalValLoss = 0, seconds = 0;
   int64_t resumedFromStep = 0;  // 0 for a fresh run
+  int64_t previousScheduleTokens = 0;  // on a resume that changed train.tokens: the checkpoint's value
   std::vector<TrainMetrics> curve;
 };
 

@@ -3,6 +3,7 @@
 // the uninterrupted run. Everything runs on a tiny model and a small synthetic
 // corpus (a few seconds on 2 cores).
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -168,6 +169,27 @@ ZS_TEST(resumeAfterInterruptReproducesTheRun) {
   TrainConfig other = c;
   other.lr = 0.02;
   ZS_CHECK_THROWS(trainModel(other, options(cut)), InputError);
+
+  // The schedule's length is not part of the run's identity: a finished run lengthened to 40 steps resumes
+  // at step 30 and follows the new cosine from there; one shortened below its checkpoint is refused.
+  TrainConfig longer = c;
+  longer.tokens = 8 * 32 * 40;
+  TrainResult more = trainModel(longer, options(cut));
+  ZS_CHECK_EQ(more.resumedFromStep, full.steps);
+  ZS_CHECK_EQ(more.steps, int64_t(40));
+  ZS_CHECK_EQ(more.previousScheduleTokens, c.tokens);
+  ZS_CHECK_EQ(more.curve.back().step, int64_t(40));
+  for (const TrainMetrics& m : more.curve) {
+    if (m.step <= 30) continue;
+    // lr logged at an evaluation step = the lr of the step just taken (step - 1), by the new schedule
+    const double progress = double(m.step - 1 - longer.warmupSteps) / double(40 - longer.warmupSteps);
+    const double minLr = longer.lr * longer.minLrRatio;
+    const double want = minLr + 0.5 * (longer.lr - minLr) * (1 + std::cos(M_PI * progress));
+    ZS_CHECK_MSG(std::abs(m.lr - want) < 1e-9, zs::test::cat("step ", m.step, ": lr ", m.lr, " vs ", want));
+  }
+  TrainConfig shorter = c;
+  shorter.tokens = 8 * 32 * 20;
+  ZS_CHECK_THROWS(trainModel(shorter, options(cut)), InputError);
 }
 
 ZS_TEST(stopAtStepAndWarmStart) {

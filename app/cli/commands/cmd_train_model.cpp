@@ -27,10 +27,14 @@ int runTrainModel(const Args& a) {
   TrainResult r = trainModel(cfg, opt, terminalProgress("train"));
   if (r.resumedFromStep > 0 && !opt.quiet)
     std::fprintf(stderr, "(resumed from step %lld)\n", static_cast<long long>(r.resumedFromStep));
+  if (r.previousScheduleTokens > 0 && !opt.quiet)
+    std::fprintf(stderr, "(schedule changed on resume: train.tokens %lld -> %lld)\n",
+                 static_cast<long long>(r.previousScheduleTokens), static_cast<long long>(cfg.tokens));
   nlohmann::json j = {{"out", opt.outDir},          {"steps", r.steps},
                       {"tokens_seen", r.tokensSeen}, {"train_loss", r.finalTrainLoss},
                       {"val_loss", r.finalValLoss},  {"seconds", r.seconds},
                       {"resumed_from_step", r.resumedFromStep}};
+  if (r.previousScheduleTokens > 0) j["previous_schedule_tokens"] = r.previousScheduleTokens;
   printJson(j);
   return 0;
 }

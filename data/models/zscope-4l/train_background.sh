@@ -9,7 +9,8 @@
 # calls resume from the last checkpoint (train-model saves one every checkpoint_interval steps and on
 # SIGINT/SIGTERM). Stop it with: kill -TERM $(cat $TRAIN/runs/zscope-4l/pid)
 #
-# usage: data/models/zscope-4l/train_background.sh   (env: TRAIN=/work/train, CLI=path of zscope-cli to copy)
+# usage: data/models/zscope-4l/train_background.sh
+#   env: TRAIN=/work/train, CLI=path of zscope-cli to copy, THREADS=1 (2 on an otherwise idle 2-core machine)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
@@ -33,8 +34,9 @@ cd "$run"
 # glibc malloc settings: keep freed memory instead of returning it to the kernel after every step
 # (measured: system time 7.8 s -> 1.3 s per 10 steps, user time unchanged). They do not change results.
 export MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184 MALLOC_TOP_PAD_=268435456
-OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 setsid nohup nice -n 5 \
+threads="${THREADS:-1}"
+OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads setsid nohup nice -n 5 \
   "$train/bin/zscope-cli" train-model --config "$train/train_config.json" --corpus "$train/corpus" \
-  --tokenizer "$train/tok" --out "$run" --threads 1 >>"$run/train.log" 2>&1 </dev/null &
+  --tokenizer "$train/tok" --out "$run" --threads "$threads" >>"$run/train.log" 2>&1 </dev/null &
 echo $! >"$run/pid"
 echo "started pid $(cat "$run/pid"); log: $run/train.log; metrics: $run/metrics.jsonl"
