@@ -10,12 +10,16 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 
+#include "core/db/labels.h"
+
 namespace zs::gui {
 
 const QStringList& LabelingForm::families() {
-  static const QStringList f = {QStringLiteral("induction"), QStringLiteral("local context"),
-                                QStringLiteral("high-level context"), QStringLiteral("other"),
-                                QStringLiteral("uninterpretable")};
+  static const QStringList f = [] {
+    QStringList l;
+    for (const std::string& s : zs::db::labelFamilies()) l << QString::fromStdString(s);
+    return l;
+  }();
   return f;
 }
 
@@ -73,7 +77,7 @@ bool LabelingForm::eventFilter(QObject* obj, QEvent* ev) {
     }
     return QWidget::eventFilter(obj, ev);
   }
-  if (key >= Qt::Key_1 && key <= Qt::Key_5) {
+  if (key >= Qt::Key_1 && key < Qt::Key_1 + families().size()) {
     // A digit picks the family only while the label is still empty, so that
     // labels like "3rd token" can still be typed; Alt+digit always picks.
     const bool pick = mods == Qt::AltModifier || (mods == Qt::NoModifier && obj == edit_ && edit_->text().isEmpty());

@@ -109,6 +109,7 @@ Attribution::Attribution(Attribution&&) noexcept = default;
 Attribution& Attribution::operator=(Attribution&&) noexcept = default;
 
 void Attribution::setTokenLabels(std::vector<std::string> labels) { d_->D.tokenLabels = std::move(labels); }
+void Attribution::setBlankTokens(std::vector<uint8_t> blank) { d_->D.blank = std::move(blank); }
 const std::vector<int64_t>& Attribution::tokens() const { return d_->D.tokens; }
 int Attribution::numTokens() const { return d_->D.n; }
 int Attribution::nLayers() const { return d_->D.L; }

@@ -57,15 +57,29 @@ struct ActiveFeature {
 // Suggested family with the numbers behind it (never overrides a person's label).
 // Mass of a source s = sum over heads of |DFA[s, h]| (the bias is not a source).
 struct FamilySuggestion {
-  std::string family;         // "induction" | "local context" | "high-level context" | "unclear" | "inactive"
-  double inductionShare = 0;  // mass from sources s >= 1 with token[s-1] == token[dest]
+  std::string family;  // "induction" | "local context" | "high-level context" | "positional" | "unclear" | "inactive"
+  double inductionShare = 0;  // mass from induction sources (inductionSource below)
   double localShare = 0;      // mass from sources with dest - s <= 3
   double meanDistance = 0;    // mass-weighted mean of dest - s
   double spread = 0;          // effective number of sources: (sum m)^2 / sum m^2
   double totalMass = 0;
   int positions = 0;          // destinations aggregated (1 for a single position)
+  // Where the examples fire in their context windows (only from a feature database's top examples, which
+  // come from many windows; a single prompt says nothing about position): activation-weighted median and
+  // interquartile range of the max-activation position; positionExamples = how many (0: not known).
+  double medianPosition = 0, positionIqr = 0;
+  int positionExamples = 0;
   std::string reason;         // one line: which rule fired
 };
+
+// Whether source s of destination d counts as induction: s comes right after an earlier copy of d's token
+// (s >= 1, s < d, token[s-1] == token[d]), and d's token is not whitespace only — runs of spaces or blank
+// lines copy themselves trivially, which is not induction. tokens: ids of the context; destBlank: whether
+// token[d] is whitespace only (Tokenizer::isBlank).
+template <class Ids>
+bool inductionSource(const Ids& tokens, int s, int d, bool destBlank) {
+  return !destBlank && s >= 1 && s < d && tokens[s - 1] == tokens[d];
+}
 
 // DFA mass at one destination, accumulated source by source (ATTRIBUTION.md,
 // "Feature families"): mass = sum over heads of |DFA[s,h]|; afterCopy: s >= 1 and
@@ -87,14 +101,20 @@ struct DfaMass {
 struct FamilyAccumulator {
   double w = 0, induction = 0, local = 0, distance = 0, spread = 0, mass = 0;
   int n = 0;
+  std::vector<std::pair<double, double>> positions;  // (position in its window, weight) of database examples
   void add(const DfaMass& m, double weight);  // ignored when m has no mass or weight <= 0
+  // A database example's max-activation position in its window (weight: its activation).
+  void addPosition(int pos, double weight);
   FamilySuggestion result() const;            // "inactive" when nothing was added
 };
 
-// The family rule on the shares in f (induction share >= 0.5: induction; local
-// share >= 0.6: local context; spread >= 4 and mean distance >= 4: high-level
-// context; else unclear; no mass: unclear). Sets f.family and f.reason. Used by
-// the explorer and by the feature database builder alike.
+// The family rule on the numbers in f, first match wins:
+//   positional          >= 8 examples' positions known and their interquartile range <= 4 tokens
+//   induction           induction share >= 0.5
+//   local context       local share >= 0.6
+//   high-level context  spread >= 4 and mean distance >= 4
+//   unclear             otherwise, or no DFA mass
+// Sets f.family and f.reason. Used by the explorer and by the feature database builder alike.
 void classifyFamily(FamilySuggestion& f);
 extern const char* const kFamilyRule;  // the rule in one line, stored with the database's numbers
 
@@ -114,6 +134,9 @@ class Attribution {
 
   // Token strings used in labels (e.g. Tokenizer::displayString per token).
   void setTokenLabels(std::vector<std::string> labels);
+  // Which positions hold whitespace-only tokens (Tokenizer::blankMask): such a destination is never
+  // induction in the family rule. Without it, no token is taken as blank.
+  void setBlankTokens(std::vector<uint8_t> blank);
 
   const std::vector<int64_t>& tokens() const;
   int numTokens() const;

@@ -61,6 +61,8 @@ struct Data {
   bool centre = true;  // ln1 subtracts the mean (LayerNorm); RMSNorm does not
   std::vector<int64_t> tokens;
   std::vector<std::string> tokenLabels;  // optional display strings
+  std::vector<uint8_t> blank;            // optional: token at each position is whitespace only
+  bool blankAt(int pos) const { return static_cast<size_t>(pos) < blank.size() && blank[pos]; }
   std::vector<double> embed, posEmbed;   // [n][d]; posEmbed empty without learned positions
   std::vector<LayerData> layers;
   std::vector<int> saeOfLayer;  // layer -> index into saes, -1 if none

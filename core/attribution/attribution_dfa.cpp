@@ -30,7 +30,7 @@ DfaMass masses(const Data& D, int l, int g, int dest) {
   for (int s = 0; s <= dest; ++s) {
     double ms = 0;
     for (int h = 0; h < D.H; ++h) ms += std::fabs(t[static_cast<size_t>(s) * D.H + h]);
-    m.add(ms, s, dest, s >= 1 && D.tokens[s - 1] == D.tokens[dest]);
+    m.add(ms, s, dest, inductionSource(D.tokens, s, dest, D.blankAt(dest)));
   }
   return m;
 }
@@ -47,15 +47,19 @@ std::string fmt(double x) {
 namespace zs {
 
 const char* const kFamilyRule =
-    "induction_share >= 0.5; local_share (d-s <= 3) >= 0.6; spread >= 4 and mean_distance >= 4: high-level "
-    "context; else unclear";
+    "position_iqr <= 4 over >= 8 examples: positional; induction_share (after an earlier copy, not whitespace) >= "
+    "0.5; local_share (d-s <= 3) >= 0.6; spread >= 4 and mean_distance >= 4: high-level context; else unclear";
 
 // The thresholds: a majority of the mass for induction and local context; for
 // high-level context the mass must be spread (>= 4 effective sources) and far
 // (mean distance >= 4 tokens).
 void classifyFamily(FamilySuggestion& f) {
   using attr::fmt;
-  if (f.totalMass <= 0) {
+  if (f.positionExamples >= 8 && f.positionIqr <= 4) {
+    f.family = "positional";
+    f.reason = "the top examples fire at nearly the same place in their contexts (median position " +
+               fmt(f.medianPosition) + ", interquartile range " + fmt(f.positionIqr) + " tokens)";
+  } else if (f.totalMass <= 0) {
     f.family = "unclear";
     f.reason = "no DFA mass";
   } else if (f.inductionShare >= 0.5) {
@@ -112,6 +116,25 @@ void FamilyAccumulator::add(const DfaMass& m, double weight) {
   ++n;
 }
 
+void FamilyAccumulator::addPosition(int pos, double weight) {
+  if (weight > 0) positions.emplace_back(pos, weight);
+}
+
+namespace {
+
+// Weighted quantile q of (value, weight) pairs sorted by value: the first value whose cumulative weight
+// reaches q of the total.
+double weightedQuantile(const std::vector<std::pair<double, double>>& sorted, double total, double q) {
+  double acc = 0;
+  for (const auto& [v, wt] : sorted) {
+    acc += wt;
+    if (acc >= q * total) return v;
+  }
+  return sorted.empty() ? 0.0 : sorted.back().first;
+}
+
+}  // namespace
+
 FamilySuggestion FamilyAccumulator::result() const {
   FamilySuggestion f;
   if (n == 0 || w <= 0) {
@@ -125,6 +148,15 @@ FamilySuggestion FamilyAccumulator::result() const {
   f.spread = spread / w;
   f.totalMass = mass / w;
   f.positions = n;
+  if (!positions.empty()) {
+    std::vector<std::pair<double, double>> sorted = positions;
+    std::sort(sorted.begin(), sorted.end());
+    double total = 0;
+    for (const auto& p : sorted) total += p.second;
+    f.medianPosition = weightedQuantile(sorted, total, 0.5);
+    f.positionIqr = weightedQuantile(sorted, total, 0.75) - weightedQuantile(sorted, total, 0.25);
+    f.positionExamples = static_cast<int>(sorted.size());
+  }
   classifyFamily(f);
   return f;
 }

@@ -33,7 +33,8 @@ std::string display(const Tokenizer* tok, int64_t id) {
 // Fills per-token activations and the DFA argmax for examples of one layer in one batch of windows.
 void examplesOfLayer(std::vector<ExampleRef*>& refs, const LayerState& ls, const ForwardResult& r,
                      const std::map<int64_t, int64_t>& rowOfWindow, int64_t B, int64_t T, const ModelSpec& cfg,
-                     std::vector<FamilyAccumulator>& fam, const std::map<int64_t, std::vector<int32_t>>& windows) {
+                     std::vector<FamilyAccumulator>& fam, const std::map<int64_t, std::vector<int32_t>>& windows,
+                     const Tokenizer* tok) {
   const std::string p = "blocks." + std::to_string(ls.layer) + ".attn.";
   const int64_t H = cfg.nHead, dh = cfg.dHead;
   torch::Tensor f = ls.sae->encode(r.cache.at(p + "hook_z").reshape({B, T, -1}));  // [B, T, dSae]
@@ -79,6 +80,7 @@ void examplesOfLayer(std::vector<ExampleRef*>& refs, const LayerState& ls, const
       float best = -INFINITY;
       DfaMass m;
       const auto& toks = windows.at(x.window);
+      const bool destBlank = tok && tok->isBlank(toks[d]);
       for (int s = 0; s <= d; ++s) {
         double ms = 0;
         for (int h = 0; h < H; ++h) {
@@ -90,10 +92,14 @@ void examplesOfLayer(std::vector<ExampleRef*>& refs, const LayerState& ls, const
           }
           ms += std::fabs(val);
         }
-        m.add(ms, s, d, s >= 1 && toks[s - 1] == toks[d]);
+        m.add(ms, s, d, inductionSource(toks, s, d, destBlank));
       }
       x.dfaValue = best;
-      if (x.kind == "top") fam[static_cast<size_t>(refs[c0 + e]->feature)].add(m, x.activation);
+      if (x.kind == "top") {
+        FamilyAccumulator& acc = fam[static_cast<size_t>(refs[c0 + e]->feature)];
+        acc.add(m, x.activation);
+        acc.addPosition(d, x.activation);
+      }
     }
   }
 }
@@ -109,6 +115,7 @@ void classify(const FamilyAccumulator& a, FeatureStats& s) {
   s.familyNumbers = {{"induction_share", f.inductionShare}, {"local_share", f.localShare},
                      {"mean_distance", f.meanDistance},      {"spread", f.spread},
                      {"mean_mass", f.totalMass},             {"examples", a.n},
+                     {"median_position", f.medianPosition},  {"position_iqr", f.positionIqr},
                      {"rule", kFamilyRule}};
 }
 
@@ -182,7 +189,7 @@ void finishBuild(Db& db, const BuildState& st, const BuildInputs& in, const Buil
       for (size_t i = w0; i < w1; ++i)
         for (ExampleRef* e : byWindow[winIds[i]])
           if (e->layerIdx == li) refs.push_back(e);
-      examplesOfLayer(refs, st.layers[li], r, row, B, T, cfg, fam[li], st.windows);
+      examplesOfLayer(refs, st.layers[li], r, row, B, T, cfg, fam[li], st.windows, in.tokenizer);
     }
     progress(static_cast<double>(w1), static_cast<double>(winIds.size()), "example windows (DFA)");
   }

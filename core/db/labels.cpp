@@ -11,7 +11,7 @@ namespace zs::db {
 
 const std::vector<std::string>& labelFamilies() {
   static const std::vector<std::string> f = {"induction", "local context", "high-level context", "other",
-                                             "uninterpretable"};
+                                             "uninterpretable", "positional"};
   return f;
 }
 
@@ -23,7 +23,7 @@ std::string normaliseFamily(const std::string& s) {
   for (const auto& f : labelFamilies())
     if (t == f) return f;
   throw UsageError("unknown family '" + s +
-                   "' (use induction, local context, high-level context, other or uninterpretable)");
+                   "' (use induction, local context, high-level context, other, uninterpretable or positional)");
 }
 
 bool isInterpretable(const std::string& family) { return family != "uninterpretable"; }

@@ -15,8 +15,10 @@ namespace zs::db {
 
 class Db;
 
-// The five families of the paper's labeling protocol.
-const std::vector<std::string>& labelFamilies();  // induction, local context, high-level context, other, uninterpretable
+// The families of the paper's labeling protocol (induction, local context, high-level context, other,
+// uninterpretable) plus positional (fires by position in the context rather than by content), last so that
+// the GUI's keys 1-5 keep the paper's order.
+const std::vector<std::string>& labelFamilies();  // induction, local context, high-level context, other, uninterpretable, positional
 // Accepts the canonical names, '-'/'_' for spaces and any case; throws UsageError otherwise.
 std::string normaliseFamily(const std::string& s);
 bool isInterpretable(const std::string& family);  // everything but "uninterpretable"

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/db/db.h"
+#include "core/db/features.h"
 #include "core/base/error.h"
 
 namespace zs::db {
@@ -234,19 +235,34 @@ SessionReport sessionReport(Db& db, int64_t id) {
   SessionReport r;
   r.sessionId = id;
   std::vector<std::string> fams;
+  int64_t agree = 0, agreeN = 0, junkFam = 0, junkN = 0;
   for (const auto& it : sessionItems(db, id)) {
     ++r.total;
     if (it.state == "skipped") ++r.skipped;
     if (it.state == "pending") ++r.pending;
     if (it.state != "labeled") continue;
     ++r.labeled;
-    fams.push_back(getLabel(db, it.layer, it.feature)->family);
+    const std::string fam = getLabel(db, it.layer, it.feature)->family;
+    fams.push_back(fam);
+    const auto stats = readStats(db, it.layer, it.feature);
+    if (!stats || stats->family.empty()) continue;
+    const std::string& sug = stats->family;
+    ++r.confusion[{fam, sug}];
+    if (isInterpretable(fam)) {
+      ++agreeN;
+      agree += sug == fam || (fam == "other" && sug == "unclear");
+    } else {
+      ++junkN;
+      junkFam += sug != "unclear";
+    }
   }
   int64_t interp = 0;
   for (const auto& f : fams) interp += isInterpretable(f);
   r.interpretable = wilson(interp, r.labeled);
   for (const auto& fam : labelFamilies())
     r.families.emplace_back(fam, wilson(std::count(fams.begin(), fams.end(), fam), r.labeled));
+  r.agreement = wilson(agree, agreeN);
+  r.junkGivenFamily = wilson(junkFam, junkN);
   return r;
 }
 

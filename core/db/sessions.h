@@ -7,6 +7,7 @@
 // (so undoing it makes the item pending again) or when it was skipped. Deferring
 // moves an item to the end of the queue.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,6 +72,12 @@ struct SessionReport {
   int64_t total = 0, labeled = 0, skipped = 0, pending = 0;
   Proportion interpretable;                                // of labeled items
   std::vector<std::pair<std::string, Proportion>> families;  // each family's share of labeled items
+  // The builder's family suggestions against the labels (features without a stored suggestion are left out):
+  //   agreement: of interpretable labeled features, the suggestion names the label's family ("unclear"
+  //              counts as naming "other");
+  //   junkGivenFamily: of uninterpretable ones, the suggestion names a family (anything but "unclear").
+  Proportion agreement, junkGivenFamily;
+  std::map<std::pair<std::string, std::string>, int64_t> confusion;  // (label family, suggestion) -> count
 };
 SessionReport sessionReport(Db& db, int64_t id);
 

@@ -314,6 +314,7 @@ PromptAnalysis Engine::analyse(const std::string& prompt, bool bos, const Progre
     r.tokens.push_back(std::move(t));
   }
   attr->setTokenLabels(disp);
+  attr->setBlankTokens(session.requireTokenizer().blankMask(ids));
   r.perPosition.assign(T, {});
   r.firing.assign(T, 0.f);
   r.tokenHeads.assign(T, std::vector<float>(r.nLayer * H, 0.f));

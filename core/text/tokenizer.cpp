@@ -259,6 +259,20 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& vocabJson, const s
 
 std::unique_ptr<Tokenizer> Tokenizer::loadDir(const std::string& dir) { return loadTokenizerDir(dir); }
 
+bool Tokenizer::isBlank(int64_t id) const {
+  if (id < 0 || id >= vocabSize() || isSpecial(id)) return false;
+  const std::string t = tokenString(id);
+  return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+  });
+}
+
+std::vector<uint8_t> Tokenizer::blankMask(const std::vector<int64_t>& ids) const {
+  std::vector<uint8_t> m(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) m[i] = isBlank(ids[i]) ? 1 : 0;
+  return m;
+}
+
 std::vector<int64_t> Tokenizer::encodeWithBos(const std::string& text) const {
   if (encodeAddsBos()) return encode(text, true);
   std::vector<int64_t> ids = encode(text, false);

@@ -49,6 +49,9 @@ class Tokenizer {
   virtual std::string idToToken(int64_t id) const = 0;  // vocabulary entry ("Ġthe", "▁the", "<0x0A>"); "" if absent
 
   virtual bool isSpecial(int64_t id) const = 0;          // removed by decode(ids, true)
+  // The token decodes to whitespace only (spaces, tabs, newlines, …; not a special token, not empty).
+  bool isBlank(int64_t id) const;
+  std::vector<uint8_t> blankMask(const std::vector<int64_t>& ids) const;  // isBlank per id
   virtual std::vector<int64_t> specialIds() const = 0;
 
   // The BOS rule, the one place every command and the GUI ask:

@@ -157,6 +157,15 @@ void inductionCircuitRow(bool layer0Sae) {
   ZS_CHECK_MSG(f.inductionShare > 0.9, zs::test::cat(f.inductionShare));
   FamilySuggestion agg = a.family(1, 0);
   ZS_CHECK_EQ(agg.family, std::string("induction"));
+
+  // The same circuit on a whitespace-only token is not induction: runs of spaces or blank lines copy
+  // themselves trivially. Marking the destination's token blank removes its induction mass.
+  std::vector<uint8_t> blank(seq.size(), 0);
+  for (size_t i = 0; i < seq.size(); ++i) blank[i] = seq[i] == x3;
+  a.setBlankTokens(blank);
+  FamilySuggestion ws = a.family(1, 0, dest);
+  ZS_CHECK_EQ(ws.inductionShare, 0.0);
+  ZS_CHECK(ws.family != "induction");
 }
 
 }  // namespace
@@ -167,6 +176,56 @@ ZS_TEST(inductionCircuit) {
     ZS_CONTEXT(std::string("row ") + name);
     inductionCircuitRow(layer0Sae);
   }
+}
+
+// The rule's shares and the positional class, on hand-made masses.
+ZS_TEST(familyRule) {
+  // inductionSource: after an earlier copy; never the destination itself, never a blank destination.
+  const std::vector<int64_t> t = {0, 5, 6, 7, 5};
+  ZS_CHECK(inductionSource(t, 2, 4, false));   // token[1] == token[4]
+  ZS_CHECK(!inductionSource(t, 2, 4, true));   // ... but token[4] is whitespace
+  ZS_CHECK(!inductionSource(t, 3, 4, false));
+  ZS_CHECK(!inductionSource(t, 0, 4, false));
+  const std::vector<int64_t> doubled = {0, 5, 5};
+  ZS_CHECK(!inductionSource(doubled, 2, 2, false));  // the destination attending to itself
+
+  auto massAt = [](int src, int dest) {
+    DfaMass m;
+    m.add(1.0, src, dest, false);
+    return m;
+  };
+  // Ten examples, all at position 1 of their windows, mass from BOS and itself: positional.
+  FamilyAccumulator first;
+  for (int i = 0; i < 10; ++i) {
+    first.add(massAt(0, 1), 1.0 + i);
+    first.addPosition(1, 1.0 + i);
+  }
+  FamilySuggestion f = first.result();
+  ZS_CHECK_EQ(f.family, std::string("positional"));
+  ZS_CHECK_EQ(f.positionExamples, 10);
+  ZS_CHECK_EQ(f.medianPosition, 1.0);
+  ZS_CHECK_EQ(f.positionIqr, 0.0);
+  // The same masses at positions spread over the context: local context (d - s <= 3), not positional.
+  FamilyAccumulator spread;
+  for (int i = 0; i < 10; ++i) {
+    spread.add(massAt(10 * i + 9, 10 * i + 10), 1.0);
+    spread.addPosition(10 * i + 10, 1.0);
+  }
+  f = spread.result();
+  ZS_CHECK_EQ(f.family, std::string("local context"));
+  ZS_CHECK_MSG(f.positionIqr >= 40, zs::test::cat(f.positionIqr));
+  // Too few examples to tell: no positional verdict.
+  FamilyAccumulator few;
+  for (int i = 0; i < 5; ++i) {
+    few.add(massAt(0, 1), 1.0);
+    few.addPosition(1, 1.0);
+  }
+  ZS_CHECK_EQ(few.result().family, std::string("local context"));
+  // A prompt (no positions): the rule on shares alone.
+  FamilyAccumulator prompt;
+  prompt.add(massAt(0, 1), 1.0);
+  ZS_CHECK_EQ(prompt.result().positionExamples, 0);
+  ZS_CHECK_EQ(FamilyAccumulator{}.result().family, std::string("inactive"));
 }
 
 ZS_TEST(repeatedTokens) {

@@ -31,6 +31,9 @@ std::unique_ptr<Db> builtDb(const std::string& name) {
       s.fireCount = s.dead ? 0 : 10;
       s.density = s.fireCount / 1000.0;
       s.headAttribution = {0.5f, 0.5f};
+      // builder-style suggestions, a few features without one
+      const char* sug[] = {"induction", "local context", "unclear", "high-level context", "positional"};
+      if (f % 7 != 3) s.family = sug[f % 5];
       writeStats(*db, s);
     }
   });
@@ -127,6 +130,29 @@ ZS_TEST(progressPersistsAcrossReopen) {
   ZS_CHECK_FUZZY(r.interpretable.lo, wilson(4, 5).lo);
   ZS_CHECK_EQ(r.families[0].first, std::string("induction"));
   ZS_CHECK_EQ(r.families[0].second.k, int64_t(2));
+  // The suggestions against the labels, counted from each feature's stored suggestion.
+  int64_t agree = 0, agreeN = 0, junk = 0, junkN = 0, cells = 0;
+  for (const auto& it : sessionItems(*db, sid)) {
+    if (it.state != "labeled") continue;
+    const std::string lab = getLabel(*db, 1, it.feature)->family, sug = readStats(*db, 1, it.feature)->family;
+    if (sug.empty()) continue;
+    ++cells;
+    if (lab == "uninterpretable") {
+      ++junkN;
+      junk += sug != "unclear";
+    } else {
+      ++agreeN;
+      agree += sug == lab || (lab == "other" && sug == "unclear");
+    }
+  }
+  ZS_CHECK(cells > 0);
+  ZS_CHECK_EQ(r.agreement.k, agree);
+  ZS_CHECK_EQ(r.agreement.n, agreeN);
+  ZS_CHECK_EQ(r.junkGivenFamily.k, junk);
+  ZS_CHECK_EQ(r.junkGivenFamily.n, junkN);
+  int64_t total = 0;
+  for (const auto& [key, n] : r.confusion) total += n;
+  ZS_CHECK_EQ(total, cells);
   finishSession(*db, sid);
   ZS_CHECK(!activeSession(*db).has_value());
 }

@@ -152,6 +152,30 @@ ZS_TEST(specialTokensInText) {
   ZS_CHECK_EQ(tok->decode(tok->encode(mixed)), mixed);
 }
 
+// Whitespace-only tokens (the family rule never calls them induction): spaces, blank lines and tabs are
+// blank; words, punctuation, a space-prefixed word and the special <|endoftext|> are not.
+ZS_TEST(blankTokens) {
+  ZS_REQUIRE_SHARED(shared);
+  auto tok = Tokenizer::loadDir(gpt2Dir(shared));
+  for (const std::string s : {" ", "\n", "\n\n", "    ", "\t", " \n"}) {
+    const auto ids = tok->encode(s);
+    ZS_CONTEXT("text of " + std::to_string(s.size()) + " whitespace bytes");
+    for (int64_t id : ids) ZS_CHECK(tok->isBlank(id));
+  }
+  for (const std::string s : {"the", " the", ".", " ,", "a\n"}) {
+    const auto ids = tok->encode(s);
+    ZS_CONTEXT(s);
+    ZS_CHECK(!tok->isBlank(ids.front()));
+  }
+  ZS_CHECK(!tok->isBlank(50256));
+  ZS_CHECK(!tok->isBlank(-1));
+  ZS_CHECK(!tok->isBlank(tok->vocabSize()));
+  const auto ids = tok->encode("a \n\n b");
+  const auto mask = tok->blankMask(ids);
+  ZS_CHECK_EQ(mask.size(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) ZS_CHECK_EQ(bool(mask[i]), tok->isBlank(ids[i]));
+}
+
 ZS_TEST(roundTripsHardUnicode) {
   ZS_REQUIRE_SHARED(shared);
   auto tok = Tokenizer::loadDir(gpt2Dir(shared));

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/text/tokenizer.h"
 #include "core/attribution/attribution.h"
 #include "core/session/session.h"
 #include "app/cli/command.h"
@@ -78,6 +79,7 @@ int runAttribute(const Args& a) {
   }
   Attribution attr(s.model(), s.saePtrs(), ids);
   attr.setTokenLabels(s.tokenLabels(ids));
+  if (s.tokenizer()) attr.setBlankTokens(s.tokenizer()->blankMask(ids));
   const int pos = resolvePos(a.getInt("pos", 0), attr.numTokens());
   if (!attr.hasSae(layer)) throw UsageError("no --sae was given for layer " + std::to_string(layer));
   if (feature < 0 || feature >= attr.dSae(layer))

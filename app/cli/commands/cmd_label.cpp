@@ -66,7 +66,7 @@ int runLabel(const Args& a) {
 
 Registrar reg({"label",
                "--db FILE --layer L --feature F (--label TEXT [--family induction|local-context|high-level-context|"
-               "other|uninterpretable] [--confidence 0..1] [--notes TEXT] [--author NAME] [--session ID] | --undo | "
+               "other|uninterpretable|positional] [--confidence 0..1] [--notes TEXT] [--author NAME] [--session ID] | --undo | "
                "--clear | --history) [--json]",
                "Label a feature in a feature database (durable on return), undo, or show its history",
                {"undo", "clear", "history", "json"}, &runLabel});

@@ -109,6 +109,11 @@ int runReport(const Args& a) {
     nlohmann::json j = {{"session", id},         {"total", r.total},     {"labeled", r.labeled},
                         {"skipped", r.skipped},  {"pending", r.pending}, {"interpretable", propJson(r.interpretable)}};
     for (const auto& [fam, p] : r.families) j["families"][fam] = propJson(p);
+    j["suggestion_agreement"] = propJson(r.agreement);
+    j["junk_given_family"] = propJson(r.junkGivenFamily);
+    j["confusion"] = nlohmann::json::array();
+    for (const auto& [key, n] : r.confusion)
+      j["confusion"].push_back({{"label", key.first}, {"suggestion", key.second}, {"count", n}});
     printJson(j);
     return 0;
   }
@@ -121,6 +126,12 @@ int runReport(const Args& a) {
   };
   line("interpretable", r.interpretable);
   for (const auto& [fam, p] : r.families) line(fam, p);
+  std::printf("family suggestions against the labels:\n");
+  line("agree (interpretable)", r.agreement);
+  line("junk given a family", r.junkGivenFamily);
+  for (const auto& [key, n] : r.confusion)
+    std::printf("  label %-20s suggestion %-20s %lld\n", key.first.c_str(), key.second.c_str(),
+                static_cast<long long>(n));
   return 0;
 }
 

@@ -221,11 +221,12 @@ void LabelingPanel::confirm() {
   if (!db_ || !current_) return;
   const QString family = form_->family();
   if (family.isEmpty()) {
-    form_->setMessage(tr("Pick a family first: keys 1–5 (Alt+1–5 once you have typed)."));
+    form_->setMessage(tr("Pick a family first: keys 1–%1 (Alt+1–%1 once you have typed).")
+                          .arg(LabelingForm::families().size()));
     return;
   }
   QString text = form_->text();
-  if (text.isEmpty() && family != LabelingForm::families().last()) {
+  if (text.isEmpty() && family != QStringLiteral("uninterpretable")) {
     form_->setMessage(tr("Type a label (only \"uninterpretable\" may be left empty)."));
     return;
   }
