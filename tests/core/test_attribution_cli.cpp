@@ -1,6 +1,7 @@
-// zscope-cli attribute / top-features / bench attribute end to end on the tiny
+// zscope-cli attribute / top-features / bench attribute / predict end to end on the tiny
 // GPT-2 with random SAEs saved to disk: the JSON shape of issue 5, DFA and tree
-// completeness in the printed numbers, and clear errors for mismatched input.
+// completeness in the printed numbers, next-token log-probabilities by the chain
+// rule, and clear errors for mismatched input.
 #include <filesystem>
 #include <set>
 
@@ -137,6 +138,61 @@ ZS_TEST(promptWithBos) {
   Run nb = cli({"top-features", "--model", S.tiny, "--sae", S.sae1, "--prompt", "hello world", "--no-bos", "--json"});
   ZS_CHECK_MSG(nb.code == 0, nb.err);
   ZS_CHECK_EQ(json::parse(nb.out)["positions"].size() + 1, j["positions"].size());
+}
+
+// predict: the top list is the distribution's head in order; a single-token continuation that is the top
+// token has rank 1 and its log-probability; a two-token continuation's log-probability is the chain rule
+// over two calls (prompt, then prompt + its first token).
+ZS_TEST(predictNextTokens) {
+  const Setup& S = setup();
+  const std::string prompt = "hello world, hello";
+  Run r = cli({"predict", "--model", S.tiny, "--prompt", prompt, "--top", "5", "--json"});
+  ZS_CHECK_MSG(r.code == 0, r.err);
+  json j = json::parse(r.out);
+  ZS_CHECK_EQ(j["top"].size(), size_t(5));
+  double total = 0;
+  for (size_t i = 0; i < j["top"].size(); ++i) {
+    total += j["top"][i]["prob"].get<double>();
+    if (i) ZS_CHECK(j["top"][i]["logprob"].get<double>() <= j["top"][i - 1]["logprob"].get<double>());
+  }
+  ZS_CHECK(total <= 1.0 + 1e-6);
+  const std::string first = j["top"][0]["token"].get<std::string>();
+  const double firstLp = j["top"][0]["logprob"].get<double>();
+
+  Run c = cli({"predict", "--model", S.tiny, "--prompt", prompt, "--candidates", first + "| world", "--json"});
+  ZS_CHECK_MSG(c.code == 0, c.err);
+  json cj = json::parse(c.out);
+  const json& top1 = cj["candidates"][0];
+  if (top1["token_ids"].size() == 1) {  // the top token re-encodes to itself (true unless BPE merges it)
+    ZS_CHECK_EQ(top1["rank"].get<int>(), 1);
+    ZS_CHECK_FUZZY(top1["logprob"].get<double>(), firstLp);
+  }
+  const json& two = cj["candidates"][1];
+  ZS_CHECK(two["token_ids"].size() >= 1);
+
+  // The chain rule on a continuation of two tokens.
+  Run ab = cli({"predict", "--model", S.tiny, "--prompt", prompt, "--candidates", " world hello", "--json"});
+  ZS_CHECK_MSG(ab.code == 0, ab.err);
+  const json abAll = json::parse(ab.out);
+  const json& abj = abAll["candidates"][0];
+  ZS_CHECK(abj["token_ids"].size() >= 2);
+  ZS_CHECK(abj["rank"].is_null());
+  Run a1 = cli({"predict", "--model", S.tiny, "--prompt", prompt, "--candidates", " world", "--json"});
+  Run a2 = cli({"predict", "--model", S.tiny, "--prompt", prompt + " world", "--candidates", " hello", "--json"});
+  ZS_CHECK(a1.code == 0 && a2.code == 0);
+  ZS_CHECK_EQ(abj["token_ids"].size(), json::parse(a1.out)["candidates"][0]["token_ids"].size() +
+                                           json::parse(a2.out)["candidates"][0]["token_ids"].size());
+  const double chain = json::parse(a1.out)["candidates"][0]["logprob"].get<double>() +
+                       json::parse(a2.out)["candidates"][0]["logprob"].get<double>();
+  ZS_CHECK_MSG(std::fabs(abj["logprob"].get<double>() - chain) < 1e-4,
+               zs::test::cat(abj["logprob"].get<double>(), " vs ", chain));
+
+  // Errors: an empty continuation, a continuation past the context, a bad --top.
+  ZS_CHECK_EQ(cli({"predict", "--model", S.tiny, "--prompt", prompt, "--candidates", " a|"}).code, 3);
+  std::string longText;
+  for (int i = 0; i < 60; ++i) longText += " hello";
+  ZS_CHECK_EQ(cli({"predict", "--model", S.tiny, "--prompt", "hi", "--candidates", longText}).code, 3);
+  ZS_CHECK(cli({"predict", "--model", S.tiny, "--prompt", prompt, "--top", "0"}).code != 0);
 }
 
 ZS_TEST(errors) {
