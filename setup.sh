@@ -15,7 +15,7 @@ PACKAGES=(build-essential cmake ninja-build ccache pkg-config
   qt6-base-dev qt6-svg-dev libqcustomplot-dev libqcustomplot2.1-qt6
   nlohmann-json3-dev libpcre2-dev libsqlite3-dev zlib1g-dev
   libgloo-dev libgoogle-glog-dev libsentencepiece-dev libicu-dev
-  xvfb xauth poppler-utils)
+  xvfb xauth poppler-utils xz-utils)
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"

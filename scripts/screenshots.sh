@@ -2,7 +2,7 @@
 # Renders the README screenshots of the explorer from the real app under Xvfb:
 # a real prompt, the strongest feature at the last token selected, the RDFA
 # tree expanded two levels. Uses the shipped default model and its SAEs when
-# present (data/models/zscope-2l, data/saes/zscope-2l), else the tiny test
+# present (data/models/zscope-4l, data/saes/zscope-4l), else the tiny test
 # model from ../shared with random SAEs (clearly a stand-in).
 #
 #   scripts/screenshots.sh [BUILD_DIR]      (default: build)
@@ -20,7 +20,7 @@ trap 'rm -rf "$TMP"' EXIT
 export XDG_CONFIG_HOME="$TMP/config"
 PROMPT=${PROMPT:-"When Mary and John went to the store, John gave a drink to Mary. When Mary and John went to the park, John"}
 ARGS=()
-if [ -f data/models/zscope-2l/config.json ] && [ -d data/saes/zscope-2l ]; then
+if [ -f data/models/zscope-4l/config.json ] && [ -d data/saes/zscope-4l ]; then
   ARGS+=(--model default)
 else
   SHARED=${ZSCOPE_SHARED_DIR:-../shared}

@@ -38,7 +38,7 @@ std::string dataDir() {
   return {};
 }
 
-std::string defaultModelName() { return "zscope-2l"; }
+std::string defaultModelName() { return "zscope-4l"; }
 
 std::string resolveModel(const std::string& arg) {
   if (arg != "default") return arg;

@@ -265,5 +265,5 @@ ZS_TEST(benchPromptDefaultModel) {
   ZS_CHECK_MSG(r.code == 0, r.err);
   json j = json::parse(r.out);
   ZS_CHECK_EQ(j["tokens"].get<int>(), 64);
-  ZS_CHECK_EQ(j["sae_layers"].get<int>(), 2);
+  ZS_CHECK_EQ(j["sae_layers"].get<int>(), 4);  // zscope-4l
 }

@@ -1,5 +1,6 @@
-// The shipped data/ (default model, its SAEs, its feature database) opens, fits
-// together, and has the figures its READMEs quote (issue 12). Figures that need
+// The shipped data/ (the default model zscope-4l and the small zscope-2l, their SAEs and feature
+// databases, zscope-4l's labeling sessions) opens, fits together, and has the figures its READMEs quote
+// (issues 12 and 17). Figures that need
 // the corpus (validation CE, the SAEs' held-out metrics) are checked against the
 // evaluation files shipped beside the weights; the induction figures are
 // recomputed, since they need no corpus.
@@ -12,8 +13,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base/paths.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
+#include "core/db/sessions.h"
 #include "core/model/induction.h"
 #include "core/model/model.h"
 #include "core/sae/sae.h"
@@ -115,4 +118,117 @@ ZS_TEST(shippedDatabaseBelongsToTheShippedSaes) {
     auto sae = Sae::loadDir(dataDir() + "/saes/zscope-2l/blocks." + std::to_string(layer) + ".attn.hook_z");
     ZS_CHECK_EQ(info.saeFingerprints.at(layer), sae->fingerprint());
   }
+}
+
+// ---- zscope-4l, the default model since issue 17 ----
+
+namespace {
+
+// Share of an SAE's features firing on fewer than 1 token in 1,000 (dead included), from eval-sae's
+// density histogram (log10 bins).
+double lowDensityShare(const nlohmann::json& e) {
+  const auto& h = e["density_histogram"];
+  const auto& edges = h["log10_edges"];
+  const auto& counts = h["counts"];
+  double low = h["dead"].get<double>(), total = low;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    total += counts[i].get<double>();
+    if (edges[i + 1].get<double>() <= -3.0 + 1e-9) low += counts[i].get<double>();
+  }
+  return low / total;
+}
+
+}  // namespace
+
+ZS_TEST(defaultModelIsZscope4l) {
+  ZS_CHECK_EQ(paths::defaultModelName(), std::string("zscope-4l"));
+  const std::string dir = dataDir() + "/models/zscope-4l";
+  auto s = Session::open(dir);
+  const ModelSpec& m = s->spec();
+  ZS_CHECK_EQ(m.nLayer, int64_t(4));
+  ZS_CHECK_EQ(m.nHead, int64_t(8));
+  ZS_CHECK_EQ(m.dModel, int64_t(256));
+  ZS_CHECK_EQ(m.nCtx, int64_t(128));
+  ZS_CHECK_EQ(m.vocab, int64_t(12288));
+  ZS_CHECK_EQ(s->bosId(), int64_t(12287));
+  // The model card's induction figures: `zscope-cli induction` with seq-len 50, batch 32, seed 0.
+  InductionOptions o;
+  o.seqLen = 50;
+  o.batch = 32;
+  o.seed = 0;
+  const InductionReport r = measureInduction(s->model(), s->tokenizer(), s->bosId(), o);
+  const nlohmann::json shipped = readJson(dir + "/induction.json");
+  ZS_CHECK_NEAR(shipped["best_head"]["score"].get<double>(), r.bestScore, 1e-3);
+  // The issue's bar (one head >= 0.5 on repeated random tokens) is NOT met by this model: the card says so
+  // and quotes the measured best head, which this recomputes.
+  ZS_CHECK(shipped["checks"]["head_with_induction_score_0.5"].get<bool>() == (r.bestScore >= 0.5));
+  const std::string card = readText(dir + "/README.md");
+  char best[64];
+  std::snprintf(best, sizeof best, "the best is L%lldH%lld at %.3f", static_cast<long long>(r.bestLayer),
+                static_cast<long long>(r.bestHead), r.bestScore);
+  ZS_CHECK_MSG(card.find(best) != std::string::npos, std::string("model card lacks '") + best + "'");
+}
+
+ZS_TEST(zscope4lSaesMeetTheBarOnHeldOutEnglish) {
+  const std::string root = dataDir() + "/saes/zscope-4l";
+  const std::string readme = readText(root + "/README.md");
+  auto s = Session::open(dataDir() + "/models/zscope-4l");
+  s->loadSaes({root});
+  ZS_CHECK_EQ(s->saes().size(), size_t(4));
+  for (int layer = 0; layer < 4; ++layer) {
+    ZS_CONTEXT("layer " + std::to_string(layer));
+    const std::string folder = root + "/blocks." + std::to_string(layer) + ".attn.hook_z";
+    const nlohmann::json e = readJson(folder + "/eval_english.json");
+    ZS_CHECK_EQ(s->saes()[layer]->layer(), int64_t(layer));
+    ZS_CHECK_EQ(s->saes()[layer]->cfg.architecture, std::string("topk"));
+    // The README's row: | layer | **L0** | EV | CE clean | spliced | zero | **CE recovered** | **< 1e-3** |
+    const std::regex row("\\| " + std::to_string(layer) +
+                         " \\| \\*\\*([0-9.]+)\\*\\* \\| ([0-9.]+) \\| ([0-9.]+) \\| ([0-9.]+) \\| ([0-9.]+) \\| "
+                         "\\*\\*([0-9.]+)%\\*\\* \\| \\*\\*([0-9.]+)%\\*\\* \\|[^\\n]*\\| (met|\\*\\*not met\\*\\*) \\|");
+    std::smatch m;
+    ZS_CHECK_MSG(std::regex_search(readme, m, row), "no table row for layer " + std::to_string(layer));
+    ZS_CHECK_NEAR(std::stod(m[1].str()), e["l0"].get<double>(), 0.05);
+    ZS_CHECK_NEAR(std::stod(m[2].str()), e["explained_variance"].get<double>(), 0.005);
+    ZS_CHECK_NEAR(std::stod(m[3].str()), e["ce_clean"].get<double>(), 0.0005);
+    ZS_CHECK_NEAR(std::stod(m[4].str()), e["ce_spliced"].get<double>(), 0.0005);
+    ZS_CHECK_NEAR(std::stod(m[5].str()), e["ce_zero_ablation"].get<double>(), 0.0005);
+    ZS_CHECK_NEAR(std::stod(m[6].str()), 100 * e["ce_loss_recovered"].get<double>(), 0.05);
+    ZS_CHECK_NEAR(std::stod(m[7].str()), 100 * lowDensityShare(e), 0.05);
+    // The issue's bar, on held-out ordinary English: L0 and CE loss recovered are met on every layer; the
+    // rare-feature share is met where the README says "met" (layer 1 is reported as not met).
+    ZS_CHECK(e["l0"].get<double>() <= 20);
+    ZS_CHECK(e["ce_loss_recovered"].get<double>() >= 0.85);
+    ZS_CHECK_EQ(m[8].str() == "met", lowDensityShare(e) <= 1.0 / 3.0);
+  }
+}
+
+ZS_TEST(zscope4lDatabaseAndLabels) {
+  const std::string file = dataDir() + "/features/zscope-4l.zscope.db";  // unpacked from .xz by the build
+  ZS_CHECK_MSG(fs::exists(file), file + " (the build unpacks it from " + file + ".xz)");
+  db::OpenOptions oo;
+  oo.create = false;
+  oo.readOnly = true;
+  auto d = db::Db::open(file, oo);
+  const db::DbInfo info = db::dbInfo(*d);
+  ZS_CHECK_EQ(info.status, std::string("done"));
+  ZS_CHECK(info.tokens >= 1000000);
+  ZS_CHECK(info.topK >= 20);
+  ZS_CHECK_EQ(info.layers, (std::vector<int>{0, 1, 2, 3}));
+  for (int layer = 0; layer < 4; ++layer) {
+    auto sae = Sae::loadDir(dataDir() + "/saes/zscope-4l/blocks." + std::to_string(layer) + ".attn.hook_z");
+    ZS_CHECK_EQ(info.saeFingerprints.at(layer), sae->fingerprint());
+  }
+  // One finished labeling session of 25 per layer; the README quotes each share interpretable.
+  const std::string readme = readText(dataDir() + "/saes/zscope-4l/README.md");
+  int sessions = 0;
+  for (const auto& s : db::listSessions(*d)) {
+    const db::SessionReport r = db::sessionReport(*d, s.id);
+    ZS_CONTEXT("session " + std::to_string(s.id));
+    ZS_CHECK_EQ(r.total, int64_t(25));
+    ZS_CHECK_EQ(r.labeled, int64_t(25));
+    const std::string quoted = "| " + std::to_string(s.layer) + " | " + std::to_string(r.interpretable.k) + " / 25 |";
+    ZS_CHECK_MSG(readme.find(quoted) != std::string::npos, "README lacks '" + quoted + "'");
+    ++sessions;
+  }
+  ZS_CHECK_EQ(sessions, 4);
 }

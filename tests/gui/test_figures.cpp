@@ -358,7 +358,7 @@ class TestFigures : public QObject {
   void scriptedExportFromTheApp() {
     const QByteArray gui = qgetenv("ZSCOPE_GUI");
     if (gui.isEmpty()) QSKIP("ZSCOPE_GUI is not set (run through ctest)");
-    const QString shipped = qEnvironmentVariable("ZSCOPE_DATA_DIR") + "/models/zscope-2l/config.json";
+    const QString shipped = qEnvironmentVariable("ZSCOPE_DATA_DIR") + "/models/zscope-4l/config.json";
     if (!QFileInfo::exists(shipped)) QSKIP("the shipped model is absent");
     for (const QString& kind : {"heads", "dfa", "tree"}) {
       const QString out = tmp("scripted_" + kind + ".png");
