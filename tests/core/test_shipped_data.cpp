@@ -43,26 +43,35 @@ std::string readText(const std::string& path) {
 
 nlohmann::json readJson(const std::string& path) { return nlohmann::json::parse(readText(path)); }
 
+// A shipped model's shape as its card states it: layers, 8 heads of 32, d_model 256, context 128, vocabulary
+// and BOS id (the last id).
+void checkShape(const Session& s, int64_t layers, int64_t vocab) {
+  const ModelSpec& m = s.spec();
+  ZS_CHECK_EQ(m.nLayer, layers);
+  ZS_CHECK_EQ(m.nHead, int64_t(8));
+  ZS_CHECK_EQ(m.dHead, int64_t(32));
+  ZS_CHECK_EQ(m.dModel, int64_t(256));
+  ZS_CHECK_EQ(m.nCtx, int64_t(128));
+  ZS_CHECK_EQ(m.vocab, vocab);
+  ZS_CHECK_EQ(s.bosId(), vocab - 1);
+}
+
+// The model cards' induction figures: `zscope-cli induction` with seq-len 50, batch 32, seed 0.
+InductionReport cardInduction(const Session& s) {
+  InductionOptions o;
+  o.seqLen = 50;
+  o.batch = 32;
+  o.seed = 0;
+  return measureInduction(s.model(), s.tokenizer(), s.bosId(), o);
+}
+
 }  // namespace
 
 ZS_TEST(modelCardFiguresAreReproduced) {
   const std::string dir = dataDir() + "/models/zscope-2l";
   auto s = Session::open(dir);
-  const ModelSpec& m = s->spec();
-  // README: 2 layers, 8 heads, d_head 32, d_model 256, context 128, vocabulary 4096, BOS id 4095.
-  ZS_CHECK_EQ(m.nLayer, int64_t(2));
-  ZS_CHECK_EQ(m.nHead, int64_t(8));
-  ZS_CHECK_EQ(m.dHead, int64_t(32));
-  ZS_CHECK_EQ(m.dModel, int64_t(256));
-  ZS_CHECK_EQ(m.nCtx, int64_t(128));
-  ZS_CHECK_EQ(m.vocab, int64_t(4096));
-  ZS_CHECK_EQ(s->bosId(), int64_t(4095));
-  // README's induction table: `zscope-cli induction` with seq-len 50, batch 32, seed 0.
-  InductionOptions o;
-  o.seqLen = 50;
-  o.batch = 32;
-  o.seed = 0;
-  const InductionReport r = measureInduction(s->model(), s->tokenizer(), s->bosId(), o);
+  checkShape(*s, 2, 4096);
+  const InductionReport r = cardInduction(*s);
   ZS_CHECK_EQ(r.bestLayer, int64_t(1));
   ZS_CHECK_EQ(r.bestHead, int64_t(4));
   ZS_CHECK_NEAR(r.bestScore, 0.789, 0.0015);
@@ -144,19 +153,8 @@ ZS_TEST(defaultModelIsZscope4l) {
   ZS_CHECK_EQ(paths::defaultModelName(), std::string("zscope-4l"));
   const std::string dir = dataDir() + "/models/zscope-4l";
   auto s = Session::open(dir);
-  const ModelSpec& m = s->spec();
-  ZS_CHECK_EQ(m.nLayer, int64_t(4));
-  ZS_CHECK_EQ(m.nHead, int64_t(8));
-  ZS_CHECK_EQ(m.dModel, int64_t(256));
-  ZS_CHECK_EQ(m.nCtx, int64_t(128));
-  ZS_CHECK_EQ(m.vocab, int64_t(12288));
-  ZS_CHECK_EQ(s->bosId(), int64_t(12287));
-  // The model card's induction figures: `zscope-cli induction` with seq-len 50, batch 32, seed 0.
-  InductionOptions o;
-  o.seqLen = 50;
-  o.batch = 32;
-  o.seed = 0;
-  const InductionReport r = measureInduction(s->model(), s->tokenizer(), s->bosId(), o);
+  checkShape(*s, 4, 12288);
+  const InductionReport r = cardInduction(*s);
   const nlohmann::json shipped = readJson(dir + "/induction.json");
   ZS_CHECK_NEAR(shipped["best_head"]["score"].get<double>(), r.bestScore, 1e-3);
   // The bar (one head >= 0.5 on repeated random tokens) is NOT met by this model: the card says so
