@@ -69,16 +69,21 @@ struct FamilySuggestion {
   // interquartile range of the max-activation position; positionExamples = how many (0: not known).
   double medianPosition = 0, positionIqr = 0;
   int positionExamples = 0;
+  // How alike the database's top examples are: the larger of the shares of examples whose max token, and
+  // whose DFA source token (the argmax source), is the most common one. -1: not known (a single prompt).
+  // Labels showed this separates interpretable features from junk (data/saes/zscope-4l/README.md).
+  double consistency = -1;
   std::string reason;         // one line: which rule fired
 };
 
 // Whether source s of destination d counts as induction: s comes right after an earlier copy of d's token
-// (s >= 1, s < d, token[s-1] == token[d]), and d's token is not whitespace only — runs of spaces or blank
-// lines copy themselves trivially, which is not induction. tokens: ids of the context; destBlank: whether
-// token[d] is whitespace only (Tokenizer::isBlank).
+// (s >= 1, token[s-1] == token[d]) and is neither d itself nor the token just before it (attending to the
+// previous token is local context, even when the token two back repeats d's, as in "x, y,"), and d's
+// token is not whitespace only — runs of spaces or blank lines copy themselves trivially, which is not
+// induction. tokens: ids of the context; destBlank: whether token[d] is whitespace only (Tokenizer::isBlank).
 template <class Ids>
 bool inductionSource(const Ids& tokens, int s, int d, bool destBlank) {
-  return !destBlank && s >= 1 && s < d && tokens[s - 1] == tokens[d];
+  return !destBlank && s >= 1 && s < d - 1 && tokens[s - 1] == tokens[d];
 }
 
 // DFA mass at one destination, accumulated source by source (ATTRIBUTION.md,
@@ -102,20 +107,26 @@ struct FamilyAccumulator {
   double w = 0, induction = 0, local = 0, distance = 0, spread = 0, mass = 0;
   int n = 0;
   std::vector<std::pair<double, double>> positions;  // (position in its window, weight) of database examples
+  std::vector<std::pair<int64_t, int64_t>> exampleTokens;  // (max token, DFA source token) of database examples
   void add(const DfaMass& m, double weight);  // ignored when m has no mass or weight <= 0
   // A database example's max-activation position in its window (weight: its activation).
   void addPosition(int pos, double weight);
+  // A database example's max token and the token at its DFA argmax source (for FamilySuggestion::consistency).
+  void addExampleTokens(int64_t maxToken, int64_t sourceToken);
   FamilySuggestion result() const;            // "inactive" when nothing was added
 };
 
 // The family rule on the numbers in f, first match wins:
 //   positional          >= 8 examples' positions known and their interquartile range <= 4 tokens
+//   unclear             consistency known and < 0.3 (the top examples share neither a token nor a source)
 //   induction           induction share >= 0.5
-//   local context       local share >= 0.6
+//   local context       local share >= 0.4
 //   high-level context  spread >= 4 and mean distance >= 4
 //   unclear             otherwise, or no DFA mass
 // Sets f.family and f.reason. Used by the explorer and by the feature database builder alike.
 void classifyFamily(FamilySuggestion& f);
+// Modal share of a list of token ids (0 when empty): the consistency measure's building block.
+double modalShare(const std::vector<int64_t>& ids);
 extern const char* const kFamilyRule;  // the rule in one line, stored with the database's numbers
 
 class Attribution {

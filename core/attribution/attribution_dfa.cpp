@@ -47,8 +47,9 @@ std::string fmt(double x) {
 namespace zs {
 
 const char* const kFamilyRule =
-    "position_iqr <= 4 over >= 8 examples: positional; induction_share (after an earlier copy, not whitespace) >= "
-    "0.5; local_share (d-s <= 3) >= 0.6; spread >= 4 and mean_distance >= 4: high-level context; else unclear";
+    "position_iqr <= 4 over >= 8 examples: positional; consistency < 0.3: unclear; induction_share (after an "
+    "earlier copy, not whitespace) >= 0.5; local_share (d-s <= 3) >= 0.4; spread >= 4 and mean_distance >= 4: "
+    "high-level context; else unclear";
 
 // The thresholds: a majority of the mass for induction and local context; for
 // high-level context the mass must be spread (>= 4 effective sources) and far
@@ -59,13 +60,17 @@ void classifyFamily(FamilySuggestion& f) {
     f.family = "positional";
     f.reason = "the top examples fire at nearly the same place in their contexts (median position " +
                fmt(f.medianPosition) + ", interquartile range " + fmt(f.positionIqr) + " tokens)";
+  } else if (f.consistency >= 0 && f.consistency < 0.3) {
+    f.family = "unclear";
+    f.reason = "the top examples share neither a token nor a DFA source token (consistency " + fmt(f.consistency) +
+               " < 0.3)";
   } else if (f.totalMass <= 0) {
     f.family = "unclear";
     f.reason = "no DFA mass";
   } else if (f.inductionShare >= 0.5) {
     f.family = "induction";
     f.reason = fmt(100 * f.inductionShare) + "% of the DFA mass comes from tokens right after an earlier copy of the current token";
-  } else if (f.localShare >= 0.6) {
+  } else if (f.localShare >= 0.4) {
     f.family = "local context";
     f.reason = fmt(100 * f.localShare) + "% of the DFA mass comes from the last 3 tokens";
   } else if (f.spread >= 4 && f.meanDistance >= 4) {
@@ -120,6 +125,24 @@ void FamilyAccumulator::addPosition(int pos, double weight) {
   if (weight > 0) positions.emplace_back(pos, weight);
 }
 
+void FamilyAccumulator::addExampleTokens(int64_t maxToken, int64_t sourceToken) {
+  exampleTokens.emplace_back(maxToken, sourceToken);
+}
+
+double modalShare(const std::vector<int64_t>& ids) {
+  if (ids.empty()) return 0;
+  std::vector<int64_t> s = ids;
+  std::sort(s.begin(), s.end());
+  size_t best = 0;
+  for (size_t i = 0; i < s.size();) {
+    size_t j = i;
+    while (j < s.size() && s[j] == s[i]) ++j;
+    best = std::max(best, j - i);
+    i = j;
+  }
+  return static_cast<double>(best) / static_cast<double>(s.size());
+}
+
 namespace {
 
 // Weighted quantile q of (value, weight) pairs sorted by value: the first value whose cumulative weight
@@ -156,6 +179,14 @@ FamilySuggestion FamilyAccumulator::result() const {
     f.medianPosition = weightedQuantile(sorted, total, 0.5);
     f.positionIqr = weightedQuantile(sorted, total, 0.75) - weightedQuantile(sorted, total, 0.25);
     f.positionExamples = static_cast<int>(sorted.size());
+  }
+  if (exampleTokens.size() >= 8) {
+    std::vector<int64_t> maxT, srcT;
+    for (const auto& [m, s] : exampleTokens) {
+      maxT.push_back(m);
+      srcT.push_back(s);
+    }
+    f.consistency = std::max(modalShare(maxT), modalShare(srcT));
   }
   classifyFamily(f);
   return f;

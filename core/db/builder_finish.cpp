@@ -99,6 +99,7 @@ void examplesOfLayer(std::vector<ExampleRef*>& refs, const LayerState& ls, const
         FamilyAccumulator& acc = fam[static_cast<size_t>(refs[c0 + e]->feature)];
         acc.add(m, x.activation);
         acc.addPosition(d, x.activation);
+        acc.addExampleTokens(toks[d], x.dfaSource >= 0 ? toks[x.dfaSource] : -1);
       }
     }
   }
@@ -116,6 +117,7 @@ void classify(const FamilyAccumulator& a, FeatureStats& s) {
                      {"mean_distance", f.meanDistance},      {"spread", f.spread},
                      {"mean_mass", f.totalMass},             {"examples", a.n},
                      {"median_position", f.medianPosition},  {"position_iqr", f.positionIqr},
+                     {"consistency", f.consistency},
                      {"rule", kFamilyRule}};
 }
 

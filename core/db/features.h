@@ -82,6 +82,11 @@ std::optional<FeatureStats> readStats(Db& db, int layer, int64_t feature);
 // Stats of every feature of a layer (for lists, sampling, filters), by feature id.
 std::vector<FeatureStats> readLayerStats(Db& db, int layer);
 
+// Recomputes every feature's family suggestion with the current rule (zs::classifyFamily) from the numbers
+// and top examples the database stores, without the model; labels are not touched. Returns how many
+// suggestions changed. One transaction.
+int64_t updateFamilySuggestions(Db& db);
+
 // A light per-feature row for lists and filters (no JSON parsing): fast even
 // for tens of thousands of features.
 struct FeatureSummary {

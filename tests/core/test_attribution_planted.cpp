@@ -188,6 +188,8 @@ ZS_TEST(familyRule) {
   ZS_CHECK(!inductionSource(t, 0, 4, false));
   const std::vector<int64_t> doubled = {0, 5, 5};
   ZS_CHECK(!inductionSource(doubled, 2, 2, false));  // the destination attending to itself
+  const std::vector<int64_t> params = {0, 7, 3, 8, 3};    // "( a , b ,": the source one back follows a ','
+  ZS_CHECK(!inductionSource(params, 3, 4, false));        // ... but is the previous token: local, not induction
 
   auto massAt = [](int src, int dest) {
     DfaMass m;
@@ -225,6 +227,27 @@ ZS_TEST(familyRule) {
   FamilyAccumulator prompt;
   prompt.add(massAt(0, 1), 1.0);
   ZS_CHECK_EQ(prompt.result().positionExamples, 0);
+  ZS_CHECK_EQ(prompt.result().consistency, -1.0);  // unknown for a prompt: the rule on shares alone
+
+  // Consistency: ten local examples whose max and source tokens are all different -> unclear; the same
+  // with a shared source token -> local context.
+  FamilyAccumulator junk, alike;
+  for (int i = 0; i < 10; ++i) {
+    junk.add(massAt(10 * i + 9, 10 * i + 10), 1.0);
+    junk.addPosition(10 * i + 10, 1.0);
+    junk.addExampleTokens(100 + i, 200 + i);
+    alike.add(massAt(10 * i + 9, 10 * i + 10), 1.0);
+    alike.addPosition(10 * i + 10, 1.0);
+    alike.addExampleTokens(100 + i, i < 4 ? 7 : 200 + i);  // 4 of 10 share a DFA source token
+  }
+  f = junk.result();
+  ZS_CHECK_EQ(f.consistency, 0.1);
+  ZS_CHECK_EQ(f.family, std::string("unclear"));
+  f = alike.result();
+  ZS_CHECK_EQ(f.consistency, 0.4);
+  ZS_CHECK_EQ(f.family, std::string("local context"));
+  ZS_CHECK_EQ(modalShare({3, 3, 1, 2}), 0.5);
+  ZS_CHECK_EQ(modalShare({}), 0.0);
   ZS_CHECK_EQ(FamilyAccumulator{}.result().family, std::string("inactive"));
 }
 

@@ -283,6 +283,20 @@ ZS_TEST(dfaLogitsAndHeadsMatchIndependentComputation) {
   std::string out;
   ZS_CHECK_EQ(zs::test::runCli({"feature", "--db", o.out, "--layer", "1", "--feature", "5", "--json"}, &out), 0);
   ZS_CHECK(out.find("\"label\"") != std::string::npos);
+
+  // Recomputing the suggestions from the stored numbers and examples gives the builder's own (the same rule
+  // on the same data), keeps the consistency it stored, and leaves labels alone.
+  std::vector<std::string> before;
+  for (const auto& st : readLayerStats(*db, 1)) before.push_back(st.family);
+  ZS_CHECK_EQ(updateFamilySuggestions(*db), int64_t(0));
+  const auto after = readLayerStats(*db, 1);
+  for (size_t i = 0; i < after.size(); ++i) {
+    ZS_CHECK_EQ(after[i].family, before[i]);
+    if (!after[i].familyNumbers.is_null()) ZS_CHECK(after[i].familyNumbers.contains("consistency"));
+  }
+  ZS_CHECK_EQ(getLabel(*db, 1, 5)->text, std::string("test"));
+  ZS_CHECK_EQ(zs::test::runCli({"suggest-families", "--db", o.out, "--json"}, &out), 0);
+  ZS_CHECK(out.find("\"changed\": 0") != std::string::npos);
 }
 
 ZS_TEST(resumeEqualsUninterrupted) {

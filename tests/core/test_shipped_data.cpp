@@ -219,8 +219,13 @@ ZS_TEST(zscope4lDatabaseAndLabels) {
   // One finished labeling session of 25 per layer; the README quotes each share interpretable.
   const std::string readme = readText(dataDir() + "/saes/zscope-4l/README.md");
   int sessions = 0;
+  int64_t agree = 0, agreeN = 0, junk = 0, junkN = 0;
   for (const auto& s : db::listSessions(*d)) {
     const db::SessionReport r = db::sessionReport(*d, s.id);
+    agree += r.agreement.k;
+    agreeN += r.agreement.n;
+    junk += r.junkGivenFamily.k;
+    junkN += r.junkGivenFamily.n;
     ZS_CONTEXT("session " + std::to_string(s.id));
     ZS_CHECK_EQ(r.total, int64_t(25));
     ZS_CHECK_EQ(r.labeled, int64_t(25));
@@ -229,4 +234,12 @@ ZS_TEST(zscope4lDatabaseAndLabels) {
     ++sessions;
   }
   ZS_CHECK_EQ(sessions, 4);
+  // The README's figures for the shipped suggestions against the labels.
+  auto fraction = [](int64_t k, int64_t n) {
+    return "**" + std::to_string(k) + " / " + std::to_string(n) + " (" +
+           std::to_string(static_cast<int>(std::lround(100.0 * static_cast<double>(k) / static_cast<double>(n)))) +
+           "%)**";
+  };
+  ZS_CHECK_MSG(readme.find(fraction(agree, agreeN)) != std::string::npos, "README lacks " + fraction(agree, agreeN));
+  ZS_CHECK_MSG(readme.find(fraction(junk, junkN)) != std::string::npos, "README lacks " + fraction(junk, junkN));
 }
