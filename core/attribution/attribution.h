@@ -127,6 +127,10 @@ struct FamilyAccumulator {
 void classifyFamily(FamilySuggestion& f);
 // Modal share of a list of token ids (0 when empty): the consistency measure's building block.
 double modalShare(const std::vector<int64_t>& ids);
+// FamilySuggestion::consistency of examples given as (max token, DFA source token): the larger modal share
+// of the two; -1 (not known) for fewer than 8 examples. FamilyAccumulator::result() and the database's
+// re-suggestion (db::updateFamilySuggestions) both use it.
+double exampleConsistency(const std::vector<std::pair<int64_t, int64_t>>& maxAndSource);
 extern const char* const kFamilyRule;  // the rule in one line, stored with the database's numbers
 
 class Attribution {

@@ -143,6 +143,16 @@ double modalShare(const std::vector<int64_t>& ids) {
   return static_cast<double>(best) / static_cast<double>(s.size());
 }
 
+double exampleConsistency(const std::vector<std::pair<int64_t, int64_t>>& maxAndSource) {
+  if (maxAndSource.size() < 8) return -1;
+  std::vector<int64_t> maxT, srcT;
+  for (const auto& [m, s] : maxAndSource) {
+    maxT.push_back(m);
+    srcT.push_back(s);
+  }
+  return std::max(modalShare(maxT), modalShare(srcT));
+}
+
 namespace {
 
 // Weighted quantile q of (value, weight) pairs sorted by value: the first value whose cumulative weight
@@ -180,14 +190,7 @@ FamilySuggestion FamilyAccumulator::result() const {
     f.positionIqr = weightedQuantile(sorted, total, 0.75) - weightedQuantile(sorted, total, 0.25);
     f.positionExamples = static_cast<int>(sorted.size());
   }
-  if (exampleTokens.size() >= 8) {
-    std::vector<int64_t> maxT, srcT;
-    for (const auto& [m, s] : exampleTokens) {
-      maxT.push_back(m);
-      srcT.push_back(s);
-    }
-    f.consistency = std::max(modalShare(maxT), modalShare(srcT));
-  }
+  f.consistency = exampleConsistency(exampleTokens);
   classifyFamily(f);
   return f;
 }

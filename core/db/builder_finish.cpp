@@ -8,6 +8,7 @@
 
 #include "core/attribution/attribution.h"
 #include "core/attribution/dfa_kernel.h"
+#include "core/db/family_numbers.h"
 #include "core/db/builder_internal.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
@@ -113,12 +114,7 @@ void classify(const FamilyAccumulator& a, FeatureStats& s) {
   }
   const FamilySuggestion f = a.result();
   s.family = f.family;
-  s.familyNumbers = {{"induction_share", f.inductionShare}, {"local_share", f.localShare},
-                     {"mean_distance", f.meanDistance},      {"spread", f.spread},
-                     {"mean_mass", f.totalMass},             {"examples", a.n},
-                     {"median_position", f.medianPosition},  {"position_iqr", f.positionIqr},
-                     {"consistency", f.consistency},
-                     {"rule", kFamilyRule}};
+  s.familyNumbers = familyNumbersJson(f, a.n);
 }
 
 }  // namespace
