@@ -511,12 +511,7 @@ PositionPredictions Engine::predictions(int position, int k) const {
   const int T = static_cast<int>(d_->ids.size());
   if (position < 0 || position >= T) throw InputError("position", "position " + std::to_string(position) + " is outside the prompt");
   c10::InferenceMode guard;
-  if (!d_->logProbs.defined()) {
-    const Model& model = d_->session->model();
-    const torch::Tensor ids = torch::tensor(d_->ids, torch::kLong).unsqueeze(0).to(model.device());
-    ForwardResult fr = model.forward(ids, ForwardOptions{});
-    d_->logProbs = torch::log_softmax(fr.logits.select(0, 0).to(torch::kCPU, torch::kFloat32), -1).contiguous();
-  }
+  if (!d_->logProbs.defined()) d_->logProbs = d_->session->model().logProbs(d_->ids);
   PositionPredictions r;
   r.position = position;
   const torch::Tensor row = d_->logProbs.select(0, position);

@@ -52,6 +52,12 @@ torch::Tensor Model::normLinear(const std::string& site, const torch::Tensor& x,
   return y / scale * normWeight(site);
 }
 
+torch::Tensor Model::logProbs(const std::vector<int64_t>& ids) const {
+  const torch::Tensor t = torch::tensor(ids, torch::kLong).unsqueeze(0).to(device());
+  ForwardResult fr = forward(t, ForwardOptions{});
+  return torch::log_softmax(fr.logits.select(0, 0).to(torch::kCPU, torch::kFloat32), -1).contiguous();
+}
+
 torch::Tensor Model::lossPerToken(const torch::Tensor& logits, const torch::Tensor& ids) {
   using namespace torch::indexing;
   auto lp = torch::log_softmax(logits.index({Slice(), Slice(None, -1)}).to(torch::kFloat32), -1);

@@ -103,6 +103,9 @@ class Model {
 
   // Next-token cross-entropy per position: logits [B, T, V], ids [B, T] -> [B, T-1].
   static torch::Tensor lossPerToken(const torch::Tensor& logits, const torch::Tensor& ids);
+
+  // The next-token log-probabilities after every position of one sequence: [T, V], float32 on the CPU.
+  torch::Tensor logProbs(const std::vector<int64_t>& ids) const;
 };
 
 }  // namespace zs

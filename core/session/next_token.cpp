@@ -10,16 +10,6 @@
 #include "core/text/tokenizer.h"
 
 namespace zs {
-namespace {
-
-// log-softmax of the logits at every position: [T, vocab], float32 on the CPU.
-torch::Tensor logProbs(const Model& model, const std::vector<int64_t>& seq) {
-  const torch::Tensor t = torch::tensor(seq, torch::kLong).unsqueeze(0).to(model.device());
-  ForwardResult fr = model.forward(t, ForwardOptions{});
-  return torch::log_softmax(fr.logits.select(0, 0).to(torch::kCPU, torch::kFloat32), -1).contiguous();
-}
-
-}  // namespace
 
 NextTokenReport predictNext(const Session& session, const std::vector<int64_t>& ids, int top,
                             const std::vector<std::string>& continuations) {
@@ -28,7 +18,7 @@ NextTokenReport predictNext(const Session& session, const std::vector<int64_t>& 
   const Tokenizer& tok = session.requireTokenizer();
   const int64_t nCtx = model.spec().nCtx;
   c10::InferenceMode guard;
-  const torch::Tensor lp = logProbs(model, ids);
+  const torch::Tensor lp = model.logProbs(ids);
   const torch::Tensor last = lp.select(0, static_cast<int64_t>(ids.size()) - 1);
   NextTokenReport r;
   auto [vals, idx] = last.topk(std::clamp<int64_t>(top, 1, last.size(0)));
@@ -47,7 +37,7 @@ NextTokenReport predictNext(const Session& session, const std::vector<int64_t>& 
     } else {
       std::vector<int64_t> seq = ids;
       seq.insert(seq.end(), c.tokens.begin(), c.tokens.end() - 1);
-      const torch::Tensor lp2 = logProbs(model, seq);
+      const torch::Tensor lp2 = model.logProbs(seq);
       for (size_t k = 1; k < c.tokens.size(); ++k)
         c.logprob += lp2[static_cast<int64_t>(ids.size() + k - 1)][c.tokens[k]].item<double>();
     }
