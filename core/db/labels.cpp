@@ -20,10 +20,13 @@ std::string normaliseFamily(const std::string& s) {
   for (char c : s) t += (c == '_' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   if (t == "high level context" || t == "high-level-context") t = "high-level context";
   if (t == "local-context") t = "local context";
-  for (const auto& f : labelFamilies())
+  const auto& families = labelFamilies();
+  for (const auto& f : families)
     if (t == f) return f;
-  throw UsageError("unknown family '" + s +
-                   "' (use induction, local context, high-level context, other, uninterpretable or positional)");
+  std::string list;  // "a, b, ... or z", from the list itself so the message never falls behind it
+  for (size_t i = 0; i < families.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == families.size() ? " or " : ", ") + families[i];
+  throw UsageError("unknown family '" + s + "' (use " + list + ")");
 }
 
 bool isInterpretable(const std::string& family) { return family != "uninterpretable"; }

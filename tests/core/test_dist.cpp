@@ -26,6 +26,17 @@ bool soaking(const std::string& errFile, const std::string& line) {
   }
   return false;
 }
+
+// Two ranks of `dist check` soaking (all-reducing for up to 120 s) with the given peer timeout, returned once
+// rank 1 has finished its checks and is soaking.
+std::pair<Proc, Proc> soakingPair(const std::string& cli, double peerTimeout) {
+  const int port = dist::freePort();
+  const std::vector<std::string> soak = {cli, "dist", "check", "--mb", "0", "--seconds", "120"};
+  Proc r0 = spawn(soak, rankEnv(0, 2, port, peerTimeout));
+  Proc r1 = spawn(soak, rankEnv(1, 2, port, peerTimeout));
+  ZS_CHECK(soaking(r1.err, "rank 1: checks done"));
+  return {r0, r1};
+}
 }  // namespace
 
 ZS_TEST(collectivesOnTwoLocalRanks) {
@@ -83,22 +94,14 @@ ZS_TEST(joiningErrorsExitThreeBeforeAnyWork) {
 
 ZS_TEST(aKilledRankStopsTheOtherWithItsName) {
   ZS_REQUIRE_CLI(cli);
-  const int port = dist::freePort();
-  const std::vector<std::string> soak = {cli, "dist", "check", "--mb", "0", "--seconds", "120"};
-  Proc r0 = spawn(soak, rankEnv(0, 2, port, 30));
-  Proc r1 = spawn(soak, rankEnv(1, 2, port, 30));
-  ZS_CHECK(soaking(r1.err, "rank 1: checks done"));
+  auto [r0, r1] = soakingPair(cli, 30);
   killRankOneAndExpectItNamed(r0, r1);
 }
 
 ZS_TEST(aStoppedRankIsNamedAfterThePeerTimeout) {
   ZS_REQUIRE_CLI(cli);
   // SIGSTOP: the rank's sockets stay open, only its heartbeat stops.
-  const int port = dist::freePort();
-  const std::vector<std::string> soak = {cli, "dist", "check", "--mb", "0", "--seconds", "120"};
-  Proc r0 = spawn(soak, rankEnv(0, 2, port, 3));
-  Proc r1 = spawn(soak, rankEnv(1, 2, port, 3));
-  ZS_CHECK(soaking(r1.err, "rank 1: checks done"));
+  auto [r0, r1] = soakingPair(cli, 3);
   ::kill(r1.pid, SIGSTOP);
   const auto stopped = std::chrono::steady_clock::now();
   ZS_CHECK(waitProc(r0, 60));
