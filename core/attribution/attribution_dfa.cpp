@@ -47,8 +47,8 @@ std::string fmt(double x) {
 namespace zs {
 
 const char* const kFamilyRule =
-    "position_iqr <= 4 over >= 8 examples: positional; consistency < 0.3: unclear; induction_share (after an "
-    "earlier copy, not whitespace) >= 0.5; local_share (d-s <= 3) >= 0.4; spread >= 4 and mean_distance >= 4: "
+    "position_iqr <= 4 over >= 8 examples: positional; consistency < 0.3: unclear; induction_share (the token "
+    "after an earlier copy; not whitespace, not the destination or the token before it) >= 0.5; local_share (d-s <= 3) >= 0.4; spread >= 4 and mean_distance >= 4: "
     "high-level context; else unclear";
 
 // The thresholds: a majority of the mass for induction and local context; for
