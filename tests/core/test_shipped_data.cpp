@@ -191,11 +191,11 @@ ZS_TEST(zscope4lSaesMeetTheBarOnHeldOutEnglish) {
     const std::smatch m = checkEvalRow(
         readme, layer, e, " \\| \\*\\*([0-9.]+)%\\*\\* \\| ([0-9.]+)% \\|[^\\n]*\\| (met|\\*\\*not met\\*\\*) \\|");
     if (m.empty()) continue;
-    ZS_CHECK_NEAR(std::stod(m[7].str()), 100 * lowDensityShare(e), 0.05);
+    ZS_CHECK_NEAR(std::stod(m[7].str()), 100 * lowDensityShare(e), 0.0501);  // one decimal, rounded
     const nlohmann::json t = readJson(folder + "/eval_test.json");  // the corpus's own held-out test split
-    ZS_CHECK_NEAR(std::stod(m[8].str()), 100 * lowDensityShare(t), 0.05);
+    ZS_CHECK_NEAR(std::stod(m[8].str()), 100 * lowDensityShare(t), 0.0501);
     // The bar, on held-out ordinary English: L0 and CE loss recovered are met on every layer; the
-    // rare-feature share on English is met where the README says "met" (layer 1 is reported as not met).
+    // rare-feature share on English is met where the README says "met" (every layer since d_sae 384 on layer 1).
     ZS_CHECK(e["l0"].get<double>() <= 20);
     ZS_CHECK(e["ce_loss_recovered"].get<double>() >= 0.85);
     ZS_CHECK_EQ(m[9].str() == "met", lowDensityShare(e) <= 1.0 / 3.0);
