@@ -43,6 +43,19 @@ std::string readText(const std::string& path) {
 
 nlohmann::json readJson(const std::string& path) { return nlohmann::json::parse(readText(path)); }
 
+// A shipped SAE's folder: data/saes/MODEL/blocks.LAYER.attn.hook_z.
+std::string saeFolder(const std::string& model, int layer) {
+  return dataDir() + "/saes/" + model + "/blocks." + std::to_string(layer) + ".attn.hook_z";
+}
+
+// A shipped feature database was built from the shipped SAEs of MODEL: one fingerprint per layer.
+void checkBuiltFromShippedSaes(const db::DbInfo& info, const std::string& model) {
+  for (int layer : info.layers) {
+    ZS_CONTEXT("layer " + std::to_string(layer));
+    ZS_CHECK_EQ(info.saeFingerprints.at(layer), Sae::loadDir(saeFolder(model, layer))->fingerprint());
+  }
+}
+
 // A shipped model's shape as its card states it: layers, 8 heads of 32, d_model 256, context 128, vocabulary
 // and BOS id (the last id).
 void checkShape(const Session& s, int64_t layers, int64_t vocab) {
@@ -109,7 +122,7 @@ ZS_TEST(saeReadmeQuotesTheShippedEvaluations) {
   s->loadSaes({root});
   ZS_CHECK_EQ(s->saes().size(), size_t(2));
   for (int layer = 0; layer < 2; ++layer) {
-    const std::string folder = root + "/blocks." + std::to_string(layer) + ".attn.hook_z";
+    const std::string folder = saeFolder("zscope-2l", layer);
     const nlohmann::json e = readJson(folder + "/eval_test.json");
     ZS_CHECK_EQ(s->saes()[layer]->layer(), int64_t(layer));
     ZS_CHECK_EQ(s->saes()[layer]->cfg.d_sae, int64_t(2048));
@@ -131,10 +144,7 @@ ZS_TEST(shippedDatabaseBelongsToTheShippedSaes) {
   ZS_CHECK_EQ(info.tokens, int64_t(100044));  // docs/status.md: 100,044 validation tokens
   ZS_CHECK_EQ(info.layers, (std::vector<int>{0, 1}));
   ZS_CHECK_EQ(info.featuresPerLayer, (std::vector<int64_t>{2048, 2048}));
-  for (int layer = 0; layer < 2; ++layer) {
-    auto sae = Sae::loadDir(dataDir() + "/saes/zscope-2l/blocks." + std::to_string(layer) + ".attn.hook_z");
-    ZS_CHECK_EQ(info.saeFingerprints.at(layer), sae->fingerprint());
-  }
+  checkBuiltFromShippedSaes(info, "zscope-2l");
 }
 
 // ---- zscope-4l, the default model since issue 17 ----
@@ -183,7 +193,7 @@ ZS_TEST(zscope4lSaesMeetTheBarOnHeldOutEnglish) {
   ZS_CHECK_EQ(s->saes().size(), size_t(4));
   for (int layer = 0; layer < 4; ++layer) {
     ZS_CONTEXT("layer " + std::to_string(layer));
-    const std::string folder = root + "/blocks." + std::to_string(layer) + ".attn.hook_z";
+    const std::string folder = saeFolder("zscope-4l", layer);
     const nlohmann::json e = readJson(folder + "/eval_english.json");
     ZS_CHECK_EQ(s->saes()[layer]->layer(), int64_t(layer));
     ZS_CHECK_EQ(s->saes()[layer]->cfg.architecture, std::string("topk"));
@@ -214,10 +224,7 @@ ZS_TEST(zscope4lDatabaseAndLabels) {
   ZS_CHECK(info.tokens >= 1000000);
   ZS_CHECK(info.topK >= 20);
   ZS_CHECK_EQ(info.layers, (std::vector<int>{0, 1, 2, 3}));
-  for (int layer = 0; layer < 4; ++layer) {
-    auto sae = Sae::loadDir(dataDir() + "/saes/zscope-4l/blocks." + std::to_string(layer) + ".attn.hook_z");
-    ZS_CHECK_EQ(info.saeFingerprints.at(layer), sae->fingerprint());
-  }
+  checkBuiltFromShippedSaes(info, "zscope-4l");
   // One finished labeling session of 25 per layer; the README quotes each share interpretable.
   const std::string readme = readText(dataDir() + "/saes/zscope-4l/README.md");
   int sessions = 0;
