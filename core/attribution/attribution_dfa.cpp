@@ -48,8 +48,8 @@ namespace zs {
 
 const char* const kFamilyRule =
     "position_iqr <= 4 over >= 8 examples: positional; consistency < 0.3: unclear; induction_share (the token "
-    "after an earlier copy; not whitespace, not the destination or the token before it) >= 0.5; local_share (d-s <= 3) >= 0.4; spread >= 4 and mean_distance >= 4: "
-    "high-level context; else unclear";
+    "after an earlier copy; not whitespace, not the destination or the token before it) >= 0.5; local_share "
+    "(d-s <= 3) >= 0.4; spread >= 4 and mean_distance >= 4: high-level context; else unclear";
 
 // The thresholds: a majority of the mass for induction and local context; for
 // high-level context the mass must be spread (>= 4 effective sources) and far
