@@ -32,7 +32,7 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    rows = []
+    rows, by_template = [], {t: [] for t in TEMPLATES}
     for t in TEMPLATES:
         for io, s in itertools.permutations(NAMES, 2):
             prompt = t.format(A=io, B=s)
@@ -42,16 +42,14 @@ def main():
             c = json.loads(out)["candidates"]
             rows.append({"prompt": prompt, "io": io, "s": s, "lp_io": c[0]["logprob"], "lp_s": c[1]["logprob"],
                          "io_tokens": len(c[0]["token_ids"]), "top": json.loads(out)["top"][0]["token"]})
+            by_template[t].append(rows[-1])
     n = len(rows)
     wins = sum(r["lp_io"] > r["lp_s"] for r in rows)
     diff = sum(r["lp_io"] - r["lp_s"] for r in rows) / n
     either = sum(math.exp(r["lp_io"]) + math.exp(r["lp_s"]) for r in rows) / n
-    per_template = {}
-    for t in TEMPLATES:
-        rs = [r for r in rows if r["prompt"].startswith(t.split("{")[0]) and
-              r["prompt"] == t.format(A=r["io"], B=r["s"])]
-        per_template[t] = {"prompts": len(rs), "io_preferred": sum(r["lp_io"] > r["lp_s"] for r in rs) / len(rs),
-                           "mean_logprob_diff": sum(r["lp_io"] - r["lp_s"] for r in rs) / len(rs)}
+    per_template = {t: {"prompts": len(rs), "io_preferred": sum(r["lp_io"] > r["lp_s"] for r in rs) / len(rs),
+                        "mean_logprob_diff": sum(r["lp_io"] - r["lp_s"] for r in rs) / len(rs)}
+                    for t, rs in by_template.items()}
     res = {"prompts": n, "io_preferred": wins / n, "mean_logprob_diff": diff, "mean_p_either_name": either,
            "multi_token_names": sorted({r["io"] for r in rows if r["io_tokens"] > 1}),
            "per_template": per_template, "example": rows[0]}
