@@ -27,20 +27,21 @@ std::string tensorString(const torch::Tensor& t) {
 }
 
 // A run's identity: its configuration, corpus and tokenizer, less the schedule's length (train.tokens,
-// train.stop_at_step), which may change on resume to lengthen or shorten a run.
+// train.stop_at_step, train.schedule_history), which may change on resume to lengthen or shorten a run.
 nlohmann::json runIdentity(const std::string& configJson) {
   nlohmann::json j = nlohmann::json::parse(configJson, nullptr, /*allow_exceptions=*/false);
   if (j.is_object() && j.contains("config") && j["config"].contains("train")) {
     j["config"]["train"].erase("tokens");
     j["config"]["train"].erase("stop_at_step");
+    j["config"]["train"].erase("schedule_history");
   }
   return j;
 }
 
-int64_t scheduledTokens(const std::string& configJson) {
+std::string savedConfig(const std::string& configJson) {
   const nlohmann::json j = nlohmann::json::parse(configJson, nullptr, false);
-  if (!j.is_object() || !j.contains("config") || !j["config"].contains("train")) return 0;
-  return j["config"]["train"].value("tokens", int64_t{0});
+  if (!j.is_object() || !j.contains("config")) return "{}";
+  return j["config"].dump();
 }
 
 }  // namespace
@@ -97,7 +98,7 @@ void loadCheckpoint(const std::string& path, Gpt2& model, torch::optim::Optimize
     st.seconds = scalar("seconds").item<double>();
     st.lossSum = scalar("loss_sum").item<double>();
     st.lossCount = scalar("loss_count").item<int64_t>();
-    st.savedTokens = scheduledTokens(saved);
+    st.savedConfigJson = savedConfig(saved);
   } catch (const InputError&) {
     throw;
   } catch (const std::exception& e) {

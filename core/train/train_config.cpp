@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "core/base/error.h"
@@ -20,7 +21,8 @@ const std::set<std::string> kModelKeys = {"n_layer", "n_head", "n_embd", "n_posi
                                           "activation_function", "layer_norm_epsilon"};
 const std::set<std::string> kTrainKeys = {
     "tokens", "batch", "context", "lr", "min_lr_ratio", "warmup_steps", "weight_decay", "beta1", "beta2",
-    "grad_clip", "eval_interval", "eval_tokens", "checkpoint_interval", "repeat_share", "repeat_min_len", "seed", "init_from", "stop_at_step"};
+    "grad_clip", "eval_interval", "eval_tokens", "checkpoint_interval", "repeat_share", "repeat_min_len", "seed",
+    "init_from", "stop_at_step", "schedule_history"};
 
 struct Reader {
   const json& j;
@@ -103,6 +105,21 @@ TrainConfig TrainConfig::fromJsonText(const std::string& text, const std::string
       if (!j["train"]["init_from"].is_string()) throw InputError(file, "field 'train.init_from' must be a string");
       c.initFrom = j["train"]["init_from"].get<std::string>();
     }
+    if (j["train"].contains("schedule_history")) {
+      const json& h = j["train"]["schedule_history"];
+      const std::string what = "field 'train.schedule_history' must be an array of {\"until_step\": N, \"tokens\": T}";
+      if (!h.is_array()) throw InputError(file, what);
+      for (const json& e : h) {
+        if (!e.is_object()) throw InputError(file, what);
+        Reader er{e, file, "train.schedule_history[]"};
+        er.checkKeys({"until_step", "tokens"});
+        if (!e.contains("until_step") || !e.contains("tokens")) throw InputError(file, what);
+        TrainConfig::ScheduleSpan span;
+        er.integer("until_step", span.untilStep);
+        er.integer("tokens", span.tokens);
+        c.scheduleHistory.push_back(span);
+      }
+    }
     if (seed < 0) throw InputError(file, "field 'train.seed' must be >= 0");
     c.seed = static_cast<uint64_t>(seed);
   }
@@ -128,6 +145,18 @@ void TrainConfig::validate(const std::string& file) const {
   if (evalTokens < context) bad("train.eval_tokens must be at least one context");
   if (checkpointInterval < 1) bad("train.checkpoint_interval must be positive");
   if (stopAtStep < 0) bad("train.stop_at_step must be >= 0");
+  int64_t previousUntil = 0;
+  for (const ScheduleSpan& span : scheduleHistory) {
+    const std::string at = "train.schedule_history entry until_step " + std::to_string(span.untilStep);
+    if (span.untilStep <= previousUntil) bad(at + ": until_step must be positive and ascending");
+    if (span.tokens < 1) bad(at + ": tokens must be positive");
+    if (span.untilStep > stepsFor(span.tokens))
+      bad(at + ": a schedule of " + std::to_string(stepsFor(span.tokens)) + " steps cannot have run to that step");
+    previousUntil = span.untilStep;
+  }
+  if (previousUntil > steps())
+    bad("train.tokens (" + std::to_string(steps()) + " steps) ends before the last schedule_history entry (step " +
+        std::to_string(previousUntil) + ")");
   if (!(repeatShare >= 0 && repeatShare <= 1)) bad("train.repeat_share must be in [0, 1]");
   if (repeatMinLen < 1 || 2 * repeatMinLen + 1 > context)
     bad("train.repeat_min_len must be in 1..(context-1)/2");
@@ -163,7 +192,48 @@ json TrainConfig::toJson() const {
             {"repeat_share", repeatShare}, {"repeat_min_len", repeatMinLen}, {"seed", seed}};
   if (!initFrom.empty()) t["init_from"] = initFrom;
   if (stopAtStep > 0) t["stop_at_step"] = stopAtStep;
+  if (!scheduleHistory.empty()) {
+    json h = json::array();
+    for (const ScheduleSpan& span : scheduleHistory)
+      h.push_back({{"until_step", span.untilStep}, {"tokens", span.tokens}});
+    t["schedule_history"] = h;
+  }
   return {{"model", m}, {"train", t}};
+}
+
+int64_t TrainConfig::scheduleStepsAt(int64_t step) const {
+  for (const ScheduleSpan& span : scheduleHistory)
+    if (step < span.untilStep) return stepsFor(span.tokens);
+  return steps();
+}
+
+double TrainConfig::lrAt(int64_t step) const {
+  if (step < warmupSteps) return lr * static_cast<double>(step + 1) / static_cast<double>(warmupSteps);
+  const double span = static_cast<double>(std::max<int64_t>(1, scheduleStepsAt(step) - warmupSteps));
+  const double progress = std::min(1.0, static_cast<double>(step - warmupSteps) / span);
+  const double minLr = lr * minLrRatio;
+  return minLr + 0.5 * (lr - minLr) * (1.0 + std::cos(M_PI * progress));
+}
+
+TrainConfig TrainConfig::resumedFrom(const TrainConfig& before, int64_t atStep) const {
+  std::vector<ScheduleSpan> spans;
+  auto push = [&](int64_t until, int64_t spanTokens) {
+    const int64_t last = spans.empty() ? 0 : spans.back().untilStep;
+    if (until <= last) return;
+    if (!spans.empty() && spans.back().tokens == spanTokens)
+      spans.back().untilStep = until;
+    else
+      spans.push_back({until, spanTokens});
+  };
+  // Steps before atStep ran under `before`'s schedule ...
+  for (const ScheduleSpan& span : before.scheduleHistory) push(std::min(span.untilStep, atStep), span.tokens);
+  push(atStep, before.tokens);
+  // ... the rest follows this config's.
+  for (const ScheduleSpan& span : scheduleHistory) push(span.untilStep, span.tokens);
+  while (!spans.empty() && spans.back().tokens == tokens) spans.pop_back();
+  TrainConfig r = *this;
+  r.scheduleHistory = spans;
+  return r;
 }
 
 }  // namespace zs

@@ -47,15 +47,16 @@ struct CheckpointState {
   double lossSum = 0;     // training loss summed since the last evaluation
   int64_t lossCount = 0;
   std::string configJson; // the run's TrainConfig, to refuse resuming a different run
-  int64_t savedTokens = 0; // on load: the checkpoint's train.tokens (the schedule may be changed on resume)
+  std::string savedConfigJson; // on load: the checkpoint's TrainConfig as JSON (its schedule may differ)
 };
 
 void saveCheckpoint(const std::string& path, const Gpt2& model, torch::optim::Optimizer& opt,
                     const CheckpointState& st);
 // Loads weights (in place), optimizer state and st. st.configJson must hold the
 // current run's identity; a checkpoint of another run is an InputError, as is an unreadable file. The
-// schedule's length (train.tokens, train.stop_at_step) is not part of the identity: a run may be lengthened
-// or shortened on resume, and the cosine schedule then follows the new length from the checkpoint's step.
+// schedule's length (train.tokens, train.stop_at_step, train.schedule_history) is not part of the identity:
+// a run may be lengthened or shortened on resume, and the cosine schedule then follows the new length from
+// the checkpoint's step (TrainConfig::resumedFrom records the change).
 void loadCheckpoint(const std::string& path, Gpt2& model, torch::optim::Optimizer& opt, CheckpointState& st);
 
 }  // namespace zs

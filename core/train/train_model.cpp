@@ -24,15 +24,6 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-double lrAt(const TrainConfig& c, int64_t step) {
-  const int64_t total = c.steps();
-  if (step < c.warmupSteps) return c.lr * static_cast<double>(step + 1) / static_cast<double>(c.warmupSteps);
-  const double span = std::max<int64_t>(1, total - c.warmupSteps);
-  const double progress = std::min(1.0, static_cast<double>(step - c.warmupSteps) / span);
-  const double minLr = c.lr * c.minLrRatio;
-  return minLr + 0.5 * (c.lr - minLr) * (1.0 + std::cos(M_PI * progress));
-}
-
 // Decay matrices (weights, embeddings), not biases or LayerNorm gains, as GPT-2 practice does.
 std::unique_ptr<torch::optim::AdamW> makeOptimizer(const Gpt2& model, const TrainConfig& c) {
   std::vector<torch::Tensor> decay, noDecay;
@@ -143,7 +134,13 @@ TrainResult trainModel(const TrainConfig& cfgIn, const TrainOptions& opt, const 
       throw InputError(ckpt.string(), "the checkpoint is at step " + std::to_string(st.step) +
                                           ", past the end of this configuration's schedule (" +
                                           std::to_string(cfg.steps()) + " steps); raise train.tokens");
-    if (st.savedTokens > 0 && st.savedTokens != cfg.tokens) res.previousScheduleTokens = st.savedTokens;
+    // The steps before the checkpoint ran under the checkpoint's schedule; if this config changes
+    // it, the change is recorded in schedule_history so that train_config.json and later
+    // checkpoints describe the schedule as run.
+    const TrainConfig before = TrainConfig::fromJsonText(st.savedConfigJson, ckpt.string() + " (its config)");
+    if (before.tokens != cfg.tokens) res.previousScheduleTokens = before.tokens;
+    cfg = cfg.resumedFrom(before, st.step);
+    st.configJson = json{{"config", cfg.toJson()}, {"vocab", vocab}, {"train_tokens", data.train.size()}}.dump();
   }
   writeFileAtomic((out / "train_config.json").string(), cfg.toJson().dump(2) + "\n");
   const fs::path metricsPath = out / "metrics.jsonl";
@@ -167,7 +164,7 @@ TrainResult trainModel(const TrainConfig& cfgIn, const TrainOptions& opt, const 
   auto t0 = Clock::now();
   const double secondsBefore = st.seconds;
   for (int64_t step = st.step; step < steps; ++step) {
-    const double lr = lrAt(cfg, step);
+    const double lr = cfg.lrAt(step);
     for (auto& g : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     torch::Tensor ids = sampleBatch(data.train, cfg, vocab, eot, step).to(device);
     torch::Tensor loss = Gpt2::lossPerToken(model->forward(ids).logits, ids).mean();

@@ -51,8 +51,29 @@ struct TrainConfig {
   // end), with the schedule still computed for `tokens`. Reproduces a run that
   // was stopped early with Ctrl+C at that step.
   int64_t stopAtStep = 0;
+  // The schedule lengths that were in force before the last change on resume
+  // ("schedule_history"): steps before untilStep followed a cosine of `tokens`
+  // training tokens; steps after the last entry follow train.tokens. Written
+  // by train-model into OUT/train_config.json when a resumed run changes
+  // train.tokens, so that the file is the schedule as run and a straight run
+  // with it replays the same lr at every step. Ascending untilStep.
+  struct ScheduleSpan {
+    int64_t untilStep = 0;
+    int64_t tokens = 0;
+    bool operator==(const ScheduleSpan& o) const { return untilStep == o.untilStep && tokens == o.tokens; }
+  };
+  std::vector<ScheduleSpan> scheduleHistory;
 
-  int64_t steps() const { return (tokens + batch * context - 1) / (batch * context); }
+  int64_t stepsFor(int64_t scheduleTokens) const { return (scheduleTokens + batch * context - 1) / (batch * context); }
+  int64_t steps() const { return stepsFor(tokens); }
+  // Length in steps of the cosine schedule that step `step` (0-based) follows.
+  int64_t scheduleStepsAt(int64_t step) const;
+  // The learning rate of step `step` (0-based): linear warm-up, then cosine to lr*minLrRatio.
+  double lrAt(int64_t step) const;
+  // This config with the schedule as run when a run that followed `before` up to step
+  // `atStep` continues under this config: scheduleHistory becomes before's spans up to atStep,
+  // then this config's own spans after it (adjacent equal lengths merged).
+  TrainConfig resumedFrom(const TrainConfig& before, int64_t atStep) const;
   // Parses {"model": {...}, "train": {...}} (either part may be omitted, unknown keys are an
   // error); throws InputError naming the file and the field.
   static TrainConfig fromJsonText(const std::string& text, const std::string& nameForErrors);

@@ -192,6 +192,100 @@ ZS_TEST(resumeAfterInterruptReproducesTheRun) {
   ZS_CHECK_THROWS(trainModel(shorter, options(cut)), InputError);
 }
 
+ZS_TEST(scheduleHistoryIsRecordedOnResumeAndReplays) {
+  // A run planned for 30 steps, stopped at 10, lengthened to 40 steps and stopped at 20, then shortened
+  // to 25 steps: each later command changes only train.tokens / stop_at_step, as a user resuming does.
+  const int64_t perStep = 8 * 32;
+  const std::string resumed = zs::test::tempDir() + "/sched-resumed";
+  const std::string straight = zs::test::tempDir() + "/sched-straight";
+  TrainConfig a = tinyConfig(perStep * 30);
+  a.stopAtStep = 10;
+  trainModel(a, options(resumed));
+  TrainConfig b = tinyConfig(perStep * 40);
+  b.stopAtStep = 20;
+  ZS_CHECK_EQ(trainModel(b, options(resumed)).previousScheduleTokens, perStep * 30);
+  TrainConfig c = tinyConfig(perStep * 25);
+  TrainResult r = trainModel(c, options(resumed));
+  ZS_CHECK_EQ(r.resumedFromStep, int64_t(20));
+  ZS_CHECK_EQ(r.steps, int64_t(25));
+
+  // The run folder's train_config.json is the schedule as run.
+  TrainConfig asRun = TrainConfig::fromFile(resumed + "/train_config.json");
+  using Span = TrainConfig::ScheduleSpan;
+  ZS_CHECK(asRun.scheduleHistory == (std::vector<Span>{{10, perStep * 30}, {20, perStep * 40}}));
+  ZS_CHECK_EQ(asRun.tokens, perStep * 25);
+  ZS_CHECK_EQ(asRun.stopAtStep, int64_t(0));
+  // Its lr: each step follows the cosine of the schedule in force then (independent formula).
+  auto cosine = [&](int64_t step, int64_t total) {
+    if (step < c.warmupSteps) return c.lr * double(step + 1) / double(c.warmupSteps);
+    const double progress = double(step - c.warmupSteps) / double(total - c.warmupSteps);
+    const double minLr = c.lr * c.minLrRatio;
+    return minLr + 0.5 * (c.lr - minLr) * (1 + std::cos(M_PI * progress));
+  };
+  for (int64_t step = 0; step < 25; ++step) {
+    const double want = cosine(step, step < 10 ? 30 : step < 20 ? 40 : 25);
+    ZS_CHECK_MSG(std::abs(asRun.lrAt(step) - want) < 1e-12,
+                 zs::test::cat("step ", step, ": ", asRun.lrAt(step), " vs ", want));
+  }
+  // The straight run of that file replays the resumed one: the same lr and losses at every evaluation,
+  // the same weights.
+  TrainResult again = trainModel(asRun, options(straight));
+  ZS_CHECK_EQ(again.resumedFromStep, int64_t(0));
+  ZS_CHECK_EQ(again.curve.size(), r.curve.size());
+  for (size_t i = 0; i < r.curve.size() && i < again.curve.size(); ++i) {
+    ZS_CHECK_EQ(again.curve[i].step, r.curve[i].step);
+    ZS_CHECK_MSG(std::abs(again.curve[i].lr - r.curve[i].lr) < 1e-15, zs::test::cat("step ", r.curve[i].step));
+    ZS_CHECK_MSG(std::abs(again.curve[i].valLoss - r.curve[i].valLoss) < 1e-4,
+                 zs::test::cat("step ", r.curve[i].step, ": ", again.curve[i].valLoss, " vs ", r.curve[i].valLoss));
+  }
+  auto pa = Gpt2::loadDir(resumed)->namedParameters(), pb = Gpt2::loadDir(straight)->namedParameters();
+  for (size_t i = 0; i < pa.size(); ++i)
+    ZS_CHECK_MSG(torch::allclose(pa[i].second, pb[i].second, 1e-4, 1e-5), pa[i].first.c_str());
+  // ... while the plain final config (no history) does not.
+  TrainConfig plain = asRun;
+  plain.scheduleHistory.clear();
+  ZS_CHECK(std::abs(plain.lrAt(12) - asRun.lrAt(12)) > 1e-4);
+  // Rerunning the replay on its own folder changes nothing, and its history is kept.
+  ZS_CHECK_EQ(trainModel(asRun, options(straight)).resumedFromStep, int64_t(25));
+  ZS_CHECK(TrainConfig::fromFile(straight + "/train_config.json").scheduleHistory == asRun.scheduleHistory);
+}
+
+ZS_TEST(scheduleHistoryMergingAndValidation) {
+  using Span = TrainConfig::ScheduleSpan;
+  const int64_t perStep = 8 * 32;
+  TrainConfig x = tinyConfig(perStep * 30), y = tinyConfig(perStep * 40);
+  ZS_CHECK(x.resumedFrom(x, 12).scheduleHistory.empty());                            // no change, no history
+  ZS_CHECK(y.resumedFrom(x, 12).scheduleHistory == (std::vector<Span>{{12, perStep * 30}}));
+  ZS_CHECK(y.resumedFrom(x, 0).scheduleHistory.empty());                             // nothing ran under x
+  // A replay config resumed part-way keeps its own future changes.
+  TrainConfig replay = tinyConfig(perStep * 25);
+  replay.scheduleHistory = {{10, perStep * 30}, {20, perStep * 40}};
+  ZS_CHECK(replay.resumedFrom(replay, 15).scheduleHistory == replay.scheduleHistory);
+  // Changing back to an earlier length merges the spans.
+  TrainConfig back = tinyConfig(perStep * 30);
+  ZS_CHECK(back.resumedFrom(y.resumedFrom(x, 10), 10).scheduleHistory.empty());
+  // JSON round trip, and bad histories are InputErrors naming the field.
+  TrainConfig r = TrainConfig::fromJsonText(replay.toJson().dump(), "again");
+  ZS_CHECK(r.scheduleHistory == replay.scheduleHistory);
+  ZS_CHECK_EQ(r.toJson(), replay.toJson());
+  const std::string head = R"({"train": {"tokens": 40960, "batch": 8, "context": 32, "schedule_history": )";
+  const TrainConfig ok = TrainConfig::fromJsonText(head + R"([{"until_step": 100, "tokens": 30000}]}})", "ok");
+  ZS_CHECK_EQ(ok.scheduleHistory.size(), size_t(1));
+  for (const char* bad : {R"({"until_step": 100})", R"([{"until_step": 100}])",
+                          R"([{"until_step": 0, "tokens": 30000}])",
+                          R"([{"until_step": 50, "tokens": 30000}, {"until_step": 40, "tokens": 40000}])",
+                          R"([{"until_step": 200, "tokens": 25600}])",   // a 100-step schedule cannot reach step 200
+                          R"([{"until_step": 170, "tokens": 81920}])",   // after the end of train.tokens (160 steps)
+                          R"([{"until_step": 10, "tokens": 30000, "lr": 1}])"}) {
+    try {
+      TrainConfig::fromJsonText(head + bad + "}}", "cfg.json");
+      ZS_CHECK_MSG(false, zs::test::cat("accepted ", bad));
+    } catch (const InputError& e) {
+      ZS_CHECK_MSG(std::string(e.what()).find("schedule_history") != std::string::npos, e.what());
+    }
+  }
+}
+
 ZS_TEST(stopAtStepAndWarmStart) {
   TrainConfig c = tinyConfig(8 * 32 * 30);
   c.stopAtStep = 12;  // what Ctrl+C at step 12 leaves, as a finished folder
