@@ -28,8 +28,11 @@ int runTrainModel(const Args& a) {
   if (r.resumedFromStep > 0 && !opt.quiet)
     std::fprintf(stderr, "(resumed from step %lld)\n", static_cast<long long>(r.resumedFromStep));
   if (r.previousScheduleTokens > 0 && !opt.quiet)
-    std::fprintf(stderr, "(schedule changed on resume: train.tokens %lld -> %lld)\n",
-                 static_cast<long long>(r.previousScheduleTokens), static_cast<long long>(cfg.tokens));
+    std::fprintf(stderr,
+                 "(schedule changed on resume at step %lld: train.tokens %lld -> %lld; recorded as "
+                 "train.schedule_history in %s/train_config.json)\n",
+                 static_cast<long long>(r.resumedFromStep), static_cast<long long>(r.previousScheduleTokens),
+                 static_cast<long long>(cfg.tokens), opt.outDir.c_str());
   nlohmann::json j = {{"out", opt.outDir},          {"steps", r.steps},
                       {"tokens_seen", r.tokensSeen}, {"train_loss", r.finalTrainLoss},
                       {"val_loss", r.finalValLoss},  {"seconds", r.seconds},
