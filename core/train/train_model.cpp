@@ -124,7 +124,11 @@ TrainResult trainModel(const TrainConfig& cfgIn, const TrainOptions& opt, const 
   const std::vector<torch::Tensor> params = model->parameters();
 
   CheckpointState st;
-  st.configJson = json{{"config", cfg.toJson()}, {"vocab", vocab}, {"train_tokens", data.train.size()}}.dump();
+  // What a checkpoint stores to recognise its run (and, since a resume may change it, its schedule).
+  auto runJson = [&] {
+    return json{{"config", cfg.toJson()}, {"vocab", vocab}, {"train_tokens", data.train.size()}}.dump();
+  };
+  st.configJson = runJson();
   const fs::path ckpt = out / "checkpoint" / "state.pt";
   TrainResult res;
   if (opt.resume && fs::exists(ckpt)) {
@@ -140,7 +144,7 @@ TrainResult trainModel(const TrainConfig& cfgIn, const TrainOptions& opt, const 
     const TrainConfig before = TrainConfig::fromJsonText(st.savedConfigJson, ckpt.string() + " (its config)");
     if (before.tokens != cfg.tokens) res.previousScheduleTokens = before.tokens;
     cfg = cfg.resumedFrom(before, st.step);
-    st.configJson = json{{"config", cfg.toJson()}, {"vocab", vocab}, {"train_tokens", data.train.size()}}.dump();
+    st.configJson = runJson();
   }
   writeFileAtomic((out / "train_config.json").string(), cfg.toJson().dump(2) + "\n");
   const fs::path metricsPath = out / "metrics.jsonl";

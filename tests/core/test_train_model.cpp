@@ -57,6 +57,15 @@ TrainConfig tinyConfig(int64_t tokens) {
   return c;
 }
 
+// Independent reference for the lr of step `step` (0-based) under a cosine of `total` steps: linear warm-up,
+// then cosine from c.lr to c.lr * c.minLrRatio.
+double referenceLr(const TrainConfig& c, int64_t step, int64_t total) {
+  if (step < c.warmupSteps) return c.lr * double(step + 1) / double(c.warmupSteps);
+  const double progress = double(step - c.warmupSteps) / double(total - c.warmupSteps);
+  const double minLr = c.lr * c.minLrRatio;
+  return minLr + 0.5 * (c.lr - minLr) * (1 + std::cos(M_PI * progress));
+}
+
 TrainOptions options(const std::string& out) {
   TrainOptions o;
   o.corpus = makeCorpus();
@@ -182,9 +191,7 @@ ZS_TEST(resumeAfterInterruptReproducesTheRun) {
   for (const TrainMetrics& m : more.curve) {
     if (m.step <= 30) continue;
     // lr logged at an evaluation step = the lr of the step just taken (step - 1), by the new schedule
-    const double progress = double(m.step - 1 - longer.warmupSteps) / double(40 - longer.warmupSteps);
-    const double minLr = longer.lr * longer.minLrRatio;
-    const double want = minLr + 0.5 * (longer.lr - minLr) * (1 + std::cos(M_PI * progress));
+    const double want = referenceLr(longer, m.step - 1, 40);
     ZS_CHECK_MSG(std::abs(m.lr - want) < 1e-9, zs::test::cat("step ", m.step, ": lr ", m.lr, " vs ", want));
   }
   TrainConfig shorter = c;
@@ -216,14 +223,8 @@ ZS_TEST(scheduleHistoryIsRecordedOnResumeAndReplays) {
   ZS_CHECK_EQ(asRun.tokens, perStep * 25);
   ZS_CHECK_EQ(asRun.stopAtStep, int64_t(0));
   // Its lr: each step follows the cosine of the schedule in force then (independent formula).
-  auto cosine = [&](int64_t step, int64_t total) {
-    if (step < c.warmupSteps) return c.lr * double(step + 1) / double(c.warmupSteps);
-    const double progress = double(step - c.warmupSteps) / double(total - c.warmupSteps);
-    const double minLr = c.lr * c.minLrRatio;
-    return minLr + 0.5 * (c.lr - minLr) * (1 + std::cos(M_PI * progress));
-  };
   for (int64_t step = 0; step < 25; ++step) {
-    const double want = cosine(step, step < 10 ? 30 : step < 20 ? 40 : 25);
+    const double want = referenceLr(c, step, step < 10 ? 30 : step < 20 ? 40 : 25);
     ZS_CHECK_MSG(std::abs(asRun.lrAt(step) - want) < 1e-12,
                  zs::test::cat("step ", step, ": ", asRun.lrAt(step), " vs ", want));
   }
