@@ -5,6 +5,7 @@
 // evaluation files shipped beside the weights; the induction figures are
 // recomputed, since they need no corpus.
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "core/base/paths.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
+#include "core/db/labels.h"
 #include "core/db/sessions.h"
 #include "core/model/induction.h"
 #include "core/model/model.h"
@@ -280,4 +282,81 @@ ZS_TEST(zscope4lDatabaseAndLabels) {
   };
   ZS_CHECK_MSG(readme.find(fraction(agree, agreeN)) != std::string::npos, "README lacks " + fraction(agree, agreeN));
   ZS_CHECK_MSG(readme.find(fraction(junk, junkN)) != std::string::npos, "README lacks " + fraction(junk, junkN));
+}
+
+namespace {
+// Runs of whitespace as one space, so that a figure quoted across a line break is still found.
+std::string oneLine(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const bool ws = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (!ws) out += c;
+    else if (!out.empty() && out.back() != ' ') out += ' ';
+  }
+  return out;
+}
+
+std::string percent1(double x) {  // 0.891 -> "89.1%"
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100 * x);
+  return buf;
+}
+}  // namespace
+
+// The README's account of where the uninterpretable features are (the features rarer than 1 in 1,000 of the
+// database's tokens), recounted from the shipped sessions, and of the layer-1 SAE that was labelled and not
+// shipped (experiments/layer1-d256: its labels and its evaluation on held-out English).
+ZS_TEST(zscope4lRareTailAndTheUnshippedLayer1Sae) {
+  const std::string root = dataDir() + "/saes/zscope-4l";
+  const std::string readme = oneLine(readText(root + "/README.md"));
+  db::OpenOptions oo;
+  oo.create = false;
+  oo.readOnly = true;
+  auto d = db::Db::open(dataDir() + "/features/zscope-4l.zscope.db", oo);
+  int64_t rare = 0, rareInterp = 0, common = 0, commonInterp = 0;
+  for (const auto& s : db::listSessions(*d))
+    for (const auto& it : db::sessionItems(*d, s.id)) {
+      const auto st = db::readStats(*d, it.layer, it.feature);
+      const auto l = db::getLabel(*d, it.layer, it.feature);
+      ZS_CHECK(st.has_value() && l.has_value());
+      if (!st || !l) continue;
+      const bool interp = db::isInterpretable(l->family);
+      if (st->density < 1e-3) {
+        ++rare;
+        rareInterp += interp;
+      } else {
+        ++common;
+        commonInterp += interp;
+      }
+    }
+  ZS_CHECK_EQ(rare + common, int64_t(100));
+  const std::string rareQuote = "Of the " + std::to_string(rare) + " sampled features that fire on fewer than 1 in " +
+                                "1,000 of the database's tokens, " + std::to_string(rareInterp) + " are interpretable";
+  ZS_CHECK_MSG(readme.find(rareQuote) != std::string::npos, "README lacks '" + rareQuote + "'");
+  const std::string commonQuote =
+      "of the " + std::to_string(common) + " that fire more often, " + std::to_string(commonInterp) + " are";
+  ZS_CHECK_MSG(readme.find(commonQuote) != std::string::npos, "README lacks '" + commonQuote + "'");
+
+  // The unshipped layer-1 SAE: 25 labels of layer 1, and the figures the README gives for it.
+  const std::string dir = root + "/experiments/layer1-d256";
+  std::ifstream in(dir + "/labels.jsonl");
+  ZS_CHECK_MSG(in.good(), "cannot read " + dir + "/labels.jsonl");
+  int n = 0, interp = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    const nlohmann::json j = nlohmann::json::parse(line);
+    ZS_CHECK_EQ(j["layer"].get<std::string>(), std::string("1-att-zscope"));
+    ++n;
+    interp += db::isInterpretable(db::normaliseFamily(j["family"].get<std::string>()));
+  }
+  ZS_CHECK_EQ(n, 25);
+  const std::string scored = "it scored **" + std::to_string(interp) + " / 25, the same as the shipped layer 1**";
+  ZS_CHECK_MSG(readme.find(scored) != std::string::npos, "README lacks '" + scored + "'");
+  ZS_CHECK_MSG(readme.find("| 1 | " + std::to_string(interp) + " / 25 |") != std::string::npos,
+               "the README says the shipped layer 1 scored the same");
+  const nlohmann::json e = readJson(dir + "/eval_english.json");
+  ZS_CHECK(e["l0"].get<double>() <= 20);
+  const std::string figures = percent1(e["ce_loss_recovered"].get<double>()) + " CE loss recovered, " +
+                              percent1(lowDensityShare(e)) + " rare on held-out English";
+  ZS_CHECK_MSG(readme.find(figures) != std::string::npos, "README lacks '" + figures + "'");
 }
