@@ -2,7 +2,13 @@
 
 #include <torch/torch.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <fstream>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -10,6 +16,36 @@
 #include "core/base/error.h"
 
 namespace zs::runtime {
+
+namespace {
+bool g_allocatorTuned = false;
+
+bool mallocTunedByEnvironment() {
+  const char* t = std::getenv("GLIBC_TUNABLES");
+  if (t && std::strstr(t, "glibc.malloc.")) return true;
+  for (const char* v : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"})
+    if (std::getenv(v)) return true;
+  const char* z = std::getenv("ZSCOPE_MALLOC");
+  return z && std::string(z) == "default";
+}
+}  // namespace
+
+bool tuneAllocator() {
+#if defined(__GLIBC__)
+  if (g_allocatorTuned || mallocTunedByEnvironment()) return false;
+  // Buffers up to 256 MiB (zscope-4l's logits for 16 x 128 tokens are 100 MiB) come from the heap and are
+  // reused by the next batch; larger ones still get their own mapping. Trimming only above 1 GiB of free heap
+  // top keeps the pages of the previous batch. Setting either disables glibc's dynamic threshold.
+  const int mmapOk = mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024);
+  const int trimOk = mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+  g_allocatorTuned = mmapOk == 1 && trimOk == 1;
+  return g_allocatorTuned;
+#else
+  return false;
+#endif
+}
+
+bool allocatorTuned() { return g_allocatorTuned; }
 
 void setThreads(int n) {
   if (n <= 0) n = hardwareThreads();
@@ -68,7 +104,8 @@ std::string resolveDevice(const std::string& name) {
 std::string startupReport() {
   std::string lib = blasLibrary();
   std::string s = "zscope: " + std::to_string(threads()) + " threads, BLAS " + (lib.empty() ? "(built in)" : lib) +
-                  ", CUDA " + (cudaAvailable() ? "available" : "not available");
+                  ", CUDA " + (cudaAvailable() ? "available" : "not available") +
+                  (allocatorTuned() ? ", malloc tuned" : ", malloc default");
   if (blasIsReference())
     s += "\nWARNING: LibTorch is using the slow reference BLAS (" + lib +
          "); matrix products run ~25x slower. Install libopenblas0-openmp "
@@ -77,6 +114,7 @@ std::string startupReport() {
 }
 
 void initialise(int n, bool quiet) {
+  tuneAllocator();
   setThreads(n);
   if (blasIsReference()) {
     std::cerr << startupReport() << std::endl;
