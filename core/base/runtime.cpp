@@ -19,6 +19,7 @@ namespace zs::runtime {
 
 namespace {
 bool g_allocatorTuned = false;
+}  // namespace
 
 bool mallocTunedByEnvironment() {
   const char* t = std::getenv("GLIBC_TUNABLES");
@@ -28,7 +29,6 @@ bool mallocTunedByEnvironment() {
   const char* z = std::getenv("ZSCOPE_MALLOC");
   return z && std::string(z) == "default";
 }
-}  // namespace
 
 bool tuneAllocator() {
 #if defined(__GLIBC__)

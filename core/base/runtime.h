@@ -24,6 +24,8 @@ std::string startupReport();
 // when ZSCOPE_MALLOC=default. Returns whether it changed anything.
 bool tuneAllocator();
 bool allocatorTuned();
+// Whether the environment tunes glibc malloc itself or asks for its defaults (ZSCOPE_MALLOC=default).
+bool mallocTunedByEnvironment();
 
 // Call once at start-up: tunes the allocator, sets threads, checks BLAS (warning on stderr when slow).
 void initialise(int threads, bool quiet = false);

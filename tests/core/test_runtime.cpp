@@ -17,10 +17,7 @@ ZS_TEST(tunedAllocatorKeepsLargeBuffersInTheHeap) {
 #if !defined(__GLIBC__)
   ZS_SKIP("not glibc: the allocator is left alone");
 #else
-  const char* t = std::getenv("GLIBC_TUNABLES");
-  if ((t && std::strstr(t, "glibc.malloc.")) || std::getenv("ZSCOPE_MALLOC") || std::getenv("MALLOC_MMAP_THRESHOLD_") ||
-      std::getenv("MALLOC_TRIM_THRESHOLD_") || std::getenv("MALLOC_TOP_PAD_") || std::getenv("MALLOC_MMAP_MAX_"))
-    ZS_SKIP("malloc is tuned by this test's environment");
+  if (runtime::mallocTunedByEnvironment()) ZS_SKIP("malloc is tuned by this test's environment");
   ZS_CHECK(!runtime::allocatorTuned());
   ZS_CHECK(runtime::tuneAllocator());
   ZS_CHECK(runtime::allocatorTuned());
