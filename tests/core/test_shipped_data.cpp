@@ -360,3 +360,24 @@ ZS_TEST(zscope4lRareTailAndTheUnshippedLayer1Sae) {
                               percent1(lowDensityShare(e)) + " rare on held-out English";
   ZS_CHECK_MSG(readme.find(figures) != std::string::npos, "README lacks '" + figures + "'");
 }
+
+// Every layer-1 experiment kept beside the shipped SAEs (experiments/*/eval_english.json) has its row in the
+// README's layer-1 table, with the CE loss recovered and rare share its evaluation gives.
+ZS_TEST(zscope4lLayer1ExperimentsHaveTheirTableRows) {
+  const std::string root = dataDir() + "/saes/zscope-4l";
+  const std::string readme = readText(root + "/README.md");
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(root + "/experiments")) {
+    const std::string file = entry.path().string() + "/eval_english.json";
+    if (!fs::exists(file)) continue;
+    ++n;
+    const nlohmann::json e = readJson(file);
+    ZS_CHECK(e["l0"].get<double>() <= 20);
+    ZS_CHECK(fs::exists(entry.path() / "README.md"));
+    const std::string row = "| " + percent1(e["ce_loss_recovered"].get<double>()) + " | " +
+                            percent1(lowDensityShare(e)) + " | " + std::to_string(e["density_histogram"]["dead"].get<int>()) +
+                            " |";
+    ZS_CHECK_MSG(readme.find(row) != std::string::npos, "README's layer-1 table lacks '" + row + "' (" + file + ")");
+  }
+  ZS_CHECK_EQ(n, 3);  // d_sae 256 (labelled), k = 16, BatchTopK
+}
