@@ -154,6 +154,17 @@ ZS_TEST(shippedDatabaseBelongsToTheShippedSaes) {
 
 namespace {
 
+// Runs of whitespace as one space, so that a figure quoted across a line break is still found.
+std::string oneLine(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const bool ws = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (!ws) out += c;
+    else if (!out.empty() && out.back() != ' ') out += ' ';
+  }
+  return out;
+}
+
 // Share of an SAE's features firing on fewer than 1 token in 1,000 (dead included), from eval-sae's
 // density histogram (log10 bins).
 double lowDensityShare(const nlohmann::json& e) {
@@ -214,6 +225,14 @@ ZS_TEST(zscope4lTrainConfigsReplayTheLoggedLearningRates) {
     ZS_CHECK_MSG(lines >= 20, zs::test::cat(metrics, ": ", lines, " lines"));
     ZS_CHECK_MSG(plainMismatches > 0, config);
   }
+  // Stage 1's change step, which the card's replay pinned, is the one its config records.
+  const TrainConfig stage1 = TrainConfig::fromFile(dir + "/train_config.json");
+  ZS_CHECK_EQ(stage1.scheduleHistory.size(), size_t(1));
+  if (stage1.scheduleHistory.empty()) return;
+  const int64_t at = stage1.scheduleHistory.front().untilStep;
+  const std::string stated = "The cut took effect at step **" + std::to_string(at / 1000) + "," +
+                             std::to_string(at % 1000 + 1000).substr(1) + "**";
+  ZS_CHECK_MSG(oneLine(readText(dir + "/README.md")).find(stated) != std::string::npos, "the card lacks '" + stated + "'");
 }
 
 ZS_TEST(zscope4lSaesMeetTheBarOnHeldOutEnglish) {
@@ -285,16 +304,6 @@ ZS_TEST(zscope4lDatabaseAndLabels) {
 }
 
 namespace {
-// Runs of whitespace as one space, so that a figure quoted across a line break is still found.
-std::string oneLine(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    const bool ws = c == ' ' || c == '\n' || c == '\t' || c == '\r';
-    if (!ws) out += c;
-    else if (!out.empty() && out.back() != ' ') out += ' ';
-  }
-  return out;
-}
 
 std::string percent1(double x) {  // 0.891 -> "89.1%"
   char buf[32];
