@@ -132,16 +132,14 @@ void HeatmapPlot::clear(const QString& message) {
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
-// Text ticks that thin themselves to every k-th label when the cells are
-// narrower than a label (many tokens or layers, or a small export), so labels
-// never overlap; zooming in brings every label back.
+// Text ticks that leave labels out when the cells are narrower than the labels (many tokens or layers, or
+// a small export), so labels never overlap: going along the axis, a label is kept when it clears the last
+// kept one, measured with each label's own width (a long "<|endoftext|>" does not hide a short "·of" two
+// cells on). Zooming in brings every label back.
 class ThinTextTicker : public QCPAxisTickerText {
  public:
   ThinTextTicker(QCPAxis* axis, const QStringList& labels) : axis_(axis) {
     for (int i = 0; i < labels.size(); ++i) addTick(i, labels[i]);
-    QFontMetrics fm(axis->tickLabelFont());
-    for (const QString& l : labels) widest_ = std::max(widest_, fm.horizontalAdvance(l));
-    lineHeight_ = fm.height();
   }
 
  protected:
@@ -150,28 +148,32 @@ class ThinTextTicker : public QCPAxisTickerText {
     QCustomPlot* plot = axis_->parentPlot();
     QCPAxisRect* r = axis_->axisRect();
     // The axis rect of the last layout pass (paintPlot lays a figure out for
-    // its size first; on screen a changed step asks for one more replot).
+    // its size first; on screen a changed choice of labels asks for one more replot).
     const double length = std::max(20, horizontal ? r->width() : r->height());
     const double perCell = length / std::max(1e-9, range.size());
     const bool rotated = horizontal && std::fabs(axis_->tickLabelRotation()) > 30;
-    const double extent = (horizontal && !rotated) ? widest_ + 8 : lineHeight_ + 2;
-    const int step = std::max(1, static_cast<int>(std::ceil(extent / std::max(1e-9, perCell))));
-    if (step != lastStep_) {
-      lastStep_ = step;
-      QMetaObject::invokeMethod(plot, [plot] { plot->replot(QCustomPlot::rpQueuedReplot); }, Qt::QueuedConnection);
-    }
+    // Measured with the font the labels are drawn in now (a figure's style may have changed it).
+    const QFontMetrics fm(axis_->tickLabelFont());
     QVector<double> out;
+    double lastEnd = -1e300;  // where the last kept label ends, in pixels along the axis
     for (auto it = mTicks.constBegin(); it != mTicks.constEnd(); ++it) {
-      const int i = qRound(it.key());
-      if (it.key() >= range.lower && it.key() <= range.upper && i % step == 0) out << it.key();
+      if (it.key() < range.lower || it.key() > range.upper) continue;
+      const double extent = (horizontal && !rotated) ? fm.horizontalAdvance(it.value()) + 6 : fm.height() + 2;
+      const double centre = (it.key() - range.lower) * perCell;
+      if (centre - extent / 2 < lastEnd) continue;
+      out << it.key();
+      lastEnd = centre + extent / 2;
+    }
+    if (out != lastTicks_) {
+      lastTicks_ = out;
+      QMetaObject::invokeMethod(plot, [plot] { plot->replot(QCustomPlot::rpQueuedReplot); }, Qt::QueuedConnection);
     }
     return out;
   }
 
  private:
   QCPAxis* axis_;
-  int widest_ = 0, lineHeight_ = 12;
-  int lastStep_ = 0;
+  QVector<double> lastTicks_;
 };
 
 static QSharedPointer<QCPAxisTicker> textTicker(QCPAxis* axis, const QStringList& labels) {

@@ -222,6 +222,37 @@ class TestFigures : public QObject {
     }
   }
 
+  // A long token label ("<|endoftext|>") does not hide the short labels a few cells on: labels are kept
+  // by their own widths, never overlap, and every label left out would overlap the one kept before it.
+  void shortLabelsBesideALongOneStay() {
+    HeatmapPlot h("labels");
+    h.resize(600, 300);
+    h.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&h));
+    QStringList cols{"0 <|endoftext|><|endoftext|>"};
+    for (int i = 1; i < 8; ++i) cols << QString("%1 a").arg(i);
+    h.setData(std::vector<float>(8, 0.5f), 1, 8, {"H0"}, cols, false);
+    QCPAxis* x = h.plot()->xAxis;
+    for (int pass = 0; pass < 3; ++pass) {
+      h.plot()->replot();
+      QCoreApplication::processEvents();
+    }
+    const QFontMetrics fm(x->tickLabelFont());
+    auto half = [&](double key) { return (fm.horizontalAdvance(cols[qRound(key)]) + 6) / 2.0; };
+    const QVector<double> ticks = x->tickVector();
+    QVERIFY2(ticks.size() >= 6, qPrintable(QString("%1 of 8 labels shown").arg(ticks.size())));
+    for (int i = 1; i < ticks.size(); ++i)
+      QVERIFY(x->coordToPixel(ticks[i]) - x->coordToPixel(ticks[i - 1]) >= half(ticks[i]) + half(ticks[i - 1]) - 1);
+    for (int k = 0; k < 8; ++k) {
+      if (ticks.contains(k)) continue;
+      double before = -1;
+      for (double t : ticks)
+        if (t < k) before = t;
+      QVERIFY(before >= 0);
+      QVERIFY(x->coordToPixel(k) - x->coordToPixel(before) < half(k) + half(before));
+    }
+  }
+
   void histogramAndTokensExportsHaveOneLayout() {
     DashboardView d;
     d.resize(560, 600);
