@@ -390,3 +390,62 @@ ZS_TEST(zscope4lLayer1ExperimentsHaveTheirTableRows) {
   }
   ZS_CHECK_EQ(n, 3);  // d_sae 256 (labelled), k = 16, BatchTopK
 }
+
+// The retraining of layers 0, 2 and 3 on 6M activations (experiments/layers023-6m): the rule was applied as
+// written (a layer is replaced exactly when its 6M SAE meets the bar on held-out English), the README's
+// table has each SAE's figures from its evaluation, and the labels it quotes for the replaced 2M SAEs are
+// the ones kept in the folder.
+ZS_TEST(zscope4lLayers023On6mFollowTheirRule) {
+  const std::string root = dataDir() + "/saes/zscope-4l";
+  const std::string dir = root + "/experiments/layers023-6m";
+  const std::string readme = readText(root + "/README.md");
+  ZS_CHECK(fs::exists(dir + "/PLAN.md"));
+  ZS_CHECK(fs::exists(dir + "/README.md"));
+  auto meetsBar = [](const nlohmann::json& e) {
+    return e["l0"].get<double>() <= 20 && e["ce_loss_recovered"].get<double>() >= 0.85 && lowDensityShare(e) <= 1.0 / 3.0;
+  };
+  // | layer | activations | explained variance | CE loss recovered | < 1 in 1,000 | dense | labels |
+  auto row = [&](int layer, const std::string& what, const nlohmann::json& e) {
+    char ev[16];
+    std::snprintf(ev, sizeof ev, "%.2f", e["explained_variance"].get<double>());
+    const std::string r = "| " + std::to_string(layer) + " | " + what + " | " + ev + " | " +
+                          percent1(e["ce_loss_recovered"].get<double>()) + " | " + percent1(lowDensityShare(e)) + " | " +
+                          percent1(e["dense_fraction"].get<double>()) + " | ";
+    ZS_CHECK_MSG(readme.find(r) != std::string::npos, "README lacks '" + r + "'");
+  };
+  // Layers 0 and 3: the 6M SAEs met the bar and are the shipped ones; the 2M ones are kept with their labels.
+  for (int layer : {0, 3}) {
+    ZS_CONTEXT("layer " + std::to_string(layer));
+    const nlohmann::json shipped = readJson(saeFolder("zscope-4l", layer) + "/eval_english.json");
+    ZS_CHECK(meetsBar(shipped));
+    ZS_CHECK_EQ(readJson(saeFolder("zscope-4l", layer) + "/cfg.json")["zscope"]["training_tokens"].get<int64_t>(), int64_t(6000000));
+    row(layer, "**6M (shipped)**", shipped);
+    const std::string prefix = dir + "/layer" + std::to_string(layer) + "_2m_";
+    row(layer, "2M (shipped until the rule)", readJson(prefix + "eval_english.json"));
+    ZS_CHECK(fs::exists(prefix + "eval_test.json"));
+    std::ifstream in(prefix + "labels.jsonl");
+    ZS_CHECK_MSG(in.good(), "cannot read " + prefix + "labels.jsonl");
+    int n = 0, interp = 0;
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      const nlohmann::json j = nlohmann::json::parse(line);
+      ZS_CHECK_EQ(j["layer"].get<std::string>(), std::to_string(layer) + "-att-zscope");
+      ++n;
+      interp += db::isInterpretable(db::normaliseFamily(j["family"].get<std::string>()));
+    }
+    ZS_CHECK_EQ(n, 25);
+    const std::string quoted = "| 2M (shipped until the rule) |";
+    const size_t at = readme.find("| " + std::to_string(layer) + " " + quoted);
+    ZS_CHECK(at != std::string::npos);
+    if (at != std::string::npos) {
+      const std::string line = readme.substr(at, readme.find('\n', at) - at);
+      ZS_CHECK_MSG(line.find("| " + std::to_string(interp) + " / 25 |") != std::string::npos, line);
+    }
+  }
+  // Layer 2: its 6M SAE missed the bar, so the shipped layer 2 is still the 2M one.
+  const nlohmann::json l2 = readJson(dir + "/layer2_6m_eval_english.json");
+  ZS_CHECK(!meetsBar(l2));
+  row(2, "6M (not shipped: over a third rare)", l2);
+  row(2, "**2M (shipped)**", readJson(saeFolder("zscope-4l", 2) + "/eval_english.json"));
+  ZS_CHECK_EQ(readJson(saeFolder("zscope-4l", 2) + "/cfg.json")["zscope"]["training_tokens"].get<int64_t>(), int64_t(2000000));
+}
