@@ -11,17 +11,48 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <initializer_list>
 
 #include "app/gui/explorer/latency_bench.h"
 #include "app/gui/explorer/mainwindow.h"
 #include "app/gui/sweep_figure.h"
 #include "core/base/runtime.h"
 
-int main(int argc, char** argv) {
-  // Scripted figures render offscreen unless a platform was chosen.
+namespace {
+
+// Whether the command line holds one of NAMES (as "--name" or "--name=value").
+bool hasOption(int argc, char** argv, std::initializer_list<const char*> names) {
   for (int i = 1; i < argc; ++i)
-    if (qstrcmp(argv[i], "--export-figure") == 0 && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+    for (const char* n : names) {
+      const size_t len = std::strlen(n);
+      if (std::strncmp(argv[i], n, len) == 0 && (argv[i][len] == '\0' || argv[i][len] == '=')) return true;
+    }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Scripted figures render offscreen unless a platform was chosen. Help and version need no display, and
+  // screenshots and the latency benchmark render offscreen where there is none (a server, CI); the window
+  // itself needs one, and says so instead of Qt's plugin error.
+  if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
+    const bool noDisplay = qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY");
+    if (hasOption(argc, argv, {"--export-figure"}) ||
+        (noDisplay && hasOption(argc, argv, {"-h", "--help", "--help-all", "-v", "--version", "--screenshot",
+                                             "--bench-latency"}))) {
       qputenv("QT_QPA_PLATFORM", "offscreen");
+    } else if (noDisplay) {
+#if defined(__linux__)
+      std::fprintf(stderr,
+                   "zscope: no display (DISPLAY and WAYLAND_DISPLAY are unset). Run it in a desktop session or "
+                   "under xvfb-run; without a display, zscope-cli does the analyses and zscope --export-figure "
+                   "and --screenshot render offscreen.\n");
+      return 1;
+#endif
+    }
+  }
   QApplication app(argc, argv);
   QApplication::setOrganizationName("Zscope");
   QApplication::setApplicationName("zscope");
