@@ -310,6 +310,25 @@ std::string percent1(double x) {  // 0.891 -> "89.1%"
   std::snprintf(buf, sizeof buf, "%.1f%%", 100 * x);
   return buf;
 }
+
+// A kept labels.jsonl (`labels export`) of one layer: how many labels, and how many call the feature
+// interpretable.
+struct LabelCount {
+  int n = 0, interpretable = 0;
+};
+LabelCount countLabels(const std::string& file, int layer) {
+  LabelCount c;
+  std::ifstream in(file);
+  ZS_CHECK_MSG(in.good(), "cannot read " + file);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    const nlohmann::json j = nlohmann::json::parse(line);
+    ZS_CHECK_EQ(j["layer"].get<std::string>(), std::to_string(layer) + "-att-zscope");
+    ++c.n;
+    c.interpretable += db::isInterpretable(db::normaliseFamily(j["family"].get<std::string>()));
+  }
+  return c;
+}
 }  // namespace
 
 // The README's account of where the uninterpretable features are (the features rarer than 1 in 1,000 of the
@@ -348,17 +367,9 @@ ZS_TEST(zscope4lRareTailAndTheUnshippedLayer1Sae) {
 
   // The unshipped layer-1 SAE: 25 labels of layer 1, and the figures the README gives for it.
   const std::string dir = root + "/experiments/layer1-d256";
-  std::ifstream in(dir + "/labels.jsonl");
-  ZS_CHECK_MSG(in.good(), "cannot read " + dir + "/labels.jsonl");
-  int n = 0, interp = 0;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    const nlohmann::json j = nlohmann::json::parse(line);
-    ZS_CHECK_EQ(j["layer"].get<std::string>(), std::string("1-att-zscope"));
-    ++n;
-    interp += db::isInterpretable(db::normaliseFamily(j["family"].get<std::string>()));
-  }
-  ZS_CHECK_EQ(n, 25);
+  const LabelCount labels = countLabels(dir + "/labels.jsonl", 1);
+  const int interp = labels.interpretable;
+  ZS_CHECK_EQ(labels.n, 25);
   const std::string scored = "it scored **" + std::to_string(interp) + " / 25, the same as the shipped layer 1**";
   ZS_CHECK_MSG(readme.find(scored) != std::string::npos, "README lacks '" + scored + "'");
   ZS_CHECK_MSG(readme.find("| 1 | " + std::to_string(interp) + " / 25 |") != std::string::npos,
@@ -423,23 +434,14 @@ ZS_TEST(zscope4lLayers023On6mFollowTheirRule) {
     const std::string prefix = dir + "/layer" + std::to_string(layer) + "_2m_";
     row(layer, "2M (shipped until the rule)", readJson(prefix + "eval_english.json"));
     ZS_CHECK(fs::exists(prefix + "eval_test.json"));
-    std::ifstream in(prefix + "labels.jsonl");
-    ZS_CHECK_MSG(in.good(), "cannot read " + prefix + "labels.jsonl");
-    int n = 0, interp = 0;
-    for (std::string line; std::getline(in, line);) {
-      if (line.empty()) continue;
-      const nlohmann::json j = nlohmann::json::parse(line);
-      ZS_CHECK_EQ(j["layer"].get<std::string>(), std::to_string(layer) + "-att-zscope");
-      ++n;
-      interp += db::isInterpretable(db::normaliseFamily(j["family"].get<std::string>()));
-    }
-    ZS_CHECK_EQ(n, 25);
+    const LabelCount labels = countLabels(prefix + "labels.jsonl", layer);
+    ZS_CHECK_EQ(labels.n, 25);
     const std::string quoted = "| 2M (shipped until the rule) |";
     const size_t at = readme.find("| " + std::to_string(layer) + " " + quoted);
     ZS_CHECK(at != std::string::npos);
     if (at != std::string::npos) {
       const std::string line = readme.substr(at, readme.find('\n', at) - at);
-      ZS_CHECK_MSG(line.find("| " + std::to_string(interp) + " / 25 |") != std::string::npos, line);
+      ZS_CHECK_MSG(line.find("| " + std::to_string(labels.interpretable) + " / 25 |") != std::string::npos, line);
     }
   }
   // Layer 2: its 6M SAE missed the bar, so the shipped layer 2 is still the 2M one.
