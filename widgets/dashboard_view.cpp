@@ -101,6 +101,7 @@ void DashboardView::showMessage(const QString& message) {
   for (QCustomPlot* p : {hist_, logits_, heads_}) {
     p->clearPlottables();
     p->clearItems();
+    setPlotAxesVisible(p, false);
     p->replot(QCustomPlot::rpQueuedReplot);
   }
 }
@@ -144,6 +145,7 @@ void DashboardView::setDashboard(const zs::Dashboard& d) {
     return;
   }
   dash_ = d;
+  for (QCustomPlot* p : {hist_, logits_, heads_}) setPlotAxesVisible(p, true);
   constexpr int kContext = 10;  // tokens either side of the max
   QString h = QString("<h3>Layer %1 · feature %2</h3>").arg(d.layer).arg(d.feature);
   h += QString("<p><b>Label:</b> %1 &nbsp; <b>Family:</b> %2")

@@ -154,6 +154,10 @@ void PlotFigure::paintFigure(QPainter& p, const QSize& size) { paintPlot(plot_, 
 
 bool isDarkPalette() { return qApp && qApp->palette().color(QPalette::Window).lightness() < 128; }
 
+void setPlotAxesVisible(QCustomPlot* plot, bool visible) {
+  for (QCPAxis* a : {plot->xAxis, plot->yAxis}) a->setVisible(visible);  // the grid goes with its axis
+}
+
 void applyPlotTheme(QCustomPlot* plot, bool dark) {
   const QColor fg = dark ? QColor(220, 220, 220) : QColor(30, 30, 30);
   const QColor bg = dark ? QColor(30, 30, 30) : Qt::white;

@@ -65,6 +65,8 @@ void paintPlot(QCustomPlot* plot, QPainter& p, const QSize& size, const std::fun
 
 // Light/dark styling of a QCustomPlot (axes, grid, background, text).
 void applyPlotTheme(QCustomPlot* plot, bool dark);
+// A plot with nothing to show draws no axes (no made-up 0..5 ranges); the axes come back with data.
+void setPlotAxesVisible(QCustomPlot* plot, bool visible);
 bool isDarkPalette();  // from the application palette
 
 // CSV field quoting (RFC 4180).

@@ -128,6 +128,8 @@ void HeatmapPlot::clear(const QString& message) {
   rows_ = cols_ = 0;
   map_->data()->clear();
   map_->setVisible(false);
+  setPlotAxesVisible(plot_, false);
+  scale_->setVisible(false);
   if (!message.isEmpty()) title_->setText(message);
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -191,6 +193,8 @@ void HeatmapPlot::setData(const std::vector<float>& values, int rows, int cols, 
   rowLabels_ = rowLabels;
   colLabels_ = colLabels;
   map_->setVisible(rows > 0 && cols > 0);
+  setPlotAxesVisible(plot_, rows > 0 && cols > 0);
+  scale_->setVisible(rows > 0 && cols > 0);
   if (rows <= 0 || cols <= 0) {
     plot_->replot(QCustomPlot::rpQueuedReplot);
     return;

@@ -110,6 +110,16 @@ class TestExplorerWidgets : public QObject {
     QCOMPARE(h.cellToolTip(0, 1), QString("L0H1 0.5"));
   }
 
+  // An empty heatmap draws no axes or colour scale (no made-up 0..5 ranges); data brings them back.
+  void emptyHeatmapHasNoAxes() {
+    HeatmapPlot h("t");
+    QVERIFY(!h.plot()->xAxis->visible() && !h.plot()->yAxis->visible());
+    h.setData({0.25f, 0.5f}, 1, 2, {"L0"}, {"H0", "H1"}, false);
+    QVERIFY(h.plot()->xAxis->visible() && h.plot()->yAxis->visible());
+    h.clear("Select a feature");
+    QVERIFY(!h.plot()->xAxis->visible() && !h.plot()->yAxis->visible());
+  }
+
   void heatmapExportsValidFiles() {
     HeatmapPlot h("test");
     h.resize(500, 300);
@@ -207,6 +217,7 @@ class TestExplorerWidgets : public QObject {
     none.message = "no feature database loaded";
     d.setDashboard(none);
     QVERIFY(d.html().contains("no feature database loaded"));
+    for (QCustomPlot* p : {d.histogramPlot(), d.logitsPlot(), d.headsPlot()}) QVERIFY(!p->xAxis->visible());
     zs::Dashboard full;
     full.available = true;
     full.layer = 1;
@@ -222,6 +233,7 @@ class TestExplorerWidgets : public QObject {
     full.histCounts = {5, 3};
     d.setDashboard(full);
     QVERIFY(d.html().contains("names"));
+    for (QCustomPlot* p : {d.histogramPlot(), d.logitsPlot(), d.headsPlot()}) QVERIFY(p->xAxis->visible());
     QVERIFY(DashboardView::exampleHtml(e, 2).contains("<b>·cat</b>"));
     QCOMPARE(d.figureCsv(), QString("bin_low,bin_high,count\n0,1,5\n1,2,3\n"));
     QString err;

@@ -230,8 +230,12 @@ class TestExplorerWindow : public ExplorerWindowFixture {
     HeadFeatureModel* hf = x()->headFeatureModel();
     const int hfLayer = hf->layer(), hfHead = hf->head();
     QVERIFY(hfLayer >= 0 && hf->rowCount() > 0 && hf->features().front().density < 0);  // from the SAE's decoder
+    // A feature selected before the database opens gets its dashboard once it opens, without another click.
+    x()->selectFeature(layer, feature);
+    QTRY_VERIFY_WITH_TIMEOUT(x()->dashboard()->html().contains("no feature database loaded"), 10000);
     w_->openDatabase(QString::fromStdString(o.out));
     QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(x()->dashboard()->dashboard().available && x()->dashboard()->dashboard().feature == feature, 10000);
     // The head clicked before the database opened is listed again from it, without another click.
     QTRY_VERIFY_WITH_TIMEOUT(hf->rowCount() > 0 && hf->features().front().density >= 0, 10000);
     QCOMPARE(hf->layer(), hfLayer);

@@ -64,6 +64,8 @@ ExplorerController::ExplorerController(QMainWindow* window, Worker* worker)
   };
   connect(worker_, &Worker::databaseOpened, this, refreshHead);
   connect(worker_, &Worker::databaseClosed, this, refreshHead);
+  connect(worker_, &Worker::databaseOpened, this, [this] { refreshDashboard(true); });
+  connect(worker_, &Worker::databaseClosed, this, [this] { refreshDashboard(false); });
   connect(worker_, &Worker::headTopReady, this, [this](quint64 id, int layer, int head, const std::vector<zs::HeadTopFeature>& v) {
     if (!worker_->isCurrent(RequestKind::HeadTop, id)) return;
     headModel_->setFeatures(layer, head, v);
@@ -234,6 +236,18 @@ void ExplorerController::apply(const Selection& s, bool record) {
     const quint64 did = worker_->nextId(RequestKind::Dashboard);
     QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(did), a1 = int(s.layer), a2 = qint64(s.feature)] { w->dashboard(a0, a1, a2); }, Qt::QueuedConnection);
   }
+}
+
+// A database opened or closed: the selected feature's dashboard comes from it (or goes with it); with no
+// feature selected the dashboard says what to do next.
+void ExplorerController::refreshDashboard(bool databaseOpen) {
+  if (sel_.feature >= 0) {
+    const quint64 did = worker_->nextId(RequestKind::Dashboard);
+    QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(did), a1 = int(sel_.layer), a2 = qint64(sel_.feature)] { w->dashboard(a0, a1, a2); }, Qt::QueuedConnection);
+    return;
+  }
+  dash_->showMessage(databaseOpen ? tr("Feature database open: select a feature to see its dashboard")
+                                  : tr("no feature database loaded"));
 }
 
 void ExplorerController::requestPredictions() {

@@ -135,6 +135,7 @@ void ExplorerController::buildDocks(QMainWindow* w) {
   heads_->setObjectName("headHeatmap");
   heads_->setAxisLabels(tr("layer"), tr("head"));
   heads_->setMinimumHeight(100);  // leaves the head's feature list room under it in a small dock
+  heads_->clear(tr("Run a prompt to see which heads its features come from"));
   // The clicked head's features (the paper's polysemanticity view).
   headModel_ = new HeadFeatureModel(this);
   headTable_ = new QTableView;
@@ -176,6 +177,7 @@ void ExplorerController::buildDocks(QMainWindow* w) {
   dfaMap_->setTransposed(true);
   dfaMap_->setMinimumHeight(160);
   dfaMap_->setScaleLabel(tr("DFA"));
+  dfaMap_->clear(tr("Select a feature to see its DFA"));
   addDock(w, "dfaDock", tr("DFA (source × head)"), dfaMap_, Qt::RightDockWidgetArea);
   addExportMenu(dfaMap_->plot(), dfaMap_);
 
