@@ -53,6 +53,8 @@ QString LabelingDashboard::exampleHtml(const zs::db::FeatureExample& e, float sc
   return h;
 }
 
+QString LabelingDashboard::titleText() const { return title_->text(); }
+
 void LabelingDashboard::showDashboard(const zs::db::FeatureDashboard& d) {
   const auto& st = d.stats;
   title_->setText(QStringLiteral("<b>L%1 F%2</b> &nbsp; density %3 &nbsp; max %4 &nbsp; %5")

@@ -20,6 +20,7 @@ class LabelingDashboard : public QWidget {
   void showDashboard(const zs::db::FeatureDashboard& d);
   void showPlaceholder(const QString& title, const QString& message);
   QString examplesHtml() const;  // tests
+  QString titleText() const;     // tests
 
   // HTML for one example: tokens on a white->orange scale relative to `scale`.
   static QString exampleHtml(const zs::db::FeatureExample& e, float scale);

@@ -32,6 +32,7 @@ inline const Setting<bool> darkPalette{"view/dark", false};
 inline const Setting<QStringList> promptHistory{"prompt/history", {}};
 inline const Setting<QString> lastDir{"recent/lastDir", {}};
 inline const Setting<QString> labelingDatabase{"labeling/database", {}};
+inline const Setting<bool> labelingBlind{"labeling/blind", false};  // hide the family suggestion
 inline const Setting<QByteArray> windowGeometry{"window/geometry", {}};
 inline const Setting<QByteArray> windowState{"window/state", {}};
 inline const Setting<QString> exportDir{"export/dir", {}};

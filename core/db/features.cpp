@@ -158,6 +158,11 @@ std::vector<FeatureSummary> readLayerSummary(Db& db, int layer) {
   return out;
 }
 
+void hideSuggestion(FeatureDashboard& d) {
+  d.stats.family.clear();
+  d.stats.familyNumbers = nlohmann::json();
+}
+
 FeatureDashboard readDashboard(Db& db, int layer, int64_t feature) {
   auto st = readStats(db, layer, feature);
   if (!st)

@@ -78,6 +78,9 @@ std::pair<double, double> quantileRange(const std::vector<double>& edges, int bu
 std::string quantileName(const std::vector<double>& edges, int bucket);
 // InputError when the feature is not in the database.
 FeatureDashboard readDashboard(Db& db, int layer, int64_t feature);
+// The dashboard without the family suggestion and the numbers behind it, for labeling blind to the
+// suggestions as the paper-style measurement does (data/saes/zscope-4l/README.md).
+void hideSuggestion(FeatureDashboard& d);
 std::optional<FeatureStats> readStats(Db& db, int layer, int64_t feature);
 // Stats of every feature of a layer (for lists, sampling, filters), by feature id.
 std::vector<FeatureStats> readLayerStats(Db& db, int layer);

@@ -183,6 +183,31 @@ ZS_TEST(trainEvaluateAndBuildADatabase) {
   }
   ZS_CHECK_EQ(test::runCli({"feature", "--db", db, "--layer", "1", "--feature", "0", "--json"}, &out), 0);
   ZS_CHECK(nlohmann::json::parse(out).is_object());
+  {
+    // --blind leaves out the family suggestion (labeling blind to it), and nothing else, from a feature's
+    // dashboard and from the one `session next` gives.
+    std::string withFamily;
+    {
+      auto d = db::Db::open(db);
+      db::Stmt q(*d, "SELECT feature FROM features WHERE layer=1 AND family IS NOT NULL AND family != '' LIMIT 1");
+      ZS_CHECK(q.step());
+      withFamily = std::to_string(q.i64(0));
+    }
+    std::string plain, blind;
+    ZS_CHECK_EQ(test::runCli({"feature", "--db", db, "--layer", "1", "--feature", withFamily, "--json"}, &plain), 0);
+    ZS_CHECK_EQ(test::runCli({"feature", "--db", db, "--layer", "1", "--feature", withFamily, "--json", "--blind"}, &blind), 0);
+    nlohmann::json jp = nlohmann::json::parse(plain), jb = nlohmann::json::parse(blind);
+    ZS_CHECK(jp["family_suggestion"].is_string());
+    ZS_CHECK(jb["family_suggestion"].is_null() && jb["family_numbers"].is_null());
+    jp.erase("family_suggestion");
+    jp.erase("family_numbers");
+    jb.erase("family_suggestion");
+    jb.erase("family_numbers");
+    ZS_CHECK(jp == jb);
+    ZS_CHECK_EQ(test::runCli({"session", "start", "--db", db, "--layer", "1", "--features", withFamily}), 0);
+    ZS_CHECK_EQ(test::runCli({"session", "next", "--db", db, "--json", "--dashboard", "--blind"}, &blind), 0);
+    ZS_CHECK(nlohmann::json::parse(blind)["dashboard"]["family_suggestion"].is_null());
+  }
   checkHeadFeatures(db);
   // Running the same build again: already built, nothing changes.
   ZS_CHECK_EQ(test::runCli({"build-db", "--model", p.model, "--sae", saeDir, "--corpus", p.corpus, "--out", db,

@@ -1,17 +1,20 @@
 // Labeling session mode driven by the keyboard: keys write the expected labels
 // to the database, Ctrl+Z undoes the last one (across features), Tab defers,
 // and a new panel on the same database resumes the queue where it stopped.
+#include <QCheckBox>
 #include <QLineEdit>
 #include <QTextBrowser>
 #include <QUndoStack>
 
 #include "app/gui/labeling/labeling_panel.h"
 #include "app/gui/labeling/labeling_start.h"
+#include "app/gui/settings.h"
 #include "core/db/db.h"
 #include "core/db/features.h"
 #include "core/db/labels.h"
 #include "core/db/sessions.h"
 #include "testutil.h"
+#include "widgets/labeling_dashboard.h"
 #include "widgets/labeling_form.h"
 
 using namespace zs;
@@ -169,6 +172,42 @@ class TestLabeling : public QObject {
       QVERIFY(all.contains(QStringLiteral("legal documents")));
     }
     QCOMPARE(QString::fromStdString(check->integrityCheck()), QStringLiteral("ok"));
+  }
+
+  // "Blind" hides the database's family suggestion from the dashboard (the paper-style measurement),
+  // shows it again when unticked, and is remembered.
+  void blindHidesTheSuggestion() {
+    const std::string file = makeDb("blind.zscope.db");
+    {
+      auto db = db::Db::open(file);
+      for (int f = 0; f < 20; ++f) {
+        auto s = db::readStats(*db, 0, f);
+        QVERIFY(s);
+        s->family = "local context";
+        db::writeStats(*db, *s);
+      }
+    }
+    gui::settings::labelingBlind.set(false);
+    gui::LabelingPanel panel;
+    panel.resize(1000, 600);
+    panel.show();
+    QVERIFY2(panel.openDatabase(QString::fromStdString(file)), qPrintable(panel.lastError()));
+    QVERIFY2(panel.startSession(0, 3, 1), qPrintable(panel.lastError()));
+    auto* dash = panel.findChild<gui::LabelingDashboard*>();
+    auto* blind = panel.findChild<QCheckBox*>("labelingBlind");
+    QVERIFY(dash && blind && !blind->isChecked());
+    QTRY_VERIFY_WITH_TIMEOUT(dash->titleText().contains("suggested family: local context"), 10000);
+    blind->setChecked(true);
+    QVERIFY(!dash->titleText().contains("suggested"));
+    QVERIFY(dash->titleText().contains(QString("F%1").arg(panel.currentItem()->feature)));
+    QVERIFY(gui::settings::labelingBlind.get());
+    // The next feature's dashboard comes blind too.
+    typeLabel(panel.form()->labelEdit(), Qt::Key_5, QString());
+    QTRY_VERIFY_WITH_TIMEOUT(dash->titleText().contains(QString("F%1").arg(panel.currentItem()->feature)), 10000);
+    QVERIFY(!dash->titleText().contains("suggested"));
+    blind->setChecked(false);
+    QVERIFY(dash->titleText().contains("suggested family: local context"));
+    QVERIFY(!gui::settings::labelingBlind.get());
   }
 
   void listSessionAndErrors() {

@@ -24,6 +24,8 @@ int runFeature(const Args& a) {
   const auto [layer, feature] = requireLayerFeature(a);
   auto d = openExistingDb(a);
   auto dash = db::readDashboard(*d, layer, feature);
+  const bool blind = a.has("blind");
+  if (blind) db::hideSuggestion(dash);
   if (a.has("json")) {
     printJson(db::dashboardJson(dash));
     return 0;
@@ -35,7 +37,8 @@ int runFeature(const Args& a) {
               s.maxActivation);
   std::printf("head attribution:");
   for (size_t h = 0; h < s.headAttribution.size(); ++h) std::printf(" h%zu %.2f", h, s.headAttribution[h]);
-  std::printf("\nfamily suggestion: %s\n", s.family.empty() ? "-" : s.family.c_str());
+  std::printf("\n");
+  if (!blind) std::printf("family suggestion: %s\n", s.family.empty() ? "-" : s.family.c_str());
   if (dash.label)
     std::printf("label: \"%s\" [%s] by %s\n", dash.label->text.c_str(), dash.label->family.c_str(),
                 dash.label->author.c_str());
@@ -55,8 +58,10 @@ int runFeature(const Args& a) {
   return 0;
 }
 
-Registrar reg({"feature", "--db FILE --layer L --feature F [--json]",
-               "Show a feature's dashboard (examples, density, histogram, logits, heads, label)", {"json"},
+Registrar reg({"feature", "--db FILE --layer L --feature F [--blind] [--json]",
+               "Show a feature's dashboard (examples, density, histogram, logits, heads, label); --blind leaves "
+               "out the family suggestion, for labeling blind to it",
+               {"json", "blind"},
                &runFeature});
 
 }  // namespace

@@ -77,7 +77,11 @@ int runNext(const Args& a) {
   if (a.has("json")) {
     nlohmann::json j = {{"session", sessionJson(s)}};
     j["next"] = it ? nlohmann::json{{"layer", it->layer}, {"feature", it->feature}} : nlohmann::json(nullptr);
-    if (it && a.has("dashboard")) j["dashboard"] = db::dashboardJson(db::readDashboard(*d, it->layer, it->feature));
+    if (it && a.has("dashboard")) {
+      db::FeatureDashboard dash = db::readDashboard(*d, it->layer, it->feature);
+      if (a.has("blind")) db::hideSuggestion(dash);
+      j["dashboard"] = db::dashboardJson(dash);
+    }
     printJson(j);
   } else if (it) {
     std::cout << "session " << id << ": " << s.done << " / " << s.total << " done; next: layer " << it->layer
@@ -148,9 +152,10 @@ Registrar r1({"session start",
               "--db FILE --layer L (--n N [--seed S] | --features 1,2,3) [--author NAME] [--name TEXT] [--json]",
               "Start a labeling session: N random live features of a layer (seeded), or a list", {"json"},
               &runStart});
-Registrar r2({"session next", std::string(kSel) + " [--json [--dashboard]]",
-              "The session's progress and the next feature to label (label it with `label --session ID`)",
-              {"json", "dashboard"}, &runNext});
+Registrar r2({"session next", std::string(kSel) + " [--json [--dashboard [--blind]]]",
+              "The session's progress and the next feature to label (label it with `label --session ID`); "
+              "--blind leaves the family suggestion out of the dashboard",
+              {"json", "dashboard", "blind"}, &runNext});
 Registrar r3({"session skip", std::string(kSel) + " --feature F [--layer L]", "Skip a queued feature (not judged)", {},
               [](const Args& a) { return runMark(a, true); }});
 Registrar r4({"session defer", std::string(kSel) + " --feature F [--layer L]", "Move a queued feature to the end of the queue",

@@ -1,6 +1,7 @@
 #include "app/gui/labeling/labeling_panel.h"
 #include "app/gui/settings.h"
 
+#include <QCheckBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -32,14 +33,22 @@ LabelingPanel::LabelingPanel(QWidget* parent) : QWidget(parent) {
     const DashboardResult r = dashWatcher_.result();
     // A newer feature was shown meanwhile: drop the stale dashboard.
     if (r.generation != dashGeneration_) return;
+    shownDashboard_ = r.dashboard;
     if (r.dashboard)
-      dash_->showDashboard(*r.dashboard);
+      showDashboard();
     else
       dash_->showPlaceholder(QStringLiteral("L%1 F%2").arg(r.layer).arg(r.feature), r.error);
   });
 }
 
 LabelingPanel::~LabelingPanel() { dashWatcher_.waitForFinished(); }
+
+void LabelingPanel::showDashboard() {
+  if (!shownDashboard_) return;
+  zs::db::FeatureDashboard d = *shownDashboard_;
+  if (blind_->isChecked()) zs::db::hideSuggestion(d);
+  dash_->showDashboard(d);
+}
 
 void LabelingPanel::buildUi() {
   auto* v = new QVBoxLayout(this);
@@ -57,6 +66,16 @@ void LabelingPanel::buildUi() {
   auto* skipBtn = new QPushButton(tr("Skip (not judged)"), this);
   auto* exportBtn = new QPushButton(tr("Export labels…"), this);
   for (auto* b : {newBtn, undoBtn, skipBtn, exportBtn}) b->setFocusPolicy(Qt::NoFocus);
+  blind_ = new QCheckBox(tr("Blind"), this);
+  blind_->setObjectName(QStringLiteral("labelingBlind"));
+  blind_->setToolTip(tr("Hide the feature database's family suggestion while labeling, so that the labels can "
+                        "test it (the paper-style measurement)"));
+  blind_->setFocusPolicy(Qt::NoFocus);
+  blind_->setChecked(gui::settings::labelingBlind.get());
+  connect(blind_, &QCheckBox::toggled, this, [this](bool on) {
+    gui::settings::labelingBlind.set(on);
+    showDashboard();
+  });
   connect(newBtn, &QPushButton::clicked, this, &LabelingPanel::newSessionDialog);
   connect(undoBtn, &QPushButton::clicked, undo_, &QUndoStack::undo);
   connect(undo_, &QUndoStack::canUndoChanged, undoBtn, &QPushButton::setEnabled);
@@ -66,6 +85,7 @@ void LabelingPanel::buildUi() {
   bar->addWidget(header_, 1);
   bar->addWidget(timing_);
   bar->addWidget(progress_);
+  bar->addWidget(blind_);
   bar->addWidget(newBtn);
   bar->addWidget(undoBtn);
   bar->addWidget(skipBtn);

@@ -21,6 +21,7 @@
 #include "core/db/features.h"
 #include "core/db/sessions.h"
 
+class QCheckBox;
 class QLabel;
 class QPushButton;
 class QStackedWidget;
@@ -93,6 +94,7 @@ class LabelingPanel : public QWidget {
   void advance();  // to the next pending item, or the report
   void showItem(const zs::db::SessionItem& item, bool prefillFromDb);
   void loadDashboard(int layer, qint64 feature);
+  void showDashboard();  // the last dashboard read, without the suggestion when blind
   void updateStatus();
   void showReport();
   bool guard(const std::function<void()>& fn);  // runs fn, shows errors; false on error
@@ -104,6 +106,8 @@ class LabelingPanel : public QWidget {
   QUndoStack* undo_ = nullptr;
   LabelingForm* form_ = nullptr;
   LabelingDashboard* dash_ = nullptr;
+  QCheckBox* blind_ = nullptr;                              // hide the family suggestion (remembered)
+  std::optional<zs::db::FeatureDashboard> shownDashboard_;  // as read, so that toggling blind re-shows it
   QStackedWidget* stack_ = nullptr;
   QTextBrowser* reportView_ = nullptr;
   QLabel* header_ = nullptr;
