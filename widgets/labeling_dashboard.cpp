@@ -29,8 +29,12 @@ LabelingDashboard::LabelingDashboard(QWidget* parent) : QWidget(parent) {
   hist_->yAxis->setLabel(QStringLiteral("count"));
   hist_->yAxis->setScaleType(QCPAxis::stLogarithmic);
   hist_->xAxis->setScaleType(QCPAxis::stLogarithmic);
+  for (QCPAxis* a : {hist_->xAxis, hist_->yAxis}) a->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
   logits_ = new QTextBrowser(bottom);
   logits_->setFocusPolicy(Qt::NoFocus);
+  hist_->setMinimumWidth(320);  // readable axes; the logit table needs less
+  bottom->setStretchFactor(0, 3);
+  bottom->setStretchFactor(1, 2);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 1);
   v->addWidget(split, 1);

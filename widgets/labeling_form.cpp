@@ -1,6 +1,7 @@
 #include "widgets/labeling_form.h"
 
 #include <QButtonGroup>
+#include <QGridLayout>
 #include <QEvent>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -25,7 +26,8 @@ const QStringList& LabelingForm::families() {
 
 LabelingForm::LabelingForm(QWidget* parent) : QWidget(parent) {
   auto* v = new QVBoxLayout(this);
-  auto* row = new QHBoxLayout;
+  // Two columns of family buttons, so that every name stays readable in a narrow dock.
+  auto* grid = new QGridLayout;
   group_ = new QButtonGroup(this);
   group_->setExclusive(true);
   for (int i = 0; i < families().size(); ++i) {
@@ -34,10 +36,10 @@ LabelingForm::LabelingForm(QWidget* parent) : QWidget(parent) {
     b->setFocusPolicy(Qt::NoFocus);  // the label field keeps the keyboard
     b->setObjectName(QStringLiteral("family%1").arg(i + 1));
     group_->addButton(b, i);
-    row->addWidget(b);
+    grid->addWidget(b, i / 2, i % 2);
   }
   connect(group_, &QButtonGroup::idClicked, this, [this](int id) { Q_EMIT familyChanged(families()[id]); });
-  v->addLayout(row);
+  v->addLayout(grid);
 
   auto* form = new QFormLayout;
   edit_ = new QLineEdit(this);

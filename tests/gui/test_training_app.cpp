@@ -2,9 +2,11 @@
 // dock, see them load into the explorer's worker, build their feature database
 // from the same dock, and label a few features in the labeling dock on it.
 // With ZSCOPE_SCREENSHOT_DIR set (docs/images; run under xvfb-run -a with
-// QT_QPA_PLATFORM=xcb) it also renders the README screenshots training.png
-// and labeling.png, with a longer run for nicer curves.
+// QT_QPA_PLATFORM=xcb) it also renders the docs' screenshots training.png
+// and labeling.png, with a longer run for nicer curves, on the shipped default
+// model when ZSCOPE_DATA_DIR has it (else on tiny-gpt2).
 #include <QDockWidget>
+#include <QFileInfo>
 #include <QLineEdit>
 
 #include <fstream>
@@ -39,11 +41,16 @@ QString corpusFile() {
 void shoot(MainWindow& w, QDockWidget* dock, const QString& name) {
   const QString dir = qEnvironmentVariable("ZSCOPE_SCREENSHOT_DIR");
   if (dir.isEmpty()) return;
+  // The panel on its own, floated to a readable size (in the window it shares a column with other docks).
+  dock->setFloating(true);
+  dock->resize(1400, 720);
+  dock->show();
   dock->raise();
-  w.resizeDocks({dock}, {720}, Qt::Vertical);
-  QTest::qWait(400);  // let the layout settle and the plots replot
-  QVERIFY(w.grab().save(dir + "/" + name, "PNG"));
+  QTest::qWait(600);  // let the layout settle and the plots replot
+  QVERIFY(dock->grab().save(dir + "/" + name, "PNG"));
   qInfo("wrote %s", qPrintable(dir + "/" + name));
+  dock->setFloating(false);
+  Q_UNUSED(w);
 }
 
 }  // namespace
@@ -59,7 +66,13 @@ class TestTrainingApp : public QObject {
   void trainLoadBuildLabelInMainWindow() {
     ZS_REQUIRE_SHARED(shared);
     const bool screenshots = !qEnvironmentVariableIsEmpty("ZSCOPE_SCREENSHOT_DIR");
-    const QString model = QString::fromStdString(shared + "/testdata/tiny-gpt2");
+    QString model = QString::fromStdString(shared + "/testdata/tiny-gpt2");
+    int nLayer = 2;
+    const QString shipped = qEnvironmentVariable("ZSCOPE_DATA_DIR") + "/models/zscope-4l";
+    if (screenshots && QFileInfo::exists(shipped + "/config.json")) {
+      model = shipped;  // real English in the screenshots
+      nLayer = 4;
+    }
     StartupOptions o;
     o.model = model;
     o.device = "cpu";
@@ -74,10 +87,13 @@ class TestTrainingApp : public QObject {
 
     // The panels learn the model from the worker.
     QTRY_VERIFY_WITH_TIMEOUT(!training->form()->request().modelDir.isEmpty(), 30000);
-    QCOMPARE(manager->model().nLayer, 2);
+    QCOMPARE(manager->model().nLayer, nLayer);
 
     TrainingRequest r = training->form()->request();
-    QCOMPARE(r.layers, (std::vector<int64_t>{0, 1}));
+    std::vector<int64_t> all(static_cast<size_t>(nLayer));
+    for (int l = 0; l < nLayer; ++l) all[static_cast<size_t>(l)] = l;
+    QCOMPARE(r.layers, all);  // every layer by default
+    r.layers = {0, 1};
     r.dSae = 256;
     r.batch = 256;
     r.tokens = screenshots ? 256 * 600 : 256 * 60;
@@ -94,8 +110,9 @@ class TestTrainingApp : public QObject {
     qInfo("trained");
 
     // The trained SAEs are now the explorer's SAEs (the worker reports both).
-    QTRY_COMPARE_WITH_TIMEOUT(manager->loadedSaes().size(), 2, 30000);
-    QVERIFY(manager->loadedSaes().join("\n").contains("app-run"));
+    // (The default model starts with its four shipped SAEs; the two trained ones replace layers 0 and 1.)
+    QTRY_COMPARE_WITH_TIMEOUT(manager->loadedSaes().size(), nLayer == 4 ? 4 : 2, 30000);
+    QTRY_COMPARE_WITH_TIMEOUT(manager->loadedSaes().join("\n").count("app-run"), 2, 30000);
     shoot(w, w.findChild<QDockWidget*>("dock_training"), "training.png");
 
     // Feature database from the training dock; it opens in the labeling dock.

@@ -96,7 +96,7 @@ void LabelingPanel::buildUi() {
   auto* split = new QSplitter(Qt::Horizontal, stack_);
   dash_ = new LabelingDashboard(split);
   form_ = new LabelingForm(split);
-  form_->setMinimumWidth(260);
+  form_->setMinimumWidth(300);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 1);
   stack_->addWidget(split);
