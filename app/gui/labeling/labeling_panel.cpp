@@ -148,6 +148,7 @@ bool LabelingPanel::openDatabase(const QString& file) {
   undo_->clear();
   sessionId_ = 0;
   current_.reset();
+  shownDashboard_.reset();  // toggling Blind must not bring back the previous database's feature
   gui::settings::labelingDatabase.set(file);
   header_->setText(QFileInfo(file).fileName());
   if (auto s = zs::db::activeSession(*db_)) {
