@@ -24,6 +24,15 @@ CurvePlot::CurvePlot(QStringList metrics, QStringList titles, QWidget* parent)
         0, 0, new QCPTextElement(p, i < titles.size() ? titles[i] : metrics_[i], QFont("sans", 9, QFont::Bold)));
     p->xAxis->setLabel(QStringLiteral("step"));
     p->legend->setVisible(false);
+    // One compact row in the top right corner: the legend covers as little of the curves as it can.
+    p->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    p->legend->setWrap(4);
+    QFont lf = p->legend->font();
+    lf.setPointSizeF(7.5);
+    p->legend->setFont(lf);
+    p->legend->setRowSpacing(0);
+    p->legend->setColumnSpacing(6);
+    p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     // Antialiasing off: thousands of points replot several times a second.
     p->setNotAntialiasedElements(QCP::aeAll);
     plots_.push_back(p);

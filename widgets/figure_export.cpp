@@ -184,6 +184,12 @@ void applyPlotTheme(QCustomPlot* plot, bool dark) {
       a->setTickLabelColor(fg);
       a->setLabelColor(fg);
     }
+  // Legends: the palette's colours, see-through enough that a curve under one still shows.
+  QColor legendBg = bg;
+  legendBg.setAlpha(200);
+  plot->legend->setBrush(legendBg);
+  plot->legend->setBorderPen(QPen(grid));
+  plot->legend->setTextColor(fg);
   plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
