@@ -79,4 +79,10 @@ std::string exportLabelsCsv(Db& db, const ExportOptions& opts = {});
 int importLabelsJsonl(Db& db, const std::string& text, const std::string& nameForErrors);
 int importLabelsCsv(Db& db, const std::string& text, const std::string& nameForErrors);
 
+// A database rebuilt for partly new SAEs (a new shipped release): copies `from`'s labels into `to` on every
+// layer whose SAE is the same in both (equal d_sae and weight fingerprint), as imports (author and times
+// kept; a session id is kept only where `to` has that session on that layer). Labels on layers whose SAE
+// changed belong to other features and are not copied. Returns the number written; one transaction.
+int carryOverLabels(Db& from, Db& to);
+
 }  // namespace zs::db

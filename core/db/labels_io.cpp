@@ -1,4 +1,5 @@
 // Label export/import: JSONL with Neuronpedia's explanation field names, and CSV.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -9,7 +10,9 @@
 
 #include "core/base/json_util.h"
 #include "core/db/db.h"
+#include "core/db/features.h"
 #include "core/db/labels.h"
+#include "core/db/sessions.h"
 #include "core/base/error.h"
 
 namespace zs::db {
@@ -205,6 +208,32 @@ std::string exportLabelsCsv(Db& db, const ExportOptions& o) {
     out += "\n";
   }
   return out;
+}
+
+int carryOverLabels(Db& from, Db& to) {
+  const DbInfo a = dbInfo(from), b = dbInfo(to);
+  std::map<int64_t, int> sessionLayer;  // the sessions of `to`
+  for (const Session& s : listSessions(to)) sessionLayer[s.id] = s.layer;
+  std::vector<std::pair<Label, std::string>> rows;
+  for (size_t i = 0; i < a.layers.size(); ++i) {
+    const int layer = a.layers[i];
+    const auto j = std::find(b.layers.begin(), b.layers.end(), layer);
+    if (j == b.layers.end()) continue;
+    const size_t k = static_cast<size_t>(j - b.layers.begin());
+    const auto fa = a.saeFingerprints.find(layer), fb = b.saeFingerprints.find(layer);
+    if (fa == a.saeFingerprints.end() || fb == b.saeFingerprints.end() || fa->second != fb->second) continue;
+    if (i >= a.featuresPerLayer.size() || k >= b.featuresPerLayer.size() ||
+        a.featuresPerLayer[i] != b.featuresPerLayer[k])
+      continue;
+    for (Label l : listLabels(from, layer)) {
+      if (l.sessionId) {
+        const auto s = sessionLayer.find(*l.sessionId);
+        if (s == sessionLayer.end() || s->second != layer) l.sessionId.reset();
+      }
+      rows.emplace_back(std::move(l), "layer " + std::to_string(layer));
+    }
+  }
+  return importAll(to, rows);
 }
 
 int importLabelsJsonl(Db& db, const std::string& text, const std::string& name) {

@@ -9,7 +9,9 @@
 #include <set>
 
 #include "core/db/db.h"
+#include "core/db/features.h"
 #include "core/db/labels.h"
+#include "core/db/sessions.h"
 #include "core/db/schema.h"
 #include "core/base/error.h"
 #include "tests/support/check.h"
@@ -253,4 +255,55 @@ ZS_TEST(confirmedLabelsSurviveKill9) {
               " WHERE h.id IS NULL OR length(l.notes) < 200");
   ZS_CHECK(s.step());
   ZS_CHECK_EQ(s.i64(0), int64_t(0));
+}
+
+// A database rebuilt for partly new SAEs gets the labels of the layers whose SAE did not change (author and
+// creation time kept, a session id only where the new database has that session on that layer), and none
+// of the changed layer's, whose feature ids now name other features. Running it again writes nothing.
+ZS_TEST(carryOverLabelsKeepsUnchangedLayersOnly) {
+  auto build = [](const std::string& name, const std::string& layer1Fingerprint) {
+    auto db = Db::open(freshPath(name));
+    db->transaction([&] {
+      for (int layer : {0, 1})
+        for (int64_t f = 0; f < 4; ++f) {
+          FeatureStats s;
+          s.layer = layer;
+          s.feature = f;
+          s.tokens = 100;
+          s.fireCount = 5;
+          s.density = 0.05;
+          writeStats(*db, s);
+        }
+    });
+    metaSet(*db, "sae_fingerprints", R"({"0":"same","1":")" + layer1Fingerprint + R"("})");
+    return db;
+  };
+  auto oldDb = build("carry-old.db", "before");
+  auto newDb = build("carry-new.db", "after");
+  const Session s0 = startSessionWithList(*oldDb, 0, {1, 2}, "ann");
+  startSessionWithList(*newDb, 0, {1, 3}, "shipped");  // the same id, on the same layer
+  Label mine = mk(0, 1, "the user's label", "local context");
+  mine.author = "ann";
+  mine.sessionId = s0.id;
+  const Label stored = setLabel(*oldDb, mine);
+  Label other = mk(0, 2, "no such session in the new one", "induction");
+  other.sessionId = 999;
+  setLabel(*oldDb, other);
+  setLabel(*oldDb, mk(1, 0, "layer 1 changed: another feature now"));
+  setLabel(*newDb, mk(0, 3, "shipped label", "positional"));
+
+  ZS_CHECK_EQ(carryOverLabels(*oldDb, *newDb), 2);
+  const auto a = getLabel(*newDb, 0, 1);
+  ZS_CHECK(a.has_value());
+  if (a) {
+    ZS_CHECK_EQ(a->text, std::string("the user's label"));
+    ZS_CHECK_EQ(a->author, std::string("ann"));
+    ZS_CHECK_EQ(a->createdAt, stored.createdAt);
+    ZS_CHECK(a->sessionId == s0.id);
+  }
+  const auto b = getLabel(*newDb, 0, 2);
+  ZS_CHECK(b.has_value() && !b->sessionId.has_value());
+  ZS_CHECK(!getLabel(*newDb, 1, 0).has_value());
+  ZS_CHECK_EQ(getLabel(*newDb, 0, 3)->text, std::string("shipped label"));
+  ZS_CHECK_EQ(carryOverLabels(*oldDb, *newDb), 0);
 }

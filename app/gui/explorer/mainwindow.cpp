@@ -48,6 +48,7 @@
 #include "core/db/db.h"
 #include "core/db/features.h"
 #include "core/base/paths.h"
+#include "core/db/labels.h"
 #include "core/base/runtime.h"
 
 // True when both feature databases were built from the same SAEs (per-layer
@@ -318,10 +319,27 @@ void MainWindow::startup() {
       }
       if (QDir().mkpath(dir) && (QFileInfo::exists(dst) || QFile::copy(src, dst))) {
         QFile(dst).setPermissions(QFile(dst).permissions() | QFileDevice::WriteOwner);
+        // Labels on layers whose SAE did not change describe the same features: they come along.
+        QString carried;
+        if (!setAside.isEmpty()) {
+          try {
+            zs::db::OpenOptions ro;
+            ro.create = false;
+            ro.readOnly = true;
+            zs::db::OpenOptions rw;
+            rw.create = false;
+            auto from = zs::db::Db::open(setAside.toStdString(), ro);
+            auto to = zs::db::Db::open(dst.toStdString(), rw);
+            const int n = zs::db::carryOverLabels(*from, *to);
+            carried = tr(" %n label(s) of layers whose SAE is unchanged were carried over;", nullptr, n);
+          } catch (const std::exception& e) {
+            carried = tr(" your labels could not be carried over (%1);").arg(QString::fromUtf8(e.what()));
+          }
+        }
         openDatabase(dst);
         if (!setAside.isEmpty())
-          statusBar()->showMessage(tr("The shipped SAEs changed: a new feature database is in use; your earlier "
-                                      "copy (and its labels) is kept as %1").arg(setAside), 20000);
+          statusBar()->showMessage(tr("The shipped SAEs changed: a new feature database is in use;%1 your earlier "
+                                      "copy (and all its labels) is kept as %2").arg(carried, setAside), 20000);
       } else {
         statusBar()->showMessage(tr("Could not copy the shipped feature database to %1").arg(dir), 10000);
       }
