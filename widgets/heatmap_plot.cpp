@@ -109,6 +109,13 @@ HeatmapPlot::HeatmapPlot(const QString& name, QWidget* parent) : QWidget(parent)
 
 void HeatmapPlot::applyTheme(bool dark) { applyPlotTheme(plot_, dark); }
 
+// The map with its axes and colour scale, or none of them (an empty plot invents no 0..5 ranges).
+void HeatmapPlot::showMap(bool visible) {
+  map_->setVisible(visible);
+  setPlotAxesVisible(plot_, visible);
+  scale_->setVisible(visible);
+}
+
 void HeatmapPlot::setTitle(const QString& title) {
   title_->setText(title);
   plot_->replot(QCustomPlot::rpQueuedReplot);
@@ -127,9 +134,7 @@ void HeatmapPlot::clear(const QString& message) {
   values_.clear();
   rows_ = cols_ = 0;
   map_->data()->clear();
-  map_->setVisible(false);
-  setPlotAxesVisible(plot_, false);
-  scale_->setVisible(false);
+  showMap(false);
   if (!message.isEmpty()) title_->setText(message);
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -192,9 +197,7 @@ void HeatmapPlot::setData(const std::vector<float>& values, int rows, int cols, 
   cols_ = cols;
   rowLabels_ = rowLabels;
   colLabels_ = colLabels;
-  map_->setVisible(rows > 0 && cols > 0);
-  setPlotAxesVisible(plot_, rows > 0 && cols > 0);
-  scale_->setVisible(rows > 0 && cols > 0);
+  showMap(rows > 0 && cols > 0);
   if (rows <= 0 || cols <= 0) {
     plot_->replot(QCustomPlot::rpQueuedReplot);
     return;

@@ -69,6 +69,7 @@ class HeatmapPlot : public QWidget, public FigureSource {
   bool eventFilter(QObject* obj, QEvent* ev) override;
 
  private:
+  void showMap(bool visible);
   std::function<QString(int, int)> cellToolTip_;
   QString name_;
   QCustomPlot* plot_;

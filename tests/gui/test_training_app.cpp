@@ -38,7 +38,7 @@ QString corpusFile() {
   return QString::fromStdString(path);
 }
 
-void shoot(MainWindow& w, QDockWidget* dock, const QString& name) {
+void shoot(QDockWidget* dock, const QString& name) {
   const QString dir = qEnvironmentVariable("ZSCOPE_SCREENSHOT_DIR");
   if (dir.isEmpty()) return;
   // The panel on its own, floated to a readable size (in the window it shares a column with other docks).
@@ -50,7 +50,6 @@ void shoot(MainWindow& w, QDockWidget* dock, const QString& name) {
   QVERIFY(dock->grab().save(dir + "/" + name, "PNG"));
   qInfo("wrote %s", qPrintable(dir + "/" + name));
   dock->setFloating(false);
-  Q_UNUSED(w);
 }
 
 }  // namespace
@@ -113,7 +112,7 @@ class TestTrainingApp : public QObject {
     // (The default model starts with its four shipped SAEs; the two trained ones replace layers 0 and 1.)
     QTRY_COMPARE_WITH_TIMEOUT(manager->loadedSaes().size(), nLayer == 4 ? 4 : 2, 30000);
     QTRY_COMPARE_WITH_TIMEOUT(manager->loadedSaes().join("\n").count("app-run"), 2, 30000);
-    shoot(w, w.findChild<QDockWidget*>("dock_training"), "training.png");
+    shoot(w.findChild<QDockWidget*>("dock_training"), "training.png");
 
     // Feature database from the training dock; it opens in the labeling dock.
     training->setDatabaseTokens(screenshots ? 60000 : 4000);
@@ -137,7 +136,7 @@ class TestTrainingApp : public QObject {
     QCOMPARE(zs::db::listLabels(*db, 1).size(), size_t(3));
     QTest::keyClick(edit, Qt::Key_1);
     QTest::keyClicks(edit, QStringLiteral("copies the token after"));  // mid-typing in the screenshot
-    shoot(w, w.findChild<QDockWidget*>("dock_labeling"), "labeling.png");
+    shoot(w.findChild<QDockWidget*>("dock_labeling"), "labeling.png");
   }
 };
 

@@ -232,20 +232,18 @@ void ExplorerController::apply(const Selection& s, bool record) {
   }
   const quint64 id = worker_->nextId(RequestKind::Feature);
   QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(id), a1 = int(s.layer), a2 = qint64(s.feature), a3 = int(s.pos)] { w->selectFeature(a0, a1, a2, a3); }, Qt::QueuedConnection);
-  if (featureChanged) {
-    const quint64 did = worker_->nextId(RequestKind::Dashboard);
-    QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(did), a1 = int(s.layer), a2 = qint64(s.feature)] { w->dashboard(a0, a1, a2); }, Qt::QueuedConnection);
-  }
+  if (featureChanged) requestDashboard(s.layer, s.feature);
+}
+
+void ExplorerController::requestDashboard(int layer, qint64 feature) {
+  const quint64 id = worker_->nextId(RequestKind::Dashboard);
+  QMetaObject::invokeMethod(worker_, [w = worker_, id, layer, feature] { w->dashboard(id, layer, feature); }, Qt::QueuedConnection);
 }
 
 // A database opened or closed: the selected feature's dashboard comes from it (or goes with it); with no
 // feature selected the dashboard says what to do next.
 void ExplorerController::refreshDashboard(bool databaseOpen) {
-  if (sel_.feature >= 0) {
-    const quint64 did = worker_->nextId(RequestKind::Dashboard);
-    QMetaObject::invokeMethod(worker_, [w = worker_, a0 = quint64(did), a1 = int(sel_.layer), a2 = qint64(sel_.feature)] { w->dashboard(a0, a1, a2); }, Qt::QueuedConnection);
-    return;
-  }
+  if (sel_.feature >= 0) return requestDashboard(sel_.layer, sel_.feature);
   dash_->showMessage(databaseOpen ? tr("Feature database open: select a feature to see its dashboard")
                                   : tr("no feature database loaded"));
 }

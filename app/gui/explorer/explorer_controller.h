@@ -158,7 +158,8 @@ class ExplorerController : public QObject {
   void requestPredictions();
   // The clicked head's features (again when the feature database opens or closes).
   void requestHeadFeatures(int layer, int head);
-  void refreshDashboard(bool databaseOpen);  // after a database opens or closes
+  void requestDashboard(int layer, qint64 feature);  // from the feature database, on the worker
+  void refreshDashboard(bool databaseOpen);          // after a database opens or closes
   int headLayer_ = -1, headHead_ = -1;  // the head last clicked; -1: none
   zs::PositionPredictions predictions_data_;
   zs::PromptAnalysis analysis_;
